@@ -1,0 +1,20 @@
+//! The inventory ledger's rules, free of I/O.
+//!
+//! - [`values`]: validated value types (`StoreId`, `Sku`, `OperationId`, `Delta`).
+//! - [`store`]: one store's stream per SKU — local changes, sync outcomes and
+//!   central changes, with the pending-change queue inside the aggregate.
+//! - [`central`]: head office's stream per (store, SKU) — the version and
+//!   stock rules every change must pass before central appends it.
+//! - [`idempotency`]: when a repeated operation id is a replay and when it is
+//!   a reuse.
+//!
+//! Both aggregates implement [`cqrs_es::Aggregate`]; their events carry the
+//! resulting quantity and version, so `apply` only sets state and applying an
+//! event twice changes nothing.
+
+pub mod central;
+pub mod idempotency;
+pub mod store;
+pub mod values;
+
+pub use values::{Delta, OperationId, Sku, StoreId, ValueError, Version};

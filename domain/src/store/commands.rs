@@ -1,0 +1,73 @@
+//! What can be asked of a SKU's stream at a store.
+
+use chrono::{DateTime, Utc};
+
+use crate::values::{Delta, OperationId, Sku, Version};
+
+/// A request to the store's SKU stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StockCommand {
+    /// Adds the SKU to the store's catalogue at central version 0. Registering
+    /// an already registered SKU does nothing.
+    Register {
+        sku: Sku,
+        name: String,
+        quantity: i64,
+        at: DateTime<Utc>,
+    },
+    /// A local stock movement. With `expected_version` it is a compare-and-set
+    /// against the store's current version.
+    Adjust {
+        operation_id: OperationId,
+        delta: Delta,
+        expected_version: Option<Version>,
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// Central's final answer to one of this store's pending changes.
+    RecordOutcome {
+        operation_id: OperationId,
+        outcome: SyncOutcome,
+        at: DateTime<Utc>,
+    },
+    /// A change central applied to this store's stream (head office, or this
+    /// store's own change seen from central's log).
+    ApplyCentralChange {
+        operation_id: OperationId,
+        delta: Delta,
+        central_version: Version,
+        central_quantity: i64,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Central's final answer to a pushed change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncOutcome {
+    /// Applied; central's stream is now at `version` with `quantity`.
+    Applied { version: Version, quantity: i64 },
+    /// Refused for good; central's stream is at `version` with `quantity`.
+    Rejected {
+        reason: RejectionReason,
+        version: Version,
+        quantity: i64,
+    },
+}
+
+/// Why central refused a change for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionReason {
+    VersionConflict,
+    InsufficientStock,
+}
+
+impl RejectionReason {
+    /// The stable error code used in APIs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::VersionConflict => "version_conflict",
+            Self::InsufficientStock => "insufficient_stock",
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! What happened to a SKU at a store. Every event carries the state it leads
+//! to, so replaying it twice changes nothing and readers never recompute.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use super::commands::RejectionReason;
+use crate::values::{Delta, OperationId, Sku, Version};
+
+/// One fact in a store's SKU stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StockEvent {
+    ItemRegistered {
+        sku: Sku,
+        name: String,
+        quantity: i64,
+        at: DateTime<Utc>,
+    },
+    /// A local change, pending until central answers.
+    StockAdjusted {
+        operation_id: OperationId,
+        delta: Delta,
+        expected_version: Option<Version>,
+        reason: Option<String>,
+        at: DateTime<Utc>,
+        /// The store's quantity after the change.
+        quantity: i64,
+        /// The version central will have once this change is applied.
+        version: Version,
+    },
+    /// Central applied the change.
+    ChangeSynced {
+        operation_id: OperationId,
+        central_version: Version,
+        central_quantity: i64,
+        at: DateTime<Utc>,
+        quantity: i64,
+    },
+    /// Central refused the change, or a change it depended on: the delta is
+    /// given back.
+    ChangeRejected {
+        operation_id: OperationId,
+        reason: RejectionReason,
+        /// The refused change this one depended on, when it was not refused
+        /// itself.
+        because_of: Option<OperationId>,
+        central_version: Version,
+        central_quantity: i64,
+        at: DateTime<Utc>,
+        quantity: i64,
+    },
+    /// A change made at central reached the store.
+    CentralChangeApplied {
+        operation_id: OperationId,
+        delta: Delta,
+        central_version: Version,
+        central_quantity: i64,
+        at: DateTime<Utc>,
+        quantity: i64,
+    },
+}
+
+impl StockEvent {
+    /// The change this event is about, if any.
+    pub fn operation_id(&self) -> Option<OperationId> {
+        match self {
+            Self::ItemRegistered { .. } => None,
+            Self::StockAdjusted { operation_id, .. }
+            | Self::ChangeSynced { operation_id, .. }
+            | Self::ChangeRejected { operation_id, .. }
+            | Self::CentralChangeApplied { operation_id, .. } => Some(*operation_id),
+        }
+    }
+
+    /// The event's name in the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ItemRegistered { .. } => "ItemRegistered",
+            Self::StockAdjusted { .. } => "StockAdjusted",
+            Self::ChangeSynced { .. } => "ChangeSynced",
+            Self::ChangeRejected { .. } => "ChangeRejected",
+            Self::CentralChangeApplied { .. } => "CentralChangeApplied",
+        }
+    }
+}
+
+impl DomainEvent for StockEvent {
+    fn event_type(&self) -> String {
+        self.name().to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}

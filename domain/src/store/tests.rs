@@ -1,0 +1,303 @@
+//! Given/when/then tests of every store-side rule.
+
+use chrono::{DateTime, TimeZone, Utc};
+use cqrs_es::test::TestFramework;
+use cqrs_es::Aggregate;
+
+use super::*;
+use crate::values::{Delta, OperationId, Sku};
+
+type StoreTest = TestFramework<StockItem>;
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid time")
+}
+
+fn sku() -> Sku {
+    "ELEC-LAPTOP-001".parse().expect("valid sku")
+}
+
+fn delta(value: i64) -> Delta {
+    Delta::try_from(value).expect("valid delta")
+}
+
+fn op(n: u128) -> OperationId {
+    OperationId::from(uuid::Uuid::from_u128(n))
+}
+
+fn registered(quantity: i64) -> StockEvent {
+    StockEvent::ItemRegistered {
+        sku: sku(),
+        name: "ThinkPad X1 Carbon".into(),
+        quantity,
+        at: at(),
+    }
+}
+
+fn adjust(n: u128, value: i64, expected_version: Option<i64>) -> StockCommand {
+    StockCommand::Adjust {
+        operation_id: op(n),
+        delta: delta(value),
+        expected_version,
+        reason: None,
+        at: at(),
+    }
+}
+
+fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: i64) -> StockEvent {
+    StockEvent::StockAdjusted {
+        operation_id: op(n),
+        delta: delta(value),
+        expected_version: expected,
+        reason: None,
+        at: at(),
+        quantity,
+        version,
+    }
+}
+
+fn rejected_outcome(n: u128, version: i64, quantity: i64) -> StockCommand {
+    StockCommand::RecordOutcome {
+        operation_id: op(n),
+        outcome: SyncOutcome::Rejected {
+            reason: RejectionReason::VersionConflict,
+            version,
+            quantity,
+        },
+        at: at(),
+    }
+}
+
+fn state_after(events: Vec<StockEvent>) -> StockItem {
+    let mut item = StockItem::default();
+    for event in events {
+        item.apply(event);
+    }
+    item
+}
+
+#[test]
+fn registering_twice_changes_nothing() {
+    StoreTest::with(())
+        .given(vec![registered(50)])
+        .when(StockCommand::Register {
+            sku: sku(),
+            name: "other".into(),
+            quantity: 7,
+            at: at(),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn adjusting_an_unregistered_sku_is_refused() {
+    StoreTest::with(())
+        .given_no_previous_events()
+        .when(adjust(1, 5, None))
+        .then_expect_error(StockError::SkuNotFound);
+}
+
+#[test]
+fn an_adjustment_is_pending_with_the_resulting_quantity_and_version() {
+    StoreTest::with(())
+        .given(vec![registered(50)])
+        .when(adjust(1, -5, None))
+        .then_expect_events(vec![adjusted(1, -5, None, 45, 1)]);
+}
+
+#[test]
+fn stock_never_goes_below_zero() {
+    StoreTest::with(())
+        .given(vec![registered(3)])
+        .when(adjust(1, -4, None))
+        .then_expect_error(StockError::InsufficientStock {
+            available: 3,
+            requested: -4,
+        });
+}
+
+#[test]
+fn pending_changes_count_towards_available_stock() {
+    StoreTest::with(())
+        .given(vec![registered(5), adjusted(1, -4, None, 1, 1)])
+        .when(adjust(2, -2, None))
+        .then_expect_error(StockError::InsufficientStock {
+            available: 1,
+            requested: -2,
+        });
+}
+
+#[test]
+fn compare_and_set_on_the_current_version_is_accepted() {
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .when(adjust(2, 3, Some(1)))
+        .then_expect_events(vec![adjusted(2, 3, Some(1), 48, 2)]);
+}
+
+#[test]
+fn compare_and_set_on_a_stale_version_is_a_conflict() {
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .when(adjust(2, 3, Some(0)))
+        .then_expect_error(StockError::VersionConflict {
+            expected: 0,
+            current: 1,
+            quantity: 45,
+        });
+}
+
+#[test]
+fn a_synced_change_is_confirmed_with_centrals_figures() {
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .when(StockCommand::RecordOutcome {
+            operation_id: op(1),
+            outcome: SyncOutcome::Applied {
+                version: 1,
+                quantity: 45,
+            },
+            at: at(),
+        })
+        .then_expect_events(vec![StockEvent::ChangeSynced {
+            operation_id: op(1),
+            central_version: 1,
+            central_quantity: 45,
+            at: at(),
+            quantity: 45,
+        }]);
+}
+
+#[test]
+fn recording_an_outcome_twice_writes_nothing_the_second_time() {
+    let synced = StockEvent::ChangeSynced {
+        operation_id: op(1),
+        central_version: 1,
+        central_quantity: 45,
+        at: at(),
+        quantity: 45,
+    };
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, None, 45, 1), synced])
+        .when(rejected_outcome(1, 1, 45))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_rejected_change_gives_its_delta_back() {
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, Some(0), 45, 1)])
+        .when(rejected_outcome(1, 1, 40))
+        .then_expect_events(vec![StockEvent::ChangeRejected {
+            operation_id: op(1),
+            reason: RejectionReason::VersionConflict,
+            because_of: None,
+            central_version: 1,
+            central_quantity: 40,
+            at: at(),
+            quantity: 40,
+        }]);
+}
+
+#[test]
+fn changes_made_on_top_of_a_rejected_change_are_rejected_too() {
+    let given = vec![
+        registered(50),
+        adjusted(1, -5, Some(0), 45, 1),
+        adjusted(2, -1, Some(1), 44, 2),
+        adjusted(3, -2, None, 42, 3),
+        adjusted(4, 1, Some(3), 43, 4),
+    ];
+    let events = StoreTest::with(())
+        .given(given.clone())
+        .when(rejected_outcome(1, 1, 40))
+        .inspect_result()
+        .expect("outcome recorded");
+    let rejected: Vec<_> = events.iter().filter_map(StockEvent::operation_id).collect();
+    assert_eq!(rejected, vec![op(1), op(2), op(4)], "unconditional change 3 stays");
+    let item = state_after(given.into_iter().chain(events).collect());
+    assert_eq!(item.pending.len(), 1);
+    assert_eq!((item.quantity(), item.version()), (38, 2));
+}
+
+#[test]
+fn a_central_change_moves_the_confirmed_figures() {
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .when(StockCommand::ApplyCentralChange {
+            operation_id: op(9),
+            delta: delta(-10),
+            central_version: 1,
+            central_quantity: 40,
+            at: at(),
+        })
+        .then_expect_events(vec![StockEvent::CentralChangeApplied {
+            operation_id: op(9),
+            delta: delta(-10),
+            central_version: 1,
+            central_quantity: 40,
+            at: at(),
+            quantity: 35,
+        }]);
+}
+
+#[test]
+fn a_central_change_already_reflected_is_skipped() {
+    let synced = StockEvent::ChangeSynced {
+        operation_id: op(1),
+        central_version: 2,
+        central_quantity: 35,
+        at: at(),
+        quantity: 35,
+    };
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, None, 45, 1), synced])
+        .when(StockCommand::ApplyCentralChange {
+            operation_id: op(9),
+            delta: delta(-10),
+            central_version: 1,
+            central_quantity: 40,
+            at: at(),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn our_own_change_seen_in_centrals_log_counts_as_synced() {
+    StoreTest::with(())
+        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .when(StockCommand::ApplyCentralChange {
+            operation_id: op(1),
+            delta: delta(-5),
+            central_version: 1,
+            central_quantity: 45,
+            at: at(),
+        })
+        .then_expect_events(vec![StockEvent::ChangeSynced {
+            operation_id: op(1),
+            central_version: 1,
+            central_quantity: 45,
+            at: at(),
+            quantity: 45,
+        }]);
+}
+
+#[test]
+fn applying_every_event_twice_gives_the_same_state() {
+    let events = vec![
+        registered(50),
+        adjusted(1, -5, None, 45, 1),
+        adjusted(2, 2, Some(1), 47, 2),
+        StockEvent::ChangeSynced {
+            operation_id: op(1),
+            central_version: 1,
+            central_quantity: 45,
+            at: at(),
+            quantity: 47,
+        },
+    ];
+    let once = state_after(events.clone());
+    let twice = state_after(events.into_iter().flat_map(|e| [e.clone(), e]).collect());
+    assert_eq!(once, twice);
+    assert_eq!((twice.quantity(), twice.version()), (47, 2));
+}

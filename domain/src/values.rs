@@ -1,0 +1,222 @@
+//! Validated value types. Anything that reaches the aggregates has passed
+//! through one of these constructors, so the rules live here once.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Central's version of a (store, SKU) stream: 0 after registration, +1 per
+/// applied change.
+pub type Version = i64;
+
+/// The largest absolute value a single delta may have.
+pub const MAX_ABS_DELTA: i64 = 1_000_000;
+
+/// Why a raw value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("store id must match ^[A-Z0-9][A-Z0-9-]{{0,31}}$, got {0:?}")]
+    StoreId(String),
+    #[error("sku must match ^[A-Z0-9][A-Z0-9-]{{0,63}}$, got {0:?}")]
+    Sku(String),
+    #[error("delta must be a non-zero integer with |delta| <= {MAX_ABS_DELTA}, got {0}")]
+    Delta(i64),
+    #[error("operation id must be a UUID, got {0:?}")]
+    OperationId(String),
+    #[error("version must be >= 0, got {0}")]
+    Version(i64),
+}
+
+/// `^[A-Z0-9][A-Z0-9-]{0,max_rest}$`, the shape shared by store ids and SKUs.
+fn is_code(value: &str, max_len: usize) -> bool {
+    let mut chars = value.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    first_ok
+        && value.len() <= max_len
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+}
+
+macro_rules! code_type {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $err:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The validated text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ValueError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                if is_code(&value, $max) {
+                    Ok(Self(value))
+                } else {
+                    Err(ValueError::$err(value))
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ValueError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::try_from(value.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+code_type!(
+    /// A store's id, e.g. `STORE-001`.
+    StoreId,
+    32,
+    StoreId
+);
+code_type!(
+    /// A stock-keeping unit, e.g. `ELEC-LAPTOP-001`.
+    Sku,
+    64,
+    Sku
+);
+
+/// Identifies one change; unique per store across all SKUs. Stores mint
+/// UUIDv7 so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OperationId(Uuid);
+
+impl OperationId {
+    /// A fresh time-ordered id.
+    pub fn new_v7() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl From<Uuid> for OperationId {
+    fn from(value: Uuid) -> Self {
+        Self(value)
+    }
+}
+
+impl FromStr for OperationId {
+    type Err = ValueError;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(value)
+            .map(Self)
+            .map_err(|_| ValueError::OperationId(value.to_owned()))
+    }
+}
+
+impl fmt::Display for OperationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A non-zero stock movement, |delta| <= [`MAX_ABS_DELTA`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Delta(i64);
+
+impl Delta {
+    /// The signed amount.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Delta {
+    type Error = ValueError;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        if value != 0 && value.abs() <= MAX_ABS_DELTA {
+            Ok(Self(value))
+        } else {
+            Err(ValueError::Delta(value))
+        }
+    }
+}
+
+impl From<Delta> for i64 {
+    fn from(value: Delta) -> i64 {
+        value.0
+    }
+}
+
+/// Checks a client-supplied version.
+pub fn parse_version(value: i64) -> Result<Version, ValueError> {
+    if value >= 0 {
+        Ok(value)
+    } else {
+        Err(ValueError::Version(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_ids_follow_the_pattern() {
+        assert!("STORE-001".parse::<StoreId>().is_ok());
+        assert!("9".parse::<StoreId>().is_ok());
+        for bad in ["", "-STORE", "store-001", "STORE_001", &"A".repeat(33)] {
+            assert!(bad.parse::<StoreId>().is_err(), "{bad:?} accepted");
+        }
+        assert!("A".repeat(32).parse::<StoreId>().is_ok());
+    }
+
+    #[test]
+    fn skus_allow_sixty_four_characters() {
+        assert!("ELEC-LAPTOP-001".parse::<Sku>().is_ok());
+        assert!("A".repeat(64).parse::<Sku>().is_ok());
+        assert!("A".repeat(65).parse::<Sku>().is_err());
+        assert!("elec".parse::<Sku>().is_err());
+    }
+
+    #[test]
+    fn delta_must_be_non_zero_and_bounded() {
+        assert!(Delta::try_from(0).is_err());
+        assert!(Delta::try_from(1_000_001).is_err());
+        assert!(Delta::try_from(-1_000_001).is_err());
+        assert_eq!(Delta::try_from(-1_000_000).map(Delta::get), Ok(-1_000_000));
+    }
+
+    #[test]
+    fn values_deserialize_through_validation() {
+        assert!(serde_json::from_str::<Sku>("\"bad sku\"").is_err());
+        assert!(serde_json::from_str::<Delta>("0").is_err());
+        let sku: Sku = serde_json::from_str("\"A-1\"").expect("valid sku");
+        assert_eq!(sku.as_str(), "A-1");
+    }
+
+    #[test]
+    fn negative_versions_are_refused() {
+        assert!(parse_version(-1).is_err());
+        assert_eq!(parse_version(0), Ok(0));
+    }
+}

@@ -1,0 +1,23 @@
+//! Infrastructure shared by the HTTP apps and the sync worker: telemetry set-up,
+//! HTTP observability layers and metrics, the JSON error body, health reports,
+//! access-token checks and the shutdown signal.
+//!
+//! Only code that more than one process needs *and* that is about running a
+//! service belongs here. Domain rules live in `domain`; anything used by a
+//! single app stays in that app. This crate must not become a grab bag.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorBody, not_found_fallback};
+pub use extract::{Json, Path, Query};
+pub use http::with_observability;
+pub use metrics::{HttpMetrics, metrics_router};
+pub use shutdown::shutdown_signal;
+pub use telemetry::{LogFormat, init_tracing};

@@ -1,0 +1,84 @@
+//! Prometheus HTTP metrics and the `/metrics` endpoint.
+//!
+//! Each process creates one [`Registry`], registers its own metrics on it, and
+//! hands it to [`HttpMetrics::new`] and [`metrics_router`].
+
+use std::time::Duration;
+
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+
+/// Latency buckets in seconds, from 1 ms to 5 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// HTTP request metrics, registered on the process's registry.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    /// The registry the metrics are registered on.
+    pub registry: Registry,
+    /// `http_requests_total{method, route, status}`.
+    pub http_requests_total: IntCounterVec,
+    /// `http_request_duration_seconds{method, route}`.
+    pub http_request_duration_seconds: HistogramVec,
+}
+
+impl HttpMetrics {
+    /// Creates the HTTP metrics and registers them on `registry`.
+    ///
+    /// Fails if metrics with the same names are already registered there.
+    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let http_requests_total = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests handled, by method, route and status.",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let http_request_duration_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time from receiving an HTTP request to producing its response, in seconds.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )?;
+        registry.register(Box::new(http_requests_total.clone()))?;
+        registry.register(Box::new(http_request_duration_seconds.clone()))?;
+        Ok(Self {
+            registry: registry.clone(),
+            http_requests_total,
+            http_request_duration_seconds,
+        })
+    }
+
+    /// Records one handled request.
+    pub(crate) fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.http_requests_total
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.http_request_duration_seconds
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// A router serving `GET /metrics` in the Prometheus text format.
+pub fn metrics_router(registry: Registry) -> Router {
+    Router::new()
+        .route("/metrics", get(render))
+        .with_state(registry)
+}
+
+async fn render(State(registry): State<Registry>) -> Response {
+    match TextEncoder::new().encode_to_string(&registry.gather()) {
+        Ok(text) => ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], text).into_response(),
+        Err(err) => ApiError::internal(err).into_response(),
+    }
+}

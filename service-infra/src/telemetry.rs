@@ -1,0 +1,105 @@
+//! Process-wide logging set-up: structured JSON logs by default, a readable
+//! format for humans, filtered by `RUST_LOG`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use tracing_subscriber::EnvFilter;
+
+/// The filter used when `RUST_LOG` is unset or invalid.
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn,lapin=warn";
+
+/// How log lines are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line, event and span fields included.
+    #[default]
+    Json,
+    /// Multi-line, coloured output for a developer's terminal.
+    Pretty,
+}
+
+/// Returned when a string names no [`LogFormat`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown log format {0:?}; valid values are \"json\" and \"pretty\"")]
+pub struct UnknownLogFormat(pub String);
+
+impl FromStr for LogFormat {
+    type Err = UnknownLogFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "json" => Ok(Self::Json),
+            "pretty" => Ok(Self::Pretty),
+            other => Err(UnknownLogFormat(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Json => "json",
+            Self::Pretty => "pretty",
+        })
+    }
+}
+
+/// Installs the global tracing subscriber.
+///
+/// The filter comes from `RUST_LOG`, defaulting to [`DEFAULT_FILTER`]. JSON
+/// lines carry the event's fields at top level, the innermost span's fields
+/// under `span` and every enclosing span under `spans`, so `request_id`,
+/// `store_id` and `operation_id` recorded on spans appear on each line.
+///
+/// A second call (as happens in tests) leaves the first subscriber in place.
+pub fn init_tracing(format: LogFormat) {
+    let (filter, bad_filter) = match std::env::var("RUST_LOG") {
+        Ok(directives) => match EnvFilter::try_new(&directives) {
+            Ok(filter) => (filter, None),
+            Err(err) => (EnvFilter::new(DEFAULT_FILTER), Some((directives, err))),
+        },
+        Err(_) => (EnvFilter::new(DEFAULT_FILTER), None),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let installed = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+        LogFormat::Pretty => builder.pretty().try_init(),
+    };
+    if installed.is_ok()
+        && let Some((directives, err)) = bad_filter
+    {
+        tracing::warn!(rust_log = %directives, error = %err, default = DEFAULT_FILTER, "ignoring invalid RUST_LOG");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_format_round_trips_through_its_string_form() {
+        for format in [LogFormat::Json, LogFormat::Pretty] {
+            assert_eq!(format.to_string().parse::<LogFormat>().ok(), Some(format));
+        }
+    }
+
+    #[test]
+    fn unknown_log_format_error_lists_valid_values() {
+        let err = "xml"
+            .parse::<LogFormat>()
+            .expect_err("xml is not a log format");
+        assert!(err.to_string().contains("\"json\" and \"pretty\""));
+    }
+
+    #[test]
+    fn init_tracing_twice_is_harmless() {
+        init_tracing(LogFormat::Json);
+        init_tracing(LogFormat::Pretty);
+    }
+}

@@ -1,0 +1,202 @@
+//! The shared HTTP pieces seen from outside: error bodies, extractor
+//! rejections, request ids and metrics, driven through a small router.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, Response, StatusCode, header};
+use axum::routing::{get, post};
+use prometheus::Registry;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use service_infra::{
+    ApiError, HttpMetrics, Json, Path, Query, metrics_router, not_found_fallback,
+    with_observability,
+};
+use tower::ServiceExt;
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct Update {
+    sku: String,
+    delta: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    limit: u32,
+}
+
+fn app() -> (Router, Registry) {
+    let registry = Registry::new();
+    let metrics = HttpMetrics::new(&registry).expect("register metrics");
+    let routes = Router::new()
+        .route(
+            "/updates",
+            post(|Json(update): Json<Update>| async move { Json(update) }),
+        )
+        .route(
+            "/stores/{id}",
+            get(|Path(id): Path<u64>| async move { id.to_string() }),
+        )
+        .route(
+            "/events",
+            get(|Query(page): Query<Page>| async move { page.limit.to_string() }),
+        )
+        .route(
+            "/boom",
+            get(|| async { ApiError::internal(std::io::Error::other("disk on fire")) }),
+        )
+        .route(
+            "/auth",
+            get(|| async { ApiError::unauthorized("no token") }),
+        )
+        .route(
+            "/busy",
+            get(|| async { ApiError::unavailable("database_unavailable", "down", 7) }),
+        )
+        .fallback(not_found_fallback);
+    (with_observability(routes, metrics), registry)
+}
+
+async fn send(router: Router, request: Request<Body>) -> (Response<Body>, Value) {
+    let response = router.oneshot(request).await.expect("infallible router");
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.expect("read body");
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (Response::from_parts(parts, Body::empty()), value)
+}
+
+fn get_request(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("request")
+}
+
+fn post_json(body: &str) -> Request<Body> {
+    Request::post("/updates")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn valid_json_body_round_trips() {
+    let (response, body) = send(app().0, post_json(r#"{"sku":"A-1","delta":3}"#)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body, json!({ "sku": "A-1", "delta": 3 }));
+}
+
+#[tokio::test]
+async fn json_body_of_the_wrong_shape_is_422_with_the_reason() {
+    let (response, body) = send(app().0, post_json(r#"{"sku":"A-1","delta":"three"}"#)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "validation_failed");
+    let reason = body["details"]["reason"].as_str().expect("reason");
+    assert!(
+        reason.starts_with("delta:"),
+        "reason {reason:?} names the field"
+    );
+}
+
+#[tokio::test]
+async fn syntactically_broken_json_is_400() {
+    let (response, body) = send(app().0, post_json(r#"{"sku":"#)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "malformed_request");
+    assert!(body.get("details").is_none());
+}
+
+#[tokio::test]
+async fn json_body_without_content_type_is_415() {
+    let request = Request::post("/updates")
+        .body(Body::from("{}"))
+        .expect("request");
+    let (response, body) = send(app().0, request).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body["code"], "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn path_parameter_that_does_not_parse_is_422() {
+    let (response, body) = send(app().0, get_request("/stores/seven")).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "validation_failed");
+}
+
+#[tokio::test]
+async fn query_that_does_not_parse_is_422() {
+    let (response, body) = send(app().0, get_request("/events?limit=-1")).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "validation_failed");
+}
+
+#[tokio::test]
+async fn unknown_route_is_404_route_not_found() {
+    let (response, body) = send(app().0, get_request("/nowhere")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "route_not_found");
+}
+
+#[tokio::test]
+async fn internal_error_hides_the_cause_and_names_the_request_id() {
+    let (response, body) = send(app().0, get_request("/boom")).await;
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii id");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["code"], "internal_error");
+    let message = body["message"].as_str().expect("message");
+    assert!(
+        message.contains(request_id),
+        "{message:?} names {request_id}"
+    );
+    assert!(!message.contains("disk"));
+}
+
+#[tokio::test]
+async fn incoming_request_id_is_kept_on_the_response() {
+    let request = Request::get("/stores/1")
+        .header("x-request-id", "req-42")
+        .body(Body::empty())
+        .expect("request");
+    let (response, _) = send(app().0, request).await;
+    assert_eq!(response.headers()["x-request-id"], "req-42");
+}
+
+#[tokio::test]
+async fn unauthorized_asks_for_a_bearer_token() {
+    let (response, body) = send(app().0, get_request("/auth")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    assert_eq!(body["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn unavailable_says_when_to_retry() {
+    let (response, body) = send(app().0, get_request("/busy")).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+    assert_eq!(body["code"], "database_unavailable");
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_route_template() {
+    let (router, registry) = app();
+    send(router.clone(), get_request("/stores/1")).await;
+    send(router.clone(), get_request("/stores/2")).await;
+    send(router, get_request("/nowhere")).await;
+
+    let response = metrics_router(registry)
+        .oneshot(get_request("/metrics"))
+        .await
+        .expect("metrics");
+    let content_type = response.headers()[header::CONTENT_TYPE].clone();
+    let text = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("read body");
+    let text = String::from_utf8(text.to_vec()).expect("utf-8");
+
+    assert_eq!(content_type, "text/plain; version=0.0.4");
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/stores/{id}",status="200"} 2"#)
+    );
+    assert!(text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#));
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+}

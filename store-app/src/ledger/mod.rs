@@ -1,0 +1,260 @@
+//! Command execution on the store's event store. Every operation runs in one
+//! transaction that locks the SKU streams it touches, so the events, the
+//! projections and the idempotency record commit together or not at all.
+
+mod retry;
+mod streams;
+
+use chrono::{DateTime, Utc};
+use domain::idempotency::{ChangeFingerprint, Repeat};
+use domain::store::{StockCommand, StockError, StockEvent, SyncOutcome};
+use domain::{Delta, OperationId, Sku, Version};
+use sqlx::PgPool;
+
+pub use retry::{is_transient_conflict, retry_conflicts, AsConflict};
+pub use streams::{Appended, StreamTx};
+
+/// Why the ledger refused or failed an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Stock(#[from] StockError),
+    #[error("operation id {0} was already used for a different change")]
+    OperationIdReused(OperationId),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl AsConflict for LedgerError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Self::Database(e) if is_transient_conflict(e))
+    }
+}
+
+/// A local stock change as the client asked for it.
+#[derive(Debug, Clone)]
+pub struct ChangeRequest {
+    pub sku: Sku,
+    pub operation_id: OperationId,
+    pub delta: Delta,
+    pub expected_version: Option<Version>,
+    pub reason: Option<String>,
+}
+
+/// An accepted change: the figures right after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedChange {
+    pub operation_id: OperationId,
+    pub sku: Sku,
+    pub delta: Delta,
+    pub quantity: i64,
+    pub version: Version,
+    /// True when this answers a repeat of an earlier request.
+    pub replayed: bool,
+    /// When the change was recorded (the original time for a replay).
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A change central made to this store, as read from central's log.
+#[derive(Debug, Clone)]
+pub struct CentralChange {
+    pub sku: Sku,
+    pub operation_id: OperationId,
+    pub delta: Delta,
+    pub version: Version,
+    pub quantity: i64,
+}
+
+/// The store's event store and the operations on it.
+#[derive(Clone)]
+pub struct Ledger {
+    pool: PgPool,
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordedChange {
+    sku: String,
+    delta: i64,
+    expected_version: Option<i64>,
+    quantity_after: i64,
+    version_after: i64,
+    occurred_at: DateTime<Utc>,
+}
+
+impl Ledger {
+    /// A ledger on the store's database.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The database pool (read paths and health checks use it).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Records a local change, or answers a repeat of one.
+    pub async fn change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
+        retry_conflicts(|| self.try_change(request)).await
+    }
+
+    async fn try_change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
+        let mut tx = StreamTx::begin(&self.pool, std::slice::from_ref(&request.sku)).await?;
+        let previous: Option<RecordedChange> = sqlx::query_as(
+            "SELECT sku, delta, expected_version, quantity_after, version_after, occurred_at
+               FROM changes WHERE operation_id = $1",
+        )
+        .bind(request.operation_id.as_uuid())
+        .fetch_optional(tx.connection())
+        .await?;
+        if let Some(previous) = previous {
+            return replay(request, previous);
+        }
+        let command = StockCommand::Adjust {
+            operation_id: request.operation_id,
+            delta: request.delta,
+            expected_version: request.expected_version,
+            reason: request.reason.clone(),
+            at: Utc::now(),
+        };
+        let events = tx.execute(&request.sku, command).await?;
+        tx.commit().await?;
+        match events.as_slice() {
+            [StockEvent::StockAdjusted {
+                quantity,
+                version,
+                at,
+                ..
+            }] => Ok(AcceptedChange {
+                operation_id: request.operation_id,
+                sku: request.sku.clone(),
+                delta: request.delta,
+                quantity: *quantity,
+                version: *version,
+                replayed: false,
+                occurred_at: *at,
+            }),
+            other => unreachable!("an accepted adjustment emits one StockAdjusted, got {other:?}"),
+        }
+    }
+
+    /// Registers catalogue items; already registered SKUs are left alone.
+    /// Returns how many were new.
+    pub async fn register(&self, items: &[(Sku, String, i64)]) -> Result<usize, LedgerError> {
+        let mut registered = 0;
+        for chunk in items.chunks(500) {
+            registered += retry_conflicts(|| async {
+                let skus: Vec<Sku> = chunk.iter().map(|(sku, ..)| sku.clone()).collect();
+                let mut tx = StreamTx::begin(&self.pool, &skus).await?;
+                let mut new = 0;
+                for (sku, name, quantity) in chunk {
+                    let command = StockCommand::Register {
+                        sku: sku.clone(),
+                        name: name.clone(),
+                        quantity: *quantity,
+                        at: Utc::now(),
+                    };
+                    new += tx.execute(sku, command).await?.len();
+                }
+                tx.commit().await?;
+                Ok::<_, LedgerError>(new)
+            })
+            .await?;
+        }
+        Ok(registered)
+    }
+
+    /// Records central's final answers to pushed changes. Outcomes for
+    /// changes no longer pending are ignored, so a repeat is harmless.
+    /// Returns the events appended.
+    pub async fn record_outcomes(
+        &self,
+        outcomes: &[(Sku, OperationId, SyncOutcome)],
+    ) -> Result<Vec<Appended>, LedgerError> {
+        retry_conflicts(|| async {
+            let skus: Vec<Sku> = outcomes.iter().map(|(sku, ..)| sku.clone()).collect();
+            let mut tx = StreamTx::begin(&self.pool, &skus).await?;
+            for (sku, operation_id, outcome) in outcomes {
+                let command = StockCommand::RecordOutcome {
+                    operation_id: *operation_id,
+                    outcome: *outcome,
+                    at: Utc::now(),
+                };
+                ignore_unknown_sku(tx.execute(sku, command).await)?;
+            }
+            Ok::<_, LedgerError>(tx.commit().await?)
+        })
+        .await
+    }
+
+    /// Applies changes read from central's log and moves the checkpoint, in
+    /// one transaction. Changes already reflected are skipped.
+    pub async fn apply_central_changes(
+        &self,
+        changes: &[CentralChange],
+        checkpoint: &str,
+    ) -> Result<Vec<Appended>, LedgerError> {
+        retry_conflicts(|| async {
+            let skus: Vec<Sku> = changes.iter().map(|c| c.sku.clone()).collect();
+            let mut tx = StreamTx::begin(&self.pool, &skus).await?;
+            for change in changes {
+                let command = StockCommand::ApplyCentralChange {
+                    operation_id: change.operation_id,
+                    delta: change.delta,
+                    central_version: change.version,
+                    central_quantity: change.quantity,
+                    at: Utc::now(),
+                };
+                ignore_unknown_sku(tx.execute(&change.sku, command).await)?;
+            }
+            sqlx::query(
+                "INSERT INTO central_checkpoint (cursor) VALUES ($1)
+                 ON CONFLICT (id) DO UPDATE SET cursor = EXCLUDED.cursor",
+            )
+            .bind(checkpoint)
+            .execute(tx.connection())
+            .await?;
+            Ok::<_, LedgerError>(tx.commit().await?)
+        })
+        .await
+    }
+}
+
+/// Central only sends changes for SKUs the store registered; one it does not
+/// know is skipped rather than blocking the rest of the batch.
+fn ignore_unknown_sku(result: Result<Vec<StockEvent>, StockError>) -> Result<(), LedgerError> {
+    match result {
+        Ok(_) | Err(StockError::SkuNotFound) => Ok(()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Answers a repeated operation id: the original figures for the same
+/// request, `operation_id_reused` for any other.
+fn replay(
+    request: &ChangeRequest,
+    previous: RecordedChange,
+) -> Result<AcceptedChange, LedgerError> {
+    let reused = || LedgerError::OperationIdReused(request.operation_id);
+    let original = ChangeFingerprint {
+        sku: previous.sku.parse().map_err(|_| reused())?,
+        delta: Delta::try_from(previous.delta).map_err(|_| reused())?,
+        expected_version: previous.expected_version,
+    };
+    let incoming = ChangeFingerprint {
+        sku: request.sku.clone(),
+        delta: request.delta,
+        expected_version: request.expected_version,
+    };
+    match incoming.compare(&original) {
+        Repeat::Reused => Err(reused()),
+        Repeat::Replay => Ok(AcceptedChange {
+            operation_id: request.operation_id,
+            sku: request.sku.clone(),
+            delta: request.delta,
+            quantity: previous.quantity_after,
+            version: previous.version_after,
+            replayed: true,
+            occurred_at: previous.occurred_at,
+        }),
+    }
+}

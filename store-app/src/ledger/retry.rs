@@ -1,0 +1,54 @@
+//! Retrying transactions that lost a race with another process: a stream
+//! sequence or operation id taken concurrently, a serialization failure or a
+//! deadlock. Callers never see these as errors.
+
+use std::future::Future;
+use std::time::Duration;
+
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Whether a database error means "another writer got there first; run the
+/// whole transaction again and it will see what that writer did".
+pub fn is_transient_conflict(error: &sqlx::Error) -> bool {
+    let Some(db) = error.as_database_error() else {
+        return false;
+    };
+    matches!(
+        db.code().as_deref(),
+        Some("23505") | Some("40001") | Some("40P01")
+    )
+}
+
+/// Runs `attempt` until it succeeds or fails with something other than a
+/// transient conflict, backing off with jitter between attempts.
+pub async fn retry_conflicts<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: AsConflict,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(error) if error.is_conflict() && tries + 1 < MAX_ATTEMPTS => {
+                tries += 1;
+                let ceiling_ms = 1u64 << tries.min(6);
+                let pause = rand::random_range(0..=ceiling_ms);
+                tracing::debug!(tries, pause_ms = pause, "write conflict; retrying");
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Errors that may wrap a transient write conflict.
+pub trait AsConflict {
+    fn is_conflict(&self) -> bool;
+}
+
+impl AsConflict for sqlx::Error {
+    fn is_conflict(&self) -> bool {
+        is_transient_conflict(self)
+    }
+}

@@ -1,0 +1,167 @@
+//! The write half of the projections: everything a transaction appends, in
+//! one statement — events, `changes`, `stock` and snapshots.
+
+use cqrs_es::DomainEvent;
+use domain::store::{StockEvent, StockItem};
+use domain::Sku;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::rows::{change_update, ChangeRow, ChangeUpdate, Settlement, StockRow};
+
+#[derive(Serialize)]
+struct EventRow {
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: Value,
+}
+
+#[derive(Serialize)]
+struct NewChange {
+    #[serde(flatten)]
+    row: ChangeRow,
+    sequence: i64,
+}
+
+#[derive(Serialize)]
+struct SnapshotRow {
+    aggregate_id: String,
+    last_sequence: i64,
+    payload: Value,
+}
+
+/// Rows collected from one transaction's commands.
+#[derive(Default)]
+pub struct WriteBatch {
+    events: Vec<EventRow>,
+    new_changes: Vec<NewChange>,
+    settlements: Vec<Settlement>,
+    stock: Vec<StockRow>,
+    snapshots: Vec<SnapshotRow>,
+}
+
+/// Position of an appended event, keyed by its stream and sequence.
+pub type AppendedPosition = (String, i64, i64);
+
+const WRITE_ALL: &str = r#"
+WITH ev AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload)
+    SELECT 'StockItem', r.aggregate_id, r.sequence, r.event_type, r.event_version, r.payload
+      FROM jsonb_to_recordset($1) AS r(aggregate_id text, sequence bigint, event_type text,
+                                      event_version text, payload jsonb)
+    RETURNING aggregate_id, sequence, position
+), new_changes AS (
+    INSERT INTO changes (operation_id, sku, delta, expected_version, reason, occurred_at,
+                         quantity_after, version_after, position, status)
+    SELECT c.operation_id, c.sku, c.delta, c.expected_version, c.reason, c.occurred_at,
+           c.quantity_after, c.version_after, ev.position, c.status
+      FROM jsonb_to_recordset($2) AS c(operation_id uuid, sku text, sequence bigint, delta bigint,
+                                      expected_version bigint, reason text, occurred_at timestamptz,
+                                      quantity_after bigint, version_after bigint, status text)
+      JOIN ev ON ev.aggregate_id = c.sku AND ev.sequence = c.sequence
+), settled AS (
+    UPDATE changes
+       SET status = s.status, result_code = s.result_code, because_of = s.because_of,
+           central_version = s.central_version, central_quantity = s.central_quantity,
+           settled_at = s.settled_at
+      FROM jsonb_to_recordset($3) AS s(operation_id uuid, status text, result_code text,
+                                      because_of uuid, central_version bigint,
+                                      central_quantity bigint, settled_at timestamptz)
+     WHERE changes.operation_id = s.operation_id
+), stock_rows AS (
+    INSERT INTO stock (sku, name, quantity, confirmed_quantity, confirmed_version, version,
+                       pending_changes, last_operation_id, last_synced_at)
+    SELECT t.sku, t.name, t.quantity, t.confirmed_quantity, t.confirmed_version, t.version,
+           t.pending_changes, t.last_operation_id, t.last_synced_at
+      FROM jsonb_to_recordset($4) AS t(sku text, name text, quantity bigint,
+                                      confirmed_quantity bigint, confirmed_version bigint,
+                                      version bigint, pending_changes integer,
+                                      last_operation_id uuid, last_synced_at timestamptz)
+    ON CONFLICT (sku) DO UPDATE
+       SET name = EXCLUDED.name, quantity = EXCLUDED.quantity,
+           confirmed_quantity = EXCLUDED.confirmed_quantity,
+           confirmed_version = EXCLUDED.confirmed_version, version = EXCLUDED.version,
+           pending_changes = EXCLUDED.pending_changes,
+           last_operation_id = COALESCE(EXCLUDED.last_operation_id, stock.last_operation_id),
+           last_synced_at = EXCLUDED.last_synced_at
+), snaps AS (
+    INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+    SELECT 'StockItem', n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
+      FROM jsonb_to_recordset($5) AS n(aggregate_id text, last_sequence bigint, payload jsonb)
+    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+       SET last_sequence = EXCLUDED.last_sequence, current_snapshot = EXCLUDED.current_snapshot,
+           payload = EXCLUDED.payload
+)
+SELECT aggregate_id, sequence, position FROM ev
+"#;
+
+impl WriteBatch {
+    /// Adds an event appended to `sku`'s stream at `sequence`.
+    ///
+    /// A batch never both creates and settles one change: commands that
+    /// create changes and commands that settle them run in separate calls.
+    pub fn add_event(
+        &mut self,
+        sku: &Sku,
+        sequence: i64,
+        event: &StockEvent,
+    ) -> Result<(), serde_json::Error> {
+        self.events.push(EventRow {
+            aggregate_id: sku.to_string(),
+            sequence,
+            event_type: event.event_type(),
+            event_version: event.event_version(),
+            payload: serde_json::to_value(event)?,
+        });
+        match change_update(sku, 0, event) {
+            Some(ChangeUpdate::Insert(row)) => self.new_changes.push(NewChange { row, sequence }),
+            Some(ChangeUpdate::Settle(settlement)) => self.settlements.push(settlement),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Adds the stream's state after its new events.
+    pub fn add_stream(
+        &mut self,
+        sku: &Sku,
+        last_sequence: i64,
+        item: &StockItem,
+        new_events: &[StockEvent],
+    ) -> Result<(), serde_json::Error> {
+        self.stock.push(StockRow::of(sku, item, new_events));
+        self.snapshots.push(SnapshotRow {
+            aggregate_id: sku.to_string(),
+            last_sequence,
+            payload: serde_json::to_value(item)?,
+        });
+        Ok(())
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Writes everything in one statement; returns the appended positions.
+    pub async fn write(
+        self,
+        conn: &mut sqlx::PgConnection,
+    ) -> Result<Vec<AppendedPosition>, sqlx::Error> {
+        sqlx::query_as(WRITE_ALL)
+            .bind(to_json(&self.events)?)
+            .bind(to_json(&self.new_changes)?)
+            .bind(to_json(&self.settlements)?)
+            .bind(to_json(&self.stock)?)
+            .bind(to_json(&self.snapshots)?)
+            .fetch_all(conn)
+            .await
+    }
+}
+
+/// Serializes rows to a JSON array for `jsonb_to_recordset`.
+fn to_json<T: Serialize>(rows: &[T]) -> Result<Value, sqlx::Error> {
+    serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
