@@ -29,6 +29,7 @@ is_local_host() {
 
 # TCP connect with a short timeout, no external tools needed.
 tcp_open() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" >/dev/null 2>&1
 }
 
@@ -36,6 +37,7 @@ tcp_open() {
 # method frame (first byte 0x01, Connection.Start). Proves an AMQP broker
 # listens, not merely something accepting TCP connections.
 amqp_open() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 5 bash -c '
         exec 3<>"/dev/tcp/$1/$2" || exit 1
         printf "AMQP\x00\x00\x09\x01" >&3

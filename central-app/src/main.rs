@@ -1,1 +1,6 @@
-fn main() {}
+//! The `central-app` binary: parses the command line and runs the subcommand.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    central_app::cli::run().await
+}

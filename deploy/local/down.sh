@@ -46,9 +46,9 @@ stop_one() {
 
     log "$name: stopping pid $pid (SIGTERM)"
     kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT_SECS))
+    local polls=0
     while kill -0 "$pid" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then
+        if ((polls++ >= STOP_TIMEOUT_SECS * 5)); then
             log "$name: still running after ${STOP_TIMEOUT_SECS}s, sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
             break

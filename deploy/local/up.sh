@@ -152,6 +152,7 @@ fail_with_log() {
 }
 
 tcp_open() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" >/dev/null 2>&1
 }
 
@@ -177,6 +178,7 @@ mkdir -p "$RUN_DIR"
 
 # A re-run restarts everything: stop what the previous up.sh started.
 "$SCRIPT_DIR/down.sh"
+rm -f "$RUN_DIR/stack.env"
 
 ports=("$CENTRAL_PORT" "$WORKER_METRICS_PORT")
 for id in "${STORE_IDS[@]}"; do ports+=("$(store_value "$id" PORT)"); done
@@ -191,15 +193,9 @@ if ((FRESH)); then
     for id in "${STORE_IDS[@]}"; do dbs+=("$(store_value "$id" DB)"); done
     for db in "${dbs[@]}"; do
         log "--fresh: dropping database $db"
-        dropdb --if-exists --force -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$db"
+        dropdb --if-exists --force -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$db" 2>&1 |
+            { grep -v 'does not exist, skipping' || true; } >&2
     done
-fi
-
-if [[ ! -s $JWT_KEY_FILE ]]; then
-    mkdir -p "$(dirname "$JWT_KEY_FILE")"
-    step "generating the development signing key ${JWT_KEY_FILE#"$ROOT"/}" \
-        "$CENTRAL_BIN" keys generate --out "$JWT_KEY_FILE"
-    chmod 600 "$JWT_KEY_FILE"
 fi
 
 # Common to every process: JSON logs in the files, whatever the caller's shell says.
@@ -211,6 +207,13 @@ central_env=(env "${common_env[@]}"
     "DATABASE_URL=$CENTRAL_DATABASE_URL"
     "BIND_ADDR=$LOCAL_BIND_HOST:$CENTRAL_PORT"
     "JWT_PRIVATE_KEY_FILE=$JWT_KEY_FILE")
+
+if [[ ! -s $JWT_KEY_FILE ]]; then
+    mkdir -p "$(dirname "$JWT_KEY_FILE")"
+    step "generating the development signing key ${JWT_KEY_FILE#"$ROOT"/}" \
+        env -u JWT_PRIVATE_KEY_FILE "${common_env[@]}" "$CENTRAL_BIN" keys generate --out "$JWT_KEY_FILE"
+    chmod 600 "$JWT_KEY_FILE"
+fi
 
 step "central: migrate ($CENTRAL_DB)" "${central_env[@]}" "$CENTRAL_BIN" migrate
 step "central: populate --stores $LOCAL_STORE_IDS" \

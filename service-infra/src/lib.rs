@@ -1,6 +1,7 @@
 //! Infrastructure shared by the HTTP apps and the sync worker: telemetry set-up,
 //! HTTP observability layers and metrics, the JSON error body, health reports,
-//! access-token checks and the shutdown signal.
+//! access-token checks, the shutdown signal, reading an event log in global
+//! order, and the sync nudge bus.
 //!
 //! Only code that more than one process needs *and* that is about running a
 //! service belongs here. Domain rules live in `domain`; anything used by a
@@ -8,11 +9,13 @@
 
 pub mod auth;
 pub mod error;
+pub mod event_log;
 pub mod extract;
 pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod shutdown;
+pub mod sync_bus;
 pub mod telemetry;
 
 pub use error::{ApiError, ErrorBody, not_found_fallback};

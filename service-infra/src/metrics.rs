@@ -69,6 +69,12 @@ impl HttpMetrics {
     }
 }
 
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpMetrics").finish_non_exhaustive()
+    }
+}
+
 /// A router serving `GET /metrics` in the Prometheus text format.
 pub fn metrics_router(registry: Registry) -> Router {
     Router::new()

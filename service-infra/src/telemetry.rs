@@ -2,6 +2,7 @@
 //! format for humans, filtered by `RUST_LOG`.
 
 use std::fmt;
+use std::io::IsTerminal;
 use std::str::FromStr;
 
 use tracing_subscriber::EnvFilter;
@@ -15,7 +16,7 @@ pub enum LogFormat {
     /// One JSON object per line, event and span fields included.
     #[default]
     Json,
-    /// Multi-line, coloured output for a developer's terminal.
+    /// Multi-line output for a developer's terminal (coloured when stdout is one).
     Pretty,
 }
 
@@ -69,7 +70,10 @@ pub fn init_tracing(format: LogFormat) {
             .with_current_span(true)
             .with_span_list(true)
             .try_init(),
-        LogFormat::Pretty => builder.pretty().try_init(),
+        LogFormat::Pretty => builder
+            .pretty()
+            .with_ansi(std::io::stdout().is_terminal())
+            .try_init(),
     };
     if installed.is_ok()
         && let Some((directives, err)) = bad_filter

@@ -62,6 +62,19 @@ pub struct TokenVerifier {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = self.inner.keys.read().map_or(0, |keys| keys.len());
+        f.debug_struct("TokenVerifier")
+            .field(
+                "jwks_url",
+                &self.inner.remote.as_ref().map(|remote| &remote.url),
+            )
+            .field("cached_keys", &keys)
+            .finish()
+    }
+}
+
 struct Inner {
     keys: RwLock<HashMap<String, DecodingKey>>,
     remote: Option<Remote>,

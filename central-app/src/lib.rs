@@ -1,0 +1,25 @@
+//! Head office's service: the token issuer, the versioned sync API that
+//! refuses stale writes, chain-wide stock, and the CLI that runs it all.
+//!
+//! - [`ledger`]: the batch executor — one transaction per batch that locks
+//!   the touched (store, SKU) streams, decides every change with the
+//!   `domain::central` aggregate and writes events, idempotency records,
+//!   projections and snapshots in one statement.
+//! - [`projections`]: the `central_stock` projection, its queries and rebuild.
+//! - [`auth`]: client credentials, Ed25519 signing keys and access tokens.
+//! - [`http`]: the HTTP handlers; [`app`] wires them into a router.
+//! - [`startup`]: [`startup::Application`], which binds and serves.
+//! - [`cli`] and [`config`]: subcommands and typed settings.
+
+pub mod app;
+pub mod auth;
+pub mod catalogue;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod ledger;
+pub mod metrics;
+pub mod nudge;
+pub mod projections;
+pub mod startup;
