@@ -47,6 +47,12 @@ impl FromStr for Secret {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(deserializer).map(Self::new)
+    }
+}
+
 /// Where central's PostgreSQL database is.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {

@@ -12,6 +12,7 @@
 //! resulting quantity and version, so `apply` only sets state and applying an
 //! event twice changes nothing.
 
+pub mod catalogue;
 pub mod central;
 pub mod idempotency;
 pub mod store;

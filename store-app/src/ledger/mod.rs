@@ -5,7 +5,7 @@
 mod retry;
 mod streams;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{StockCommand, StockError, StockEvent, SyncOutcome};
 use domain::{Delta, OperationId, Sku, Version};
@@ -114,7 +114,7 @@ impl Ledger {
             delta: request.delta,
             expected_version: request.expected_version,
             reason: request.reason.clone(),
-            at: Utc::now(),
+            at: now(),
         };
         let events = tx.execute(&request.sku, command).await?;
         tx.commit().await?;
@@ -151,7 +151,7 @@ impl Ledger {
                         sku: sku.clone(),
                         name: name.clone(),
                         quantity: *quantity,
-                        at: Utc::now(),
+                        at: now(),
                     };
                     new += tx.execute(sku, command).await?.len();
                 }
@@ -177,7 +177,7 @@ impl Ledger {
                 let command = StockCommand::RecordOutcome {
                     operation_id: *operation_id,
                     outcome: *outcome,
-                    at: Utc::now(),
+                    at: now(),
                 };
                 ignore_unknown_sku(tx.execute(sku, command).await)?;
             }
@@ -202,7 +202,7 @@ impl Ledger {
                     delta: change.delta,
                     central_version: change.version,
                     central_quantity: change.quantity,
-                    at: Utc::now(),
+                    at: now(),
                 };
                 ignore_unknown_sku(tx.execute(&change.sku, command).await)?;
             }
@@ -217,6 +217,12 @@ impl Ledger {
         })
         .await
     }
+}
+
+/// The time recorded in events, at the precision PostgreSQL stores, so the
+/// log and the projections agree to the microsecond.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 /// Central only sends changes for SKUs the store registered; one it does not

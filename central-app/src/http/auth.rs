@@ -1,0 +1,224 @@
+//! The token endpoint (OAuth2 client credentials) and the public key set.
+//!
+//! Credentials come as a form body (`grant_type=client_credentials&
+//! client_id=..&client_secret=..`), as HTTP Basic with a form body holding
+//! the grant type, or as JSON `{client_id, client_secret}`. Errors follow
+//! RFC 6749 §5.2 (`error`, `error_description`) and also carry the usual
+//! `code` and `message`. Secrets never reach a log line.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use jsonwebtoken::jwk::JwkSet;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::config::Secret;
+
+/// The token request's fields, from whichever encoding was used.
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    #[serde(default)]
+    #[schema(example = "client_credentials")]
+    pub grant_type: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<Secret>,
+}
+
+/// A successful token response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// A refused token request.
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+}
+
+impl OAuthError {
+    const INVALID_CLIENT: Self = Self {
+        status: StatusCode::UNAUTHORIZED,
+        error: "invalid_client",
+        description: "unknown client or wrong secret",
+    };
+
+    fn invalid_request(description: &'static str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": self.error,
+            "error_description": self.description,
+            "code": self.error,
+            "message": self.description,
+        });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"inventory-central\""),
+            );
+        }
+        response
+    }
+}
+
+/// Obtain an access token with client credentials.
+#[utoipa::path(
+    post, path = "/auth/token", tag = "auth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, description = "invalid_request or unsupported_grant_type"),
+        (status = 401, description = "invalid_client"),
+    )
+)]
+#[tracing::instrument(name = "issue_token", skip_all, fields(client_id))]
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match issue(&state, &headers, &body).await {
+        Ok(token) => {
+            let mut response = axum::Json(token).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => {
+            state.metrics.token_failed(error.error);
+            tracing::info!(error = error.error, "token request refused");
+            error.into_response()
+        }
+    }
+}
+
+async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, OAuthError> {
+    let mut request = parse_body(headers, body)?;
+    if let Some((id, secret)) = basic_credentials(headers)? {
+        request.client_id = Some(id);
+        request.client_secret = Some(secret);
+    }
+    if let Some(grant) = &request.grant_type
+        && grant != "client_credentials"
+    {
+        return Err(OAuthError {
+            status: StatusCode::BAD_REQUEST,
+            error: "unsupported_grant_type",
+            description: "only grant_type=client_credentials is supported",
+        });
+    }
+    let (Some(client_id), Some(secret)) = (request.client_id, request.client_secret) else {
+        return Err(OAuthError::invalid_request("client_id and client_secret are required"));
+    };
+    tracing::Span::current().record("client_id", client_id.as_str());
+    let client = state
+        .clients
+        .authenticate(&client_id, &secret)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "cannot look up client");
+            OAuthError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: "temporarily_unavailable",
+                description: "the client store is unavailable; try again shortly",
+            }
+        })?
+        .ok_or(OAuthError::INVALID_CLIENT)?;
+    let issued = state.tokens.issue(&client).map_err(|err| {
+        tracing::error!(error = %err, "cannot sign token");
+        OAuthError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: "cannot sign the token",
+        }
+    })?;
+    state.metrics.token_issued(client.role);
+    tracing::info!(role = %client.role, "token issued");
+    Ok(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+    })
+}
+
+/// The request body, form-encoded or JSON; empty is allowed with Basic.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if body.is_empty() {
+        return Ok(TokenRequest {
+            grant_type: None,
+            client_id: None,
+            client_secret: None,
+        });
+    }
+    match content_type.as_str() {
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
+            .map_err(|_| OAuthError::invalid_request("the form body is malformed")),
+        "application/json" => serde_json::from_slice(body)
+            .map_err(|_| OAuthError::invalid_request("the JSON body is malformed")),
+        _ => Err(OAuthError::invalid_request(
+            "send application/x-www-form-urlencoded or application/json",
+        )),
+    }
+}
+
+/// Client id and secret from an `Authorization: Basic` header, if any.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, Secret)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || OAuthError::invalid_request("the Basic credentials are malformed");
+    let value = value.to_str().map_err(|_| malformed())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(malformed());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request("use Basic credentials or the request body"));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    Ok(Some((id.to_owned(), Secret::new(secret))))
+}
+
+/// Central's public signing keys.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "JWK set with central's Ed25519 public keys"))
+)]
+pub async fn jwks(State(state): State<AppState>) -> axum::Json<JwkSet> {
+    axum::Json(state.tokens.keys().jwks().clone())
+}

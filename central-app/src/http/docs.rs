@@ -1,0 +1,63 @@
+//! The OpenAPI document at `/openapi.json` and Swagger UI at `/docs`, with
+//! the bearer scheme so the UI's Authorize button works.
+
+use axum::Router;
+use service_infra::health::Readiness;
+use service_infra::ErrorBody;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::{auth, events, health, inventory, sync, ChangeResult, RefusalBody};
+
+/// Central's API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "central-app",
+        description = "Head office's inventory service: token issuer, versioned sync API and chain-wide stock. \
+                       Get a token at /auth/token, then use Authorize with it."
+    ),
+    paths(
+        auth::token, auth::jwks,
+        sync::push_batch, sync::push_change,
+        inventory::adjust, inventory::store_item, inventory::availability,
+        events::list,
+        health::live, health::ready,
+    ),
+    components(schemas(ErrorBody, ChangeResult, RefusalBody, Readiness)),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "auth", description = "OAuth2 client credentials and public keys"),
+        (name = "sync", description = "Store changes pushed by the sync worker"),
+        (name = "inventory", description = "Head-office changes and stock queries"),
+        (name = "events", description = "Central's log in global order"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the `bearer` security scheme (JWT access tokens).
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `/docs` and `/openapi.json`.
+pub fn router() -> Router {
+    SwaggerUi::new("/docs")
+        .url("/openapi.json", ApiDoc::openapi())
+        .into()
+}

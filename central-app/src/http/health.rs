@@ -1,0 +1,31 @@
+//! Readiness: central can do its job when its database answers.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use service_infra::health::Readiness;
+
+use crate::app::AppState;
+
+/// Longest wait for the database before calling it down.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Report readiness: 200 when the database answers, 503 otherwise.
+#[utoipa::path(
+    get, path = "/health/ready", tag = "health",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness))
+)]
+pub async fn ready(State(state): State<AppState>) -> Readiness {
+    let database = match tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(state.ledger.pool())).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+    };
+    Readiness::from_checks([("database", true, database)])
+}
+
+/// Report liveness: 200 while the process serves HTTP.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200)))]
+pub async fn live() -> axum::Json<serde_json::Value> {
+    service_infra::health::live().await
+}

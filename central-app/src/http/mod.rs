@@ -1,0 +1,229 @@
+//! The HTTP handlers, one module per area, and what they share: access
+//! checks, path validation, database error mapping and the answer to a
+//! single change.
+
+pub mod auth;
+pub mod docs;
+pub mod events;
+pub mod health;
+pub mod inventory;
+pub mod sync;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::central::Outcome;
+use domain::{Sku, StoreId, Version};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use service_infra::auth::{Claims, Role};
+use service_infra::{ApiError, Json};
+use utoipa::ToSchema;
+
+use crate::ledger::{is_transient_conflict, Decision, LedgerError};
+
+/// Every role may read.
+pub(crate) const ANY_ROLE: &[Role] = &[Role::SyncWorker, Role::Store, Role::Admin];
+
+/// 403 unless the token has one of `roles` and may act for `store_id`.
+pub(crate) fn authorize(claims: &Claims, roles: &[Role], store_id: &StoreId) -> Result<(), ApiError> {
+    claims.require_role(roles)?;
+    if claims.may_access_store(store_id.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "this token may not act for store {store_id}"
+        )))
+    }
+}
+
+/// `{store_id}` and `{sku}` path segments, checked by the domain types.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StoreSkuPath {
+    store_id: String,
+    sku: String,
+}
+
+impl StoreSkuPath {
+    /// The validated pair, or 422 naming the bad segment.
+    pub(crate) fn parse(self) -> Result<(StoreId, Sku), ApiError> {
+        let store_id = parse_field("store_id", &self.store_id)?;
+        let sku = parse_field("sku", &self.sku)?;
+        Ok((store_id, sku))
+    }
+}
+
+/// Parses a value with its domain type, or 422 naming `field`.
+pub(crate) fn parse_field<T>(field: &str, value: &str) -> Result<T, ApiError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|err: T::Err| {
+        ApiError::validation(
+            format!("{field} is not valid"),
+            json!({ "field": field, "reason": err.to_string() }),
+        )
+    })
+}
+
+/// Checks a client-supplied expected version, or 422 naming `field`.
+pub(crate) fn parse_expected(field: &str, value: Option<i64>) -> Result<Option<Version>, ApiError> {
+    value
+        .map(|version| {
+            domain::values::parse_version(version).map_err(|err| {
+                ApiError::validation(
+                    format!("{field} is not valid"),
+                    json!({ "field": field, "reason": err.to_string() }),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A database failure as the client sees it: 503 when the database is
+/// unreachable or too busy, 500 otherwise.
+pub(crate) fn db_error(error: sqlx::Error) -> ApiError {
+    let unavailable = matches!(
+        error,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+    ) || is_transient_conflict(&error);
+    if unavailable {
+        tracing::warn!(error = %error, "database unavailable");
+        ApiError::unavailable(
+            "database_unavailable",
+            "the database is unavailable or busy; try again shortly",
+            2,
+        )
+    } else {
+        ApiError::internal(error)
+    }
+}
+
+/// A ledger failure as the client sees it.
+pub(crate) fn ledger_error(error: LedgerError) -> ApiError {
+    match error {
+        LedgerError::Database(error) => db_error(error),
+        LedgerError::Rejected(error) => ApiError::internal(error),
+    }
+}
+
+/// Central's answer to one change of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeResult {
+    #[schema(value_type = String, format = Uuid)]
+    pub operation_id: String,
+    /// `applied`, `version_conflict`, `version_ahead`, `insufficient_stock`,
+    /// `operation_id_reused` or `sku_not_found`.
+    #[schema(example = "applied")]
+    pub outcome: &'static str,
+    /// Version after the change if applied, else central's current version;
+    /// null when the SKU is unknown.
+    pub version: Option<i64>,
+    /// Quantity that goes with `version`.
+    pub quantity: Option<i64>,
+    /// True when this repeats the answer to an earlier push of the operation.
+    pub replayed: bool,
+}
+
+impl From<&Decision> for ChangeResult {
+    fn from(decision: &Decision) -> Self {
+        Self {
+            operation_id: decision.operation_id.to_string(),
+            outcome: decision.outcome.code(),
+            version: decision.version,
+            quantity: decision.quantity,
+            replayed: decision.replayed,
+        }
+    }
+}
+
+/// The body of a refused single change: the error code and message, plus
+/// central's current figures at top level and in `details`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusalBody {
+    #[schema(example = "version_conflict")]
+    pub code: &'static str,
+    pub message: String,
+    pub version: Option<i64>,
+    pub quantity: Option<i64>,
+    pub details: serde_json::Value,
+}
+
+/// The HTTP answer to a single change: 200 when applied (or a replay of an
+/// applied change); 409 `version_conflict`, `version_ahead` or
+/// `operation_id_reused`; 422 `insufficient_stock`; 404 `sku_not_found`.
+pub(crate) fn change_response(
+    store_id: &StoreId,
+    decision: &Decision,
+    expected_version: Option<Version>,
+) -> Response {
+    let (status, message) = match decision.outcome {
+        Outcome::Applied => return Json(ChangeResult::from(decision)).into_response(),
+        Outcome::VersionConflict => (
+            StatusCode::CONFLICT,
+            match (expected_version, decision.version) {
+                (Some(expected), Some(version)) if expected == version => format!(
+                    "expected version {expected} was reached through other changes; this change depends on one central refused"
+                ),
+                (expected, version) => format!(
+                    "expected version {}, but central is at version {}",
+                    show(expected),
+                    show(version)
+                ),
+            },
+        ),
+        Outcome::VersionAhead => (
+            StatusCode::CONFLICT,
+            format!(
+                "expected version {} is ahead of central's version {}: an earlier change has not arrived yet",
+                show(expected_version),
+                show(decision.version)
+            ),
+        ),
+        Outcome::OperationIdReused => (
+            StatusCode::CONFLICT,
+            format!(
+                "operation id {} was already used for a different change",
+                decision.operation_id
+            ),
+        ),
+        Outcome::InsufficientStock => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "insufficient stock: {} available",
+                show(decision.quantity)
+            ),
+        ),
+        Outcome::SkuNotFound => (
+            StatusCode::NOT_FOUND,
+            format!("sku {} is not registered for store {store_id}", decision.sku),
+        ),
+    };
+    let body = RefusalBody {
+        code: decision.outcome.code(),
+        message,
+        version: decision.version,
+        quantity: decision.quantity,
+        details: json!({
+            "operation_id": decision.operation_id.to_string(),
+            "version": decision.version,
+            "quantity": decision.quantity,
+            "expected_version": expected_version,
+            "replayed": decision.replayed,
+        }),
+    };
+    (status, Json(body)).into_response()
+}
+
+fn show(value: Option<i64>) -> String {
+    value.map_or_else(|| "none".to_owned(), |v| v.to_string())
+}
+
+/// 405 as a JSON error body.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not accept that method",
+    )
+}

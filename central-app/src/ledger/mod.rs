@@ -1,0 +1,236 @@
+//! Command execution on central's event store. A batch of changes for one
+//! store runs in one transaction: lock and load every touched stream in one
+//! query, look up every operation id in one query, decide each change in
+//! order in memory, then write events, idempotency records, projections and
+//! snapshots in one statement and commit. Races (two pushes of one
+//! operation on different streams, a deadlock) roll back and retry.
+
+mod decide;
+pub mod log;
+mod retry;
+mod streams;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::central::{CentralCommand, CentralError, Origin, Outcome};
+use domain::idempotency::ChangeFingerprint;
+use domain::{Delta, OperationId, Sku, StoreId, Version};
+use serde_json::{json, Value};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::catalogue::CatalogueItem;
+pub use decide::{decide_batch, Recorded};
+pub use retry::is_transient_conflict;
+use retry::retry_conflicts;
+pub use streams::Streams;
+
+/// Why the ledger failed an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The aggregate refused a command that is not a change (registration).
+    #[error(transparent)]
+    Rejected(#[from] CentralError),
+    /// The database failed or holds something it should not.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<serde_json::Error> for LedgerError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Database(sqlx::Error::Encode(Box::new(error)))
+    }
+}
+
+/// One change to a store's SKU, as submitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub operation_id: OperationId,
+    pub sku: Sku,
+    pub delta: Delta,
+    /// Compare-and-set: central must be at exactly this version.
+    pub expected_version: Option<Version>,
+    pub occurred_at: DateTime<Utc>,
+    pub origin: Origin,
+    /// Why head office made the change; kept in the event's metadata.
+    pub reason: Option<String>,
+}
+
+impl Change {
+    /// The parts that decide the outcome; a repeat must match them.
+    pub fn fingerprint(&self) -> ChangeFingerprint {
+        ChangeFingerprint {
+            sku: self.sku.clone(),
+            delta: self.delta,
+            expected_version: self.expected_version,
+        }
+    }
+
+    fn metadata(&self) -> Value {
+        match &self.reason {
+            Some(reason) => json!({ "reason": reason }),
+            None => json!({}),
+        }
+    }
+}
+
+/// Central's answer to one change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub operation_id: OperationId,
+    pub sku: Sku,
+    pub outcome: Outcome,
+    /// The version after an applied change; otherwise central's current
+    /// version (the original figures for a replay). `None` when the SKU is
+    /// unknown.
+    pub version: Option<Version>,
+    /// The quantity that goes with `version`.
+    pub quantity: Option<i64>,
+    /// Whether this repeats an answer recorded earlier.
+    pub replayed: bool,
+}
+
+/// Central's event store and the operations on it.
+#[derive(Clone)]
+pub struct Ledger {
+    pool: PgPool,
+}
+
+#[derive(sqlx::FromRow)]
+struct OperationRecord {
+    operation_id: Uuid,
+    sku: String,
+    delta: i64,
+    expected_version: Option<i64>,
+    outcome: String,
+    version: i64,
+    quantity: i64,
+}
+
+impl Ledger {
+    /// A ledger on central's database.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The database pool, for read paths and health checks.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Decides a batch of changes to one store's streams, in order, and
+    /// commits the result. The answer has one decision per change.
+    pub async fn apply_batch(
+        &self,
+        store_id: &StoreId,
+        changes: &[Change],
+    ) -> Result<Vec<Decision>, LedgerError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        retry_conflicts(|| self.try_apply_batch(store_id, changes)).await
+    }
+
+    async fn try_apply_batch(
+        &self,
+        store_id: &StoreId,
+        changes: &[Change],
+    ) -> Result<Vec<Decision>, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let skus = changes.iter().map(|change| change.sku.clone());
+        let mut streams = Streams::lock_and_load(&mut tx, store_id, skus).await?;
+        let mut recorded = recorded_operations(&mut tx, store_id, changes).await?;
+        let (decisions, operations) = decide_batch(&mut streams, &mut recorded, changes).await;
+        streams
+            .into_write_batch(operations)?
+            .write(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(decisions)
+    }
+
+    /// Registers catalogue items for a store; registered SKUs are left
+    /// alone. Returns how many were new.
+    pub async fn register(
+        &self,
+        store_id: &StoreId,
+        items: &[CatalogueItem],
+    ) -> Result<usize, LedgerError> {
+        let mut registered = 0;
+        for chunk in items.chunks(500) {
+            registered += retry_conflicts(|| self.try_register(store_id, chunk)).await?;
+        }
+        Ok(registered)
+    }
+
+    async fn try_register(
+        &self,
+        store_id: &StoreId,
+        items: &[CatalogueItem],
+    ) -> Result<usize, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let skus = items.iter().map(|item| item.sku.clone());
+        let mut streams = Streams::lock_and_load(&mut tx, store_id, skus).await?;
+        let mut new = 0;
+        for item in items {
+            let command = CentralCommand::Register {
+                store_id: store_id.clone(),
+                sku: item.sku.clone(),
+                name: item.name.clone(),
+                quantity: item.quantity,
+                at: Utc::now(),
+            };
+            new += streams.execute(&item.sku, command, &json!({})).await?.len();
+        }
+        streams.into_write_batch(Vec::new())?.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+}
+
+/// The recorded final outcomes of the batch's operation ids, in one query.
+async fn recorded_operations(
+    tx: &mut Transaction<'static, Postgres>,
+    store_id: &StoreId,
+    changes: &[Change],
+) -> Result<HashMap<OperationId, Recorded>, sqlx::Error> {
+    let ids: Vec<Uuid> = changes.iter().map(|c| c.operation_id.as_uuid()).collect();
+    let rows: Vec<OperationRecord> = sqlx::query_as(
+        "SELECT operation_id, sku, delta, expected_version, outcome, version, quantity
+           FROM operations WHERE store_id = $1 AND operation_id = ANY($2)",
+    )
+    .bind(store_id.as_str())
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let corrupt = || sqlx::Error::Decode(format!("bad operation row {}", row.operation_id).into());
+            let recorded = Recorded {
+                fingerprint: ChangeFingerprint {
+                    sku: row.sku.parse().map_err(|_| corrupt())?,
+                    delta: Delta::try_from(row.delta).map_err(|_| corrupt())?,
+                    expected_version: row.expected_version,
+                },
+                outcome: outcome_from_code(&row.outcome).ok_or_else(corrupt)?,
+                version: row.version,
+                quantity: row.quantity,
+            };
+            Ok((OperationId::from(row.operation_id), recorded))
+        })
+        .collect()
+}
+
+/// The final outcome stored under `code`.
+fn outcome_from_code(code: &str) -> Option<Outcome> {
+    [
+        Outcome::Applied,
+        Outcome::VersionConflict,
+        Outcome::InsufficientStock,
+    ]
+    .into_iter()
+    .find(|outcome| outcome.code() == code)
+}

@@ -1,0 +1,87 @@
+//! [`Application`]: builds the state from the configuration, binds the
+//! listener and serves until shut down.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use prometheus::Registry;
+use service_infra::HttpMetrics;
+use tokio::net::TcpListener;
+
+use crate::app::{router, AppState};
+use crate::auth::clients::Clients;
+use crate::auth::keys::SigningKeys;
+use crate::auth::tokens::TokenIssuer;
+use crate::config::ServeConfig;
+use crate::ledger::Ledger;
+use crate::metrics::CentralMetrics;
+use crate::nudge::{NoopNudger, StoreNudger};
+
+/// A bound, ready-to-serve central.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    address: SocketAddr,
+}
+
+impl Application {
+    /// Builds the application and binds `config.bind_addr` (port 0 picks a
+    /// free port; see [`Application::port`]). Head-office changes nudge
+    /// nobody.
+    pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        Self::build_with_nudger(config, Arc::new(NoopNudger)).await
+    }
+
+    /// Like [`Application::build`], with the given store nudger.
+    pub async fn build_with_nudger(
+        config: ServeConfig,
+        nudger: Arc<dyn StoreNudger>,
+    ) -> anyhow::Result<Self> {
+        let keys = SigningKeys::load(&config.jwt_private_key_file)?;
+        let pool = config.database.pool()?;
+        let registry = Registry::new();
+        let http_metrics = HttpMetrics::new(&registry).context("register HTTP metrics")?;
+        let metrics = CentralMetrics::new(&registry).context("register central metrics")?;
+        let tokens = TokenIssuer::new(keys, config.token_ttl.into());
+        let state = AppState {
+            ledger: Ledger::new(pool.clone()),
+            clients: Clients::new(pool)?,
+            verifier: tokens.verifier(),
+            tokens: Arc::new(tokens),
+            metrics,
+            nudger,
+        };
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        let address = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router: router(state, registry, http_metrics),
+            address,
+        })
+    }
+
+    /// The port the listener got.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The address the listener got.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.address, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,71 @@
+//! How ledger errors become HTTP responses: one place for every status code
+//! the store's API returns.
+
+use domain::store::StockError;
+use serde_json::json;
+use service_infra::ApiError;
+
+use crate::ledger::LedgerError;
+
+impl From<LedgerError> for ApiError {
+    fn from(error: LedgerError) -> Self {
+        match error {
+            LedgerError::Stock(stock) => stock.into_api_error(),
+            LedgerError::OperationIdReused(id) => ApiError::conflict(
+                "operation_id_reused",
+                format!("operation id {id} was already used for a different change"),
+            )
+            .with_details(json!({ "operation_id": id })),
+            LedgerError::Database(db) => database_error(db),
+        }
+    }
+}
+
+/// Maps a database failure: unreachable → 503, anything else → 500.
+pub fn database_error(error: sqlx::Error) -> ApiError {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            ApiError::unavailable("database_unavailable", "the store database is unavailable", 5)
+        }
+        other => ApiError::internal(other),
+    }
+}
+
+trait IntoApiError {
+    fn into_api_error(self) -> ApiError;
+}
+
+impl IntoApiError for StockError {
+    fn into_api_error(self) -> ApiError {
+        let message = self.to_string();
+        match self {
+            StockError::SkuNotFound => ApiError::not_found("sku_not_found", message),
+            StockError::VersionConflict {
+                expected,
+                current,
+                quantity,
+            } => ApiError::conflict("version_conflict", message).with_details(json!({
+                "expected_version": expected,
+                "current_version": current,
+                "quantity": quantity,
+            })),
+            StockError::InsufficientStock {
+                available,
+                requested,
+            } => ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "insufficient_stock",
+                message,
+            )
+            .with_details(json!({ "available": available, "delta": requested })),
+            StockError::NegativeInitialQuantity(_) => {
+                ApiError::validation(message, json!({ "field": "quantity" }))
+            }
+        }
+    }
+}
+
+/// A 422 for a value that failed domain validation.
+pub fn invalid(field: &str, error: impl std::fmt::Display) -> ApiError {
+    ApiError::validation(error.to_string(), json!({ "field": field }))
+}

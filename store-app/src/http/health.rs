@@ -1,0 +1,36 @@
+//! Readiness: the database is required; the broker and central are reported
+//! but optional, since the store keeps taking updates without them.
+
+use axum::extract::State;
+use service_infra::health::Readiness;
+
+use crate::app::AppState;
+
+/// `/health/ready`.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses((status = 200, description = "ready"), (status = 503, description = "database down")))]
+pub async fn ready(State(state): State<AppState>) -> Readiness {
+    let database = sqlx::query("SELECT 1")
+        .execute(state.ledger.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let broker = if state.nudger.is_connected().await {
+        Ok(())
+    } else {
+        Err("not connected".to_owned())
+    };
+    let central = state
+        .http
+        .get(format!("{}/health/live", state.central_url.trim_end_matches('/')))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    Readiness::from_checks(vec![
+        ("database", true, database),
+        ("broker", false, broker),
+        ("central", false, central),
+    ])
+}

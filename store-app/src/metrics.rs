@@ -1,0 +1,88 @@
+//! The store's Prometheus metrics: HTTP (from service-infra), changes by
+//! result, sync outcomes, the pending queue and its oldest entry (sync lag).
+
+use std::time::Duration;
+
+use prometheus::{Gauge, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use service_infra::HttpMetrics;
+use sqlx::PgPool;
+
+/// Every metric the store exports, on one registry.
+#[derive(Clone)]
+pub struct StoreMetrics {
+    pub registry: Registry,
+    pub http: HttpMetrics,
+    /// Local updates by result: `accepted`, `replayed`, or the error code.
+    pub changes: IntCounterVec,
+    /// Sync outcomes recorded: `synced`, `rejected`.
+    pub sync_outcomes: IntCounterVec,
+    /// Changes central has not answered yet.
+    pub pending: IntGauge,
+    /// Age of the oldest pending change: how far central lags this store.
+    pub oldest_pending_age: Gauge,
+    /// From a local change to central's answer being recorded.
+    pub sync_latency: Histogram,
+}
+
+impl StoreMetrics {
+    /// Creates and registers the metrics.
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let http = HttpMetrics::new(&registry)?;
+        let changes = IntCounterVec::new(
+            Opts::new("store_changes_total", "Local stock updates by result"),
+            &["result"],
+        )?;
+        let sync_outcomes = IntCounterVec::new(
+            Opts::new("store_sync_outcomes_total", "Central's answers recorded, by outcome"),
+            &["outcome"],
+        )?;
+        let pending = IntGauge::new("store_pending_changes", "Changes waiting for central")?;
+        let oldest_pending_age = Gauge::new(
+            "store_oldest_pending_age_seconds",
+            "Age of the oldest change waiting for central (sync lag)",
+        )?;
+        let sync_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "store_sync_latency_seconds",
+                "Time from a local change to central's answer being recorded",
+            )
+            .buckets(vec![
+                0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0,
+            ]),
+        )?;
+        registry.register(Box::new(changes.clone()))?;
+        registry.register(Box::new(sync_outcomes.clone()))?;
+        registry.register(Box::new(pending.clone()))?;
+        registry.register(Box::new(oldest_pending_age.clone()))?;
+        registry.register(Box::new(sync_latency.clone()))?;
+        Ok(Self {
+            registry,
+            http,
+            changes,
+            sync_outcomes,
+            pending,
+            oldest_pending_age,
+            sync_latency,
+        })
+    }
+
+    /// Refreshes the pending-queue gauges from the database every few
+    /// seconds, until the process ends.
+    pub fn spawn_pending_refresher(&self, pool: PgPool) {
+        let (pending, oldest) = (self.pending.clone(), self.oldest_pending_age.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                match crate::projections::queries::pending_summary(&pool).await {
+                    Ok((count, age)) => {
+                        pending.set(count);
+                        oldest.set(age);
+                    }
+                    Err(error) => tracing::warn!(%error, "could not refresh pending gauges"),
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,112 @@
+//! Reads of the projections for the HTTP API and the worker.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::rows::StockRow;
+
+const STOCK_COLUMNS: &str = "sku, name, quantity, confirmed_quantity, confirmed_version, version,
+     pending_changes, last_operation_id, last_synced_at";
+
+/// One SKU's stock.
+pub async fn stock_item(pool: &PgPool, sku: &str) -> Result<Option<StockRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {STOCK_COLUMNS} FROM stock WHERE sku = $1"))
+        .bind(sku)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A page of SKUs in SKU order, after `after`.
+pub async fn stock_page(
+    pool: &PgPool,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<StockRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {STOCK_COLUMNS} FROM stock WHERE sku > $1 ORDER BY sku LIMIT $2"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A change with its sync status and the worker's retry bookkeeping.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChangeStatus {
+    pub operation_id: Uuid,
+    pub sku: String,
+    pub delta: i64,
+    pub expected_version: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    pub position: i64,
+    pub status: String,
+    pub result_code: Option<String>,
+    pub because_of: Option<Uuid>,
+    pub central_version: Option<i64>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+const CHANGE_COLUMNS: &str = "operation_id, sku, delta, expected_version, occurred_at, position,
+     status, result_code, because_of, central_version, attempts, last_error, next_attempt_at";
+
+/// One change by operation id.
+pub async fn change(pool: &PgPool, operation_id: Uuid) -> Result<Option<ChangeStatus>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE operation_id = $1"
+    ))
+    .bind(operation_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The oldest pending changes, in log order.
+pub async fn pending(pool: &PgPool, limit: i64) -> Result<Vec<ChangeStatus>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE status = 'pending' ORDER BY position LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks pending changes as `retrying` after a transient failure.
+pub async fn record_failure(
+    pool: &PgPool,
+    operation_ids: &[Uuid],
+    error: &str,
+    next_attempt_at: Option<DateTime<Utc>>,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE changes
+            SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+          WHERE operation_id = ANY($1) AND status = 'pending'",
+    )
+    .bind(operation_ids)
+    .bind(error)
+    .bind(next_attempt_at)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// How many changes are pending and the age in seconds of the oldest.
+pub async fn pending_summary(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*),
+                COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at))::float8, 0)
+           FROM changes WHERE status = 'pending'",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// The store's position in central's log, if it has read any of it.
+pub async fn central_checkpoint(pool: &PgPool) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT cursor FROM central_checkpoint")
+        .fetch_optional(pool)
+        .await
+}

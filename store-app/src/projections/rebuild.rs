@@ -1,0 +1,238 @@
+//! `rebuild-projections`: replays the whole log into fresh `stock`, `changes`
+//! and snapshot rows, or (`--verify`) compares what the log implies with what
+//! the tables hold, without writing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use cqrs_es::Aggregate;
+use domain::store::{StockEvent, StockItem};
+use domain::Sku;
+use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::rows::{change_update, ChangeRow, ChangeUpdate, StockRow};
+
+/// What the log says the projections must be.
+#[derive(Default)]
+struct Replayed {
+    items: BTreeMap<Sku, (StockItem, i64)>,
+    last_operation: HashMap<Sku, Uuid>,
+    changes: BTreeMap<Uuid, ChangeRow>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    aggregate_id: String,
+    sequence: i64,
+    position: i64,
+    payload: serde_json::Value,
+}
+
+/// Rebuilds (or verifies) the projections; returns the number of
+/// differences found (always 0 when rebuilding).
+pub async fn run(pool: &PgPool, verify: bool) -> anyhow::Result<usize> {
+    let mut tx = pool.begin().await?;
+    if verify {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        // Writers wait while the projections are recreated.
+        sqlx::query("LOCK TABLE events IN SHARE MODE")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let replayed = replay(&mut tx).await?;
+    if verify {
+        let differences = compare(&mut tx, &replayed).await?;
+        tx.rollback().await?;
+        if differences == 0 {
+            tracing::info!(skus = replayed.items.len(), changes = replayed.changes.len(), "projections match the log");
+        }
+        return Ok(differences);
+    }
+    write(&mut tx, &replayed).await?;
+    tx.commit().await?;
+    tracing::info!(skus = replayed.items.len(), changes = replayed.changes.len(), "projections rebuilt");
+    Ok(0)
+}
+
+async fn replay(conn: &mut PgConnection) -> anyhow::Result<Replayed> {
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut *conn)
+        .await?;
+    let bar = ProgressBar::new(total as u64).with_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
+    )?);
+    let started = Instant::now();
+    let mut replayed = Replayed::default();
+    let mut rows = sqlx::query_as::<_, EventRow>(
+        "SELECT aggregate_id, sequence, position, payload FROM events
+          WHERE aggregate_type = $1 ORDER BY aggregate_id, sequence",
+    )
+    .bind(StockItem::TYPE)
+    .fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await? {
+        let sku: Sku = row.aggregate_id.parse()?;
+        let event: StockEvent = serde_json::from_value(row.payload)?;
+        match change_update(&sku, row.position, &event) {
+            Some(ChangeUpdate::Insert(change)) => {
+                replayed.last_operation.insert(sku.clone(), change.operation_id);
+                replayed.changes.insert(change.operation_id, change);
+            }
+            Some(ChangeUpdate::Settle(settlement)) => {
+                if let Some(change) = replayed.changes.get_mut(&settlement.operation_id) {
+                    change.settle(&settlement);
+                }
+            }
+            None => {}
+        }
+        let (item, sequence) = replayed.items.entry(sku).or_default();
+        item.apply(event);
+        *sequence = row.sequence;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(
+        events = total,
+        seconds,
+        events_per_second = (total as f64 / seconds.max(1e-9)).round(),
+        "log replayed"
+    );
+    Ok(replayed)
+}
+
+fn stock_rows(replayed: &Replayed) -> Vec<StockRow> {
+    replayed
+        .items
+        .iter()
+        .map(|(sku, (item, _))| StockRow {
+            last_operation_id: replayed.last_operation.get(sku).copied(),
+            ..StockRow::of(sku, item, &[])
+        })
+        .collect()
+}
+
+async fn compare(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<usize> {
+    let expected_stock = stock_rows(replayed);
+    let actual_stock: Vec<StockRow> = sqlx::query_as(
+        "SELECT sku, name, quantity, confirmed_quantity, confirmed_version, version,
+                pending_changes, last_operation_id, last_synced_at FROM stock ORDER BY sku",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let actual_changes: Vec<ChangeRow> = sqlx::query_as(
+        "SELECT operation_id, sku, position, delta, expected_version, reason, occurred_at,
+                quantity_after, version_after, status, result_code, because_of,
+                central_version, central_quantity, settled_at
+           FROM changes ORDER BY operation_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let expected_changes: Vec<&ChangeRow> = replayed.changes.values().collect();
+    let mut differences = diff("stock", &expected_stock, &actual_stock, |r| r.sku.clone());
+    differences += diff(
+        "changes",
+        &expected_changes.into_iter().cloned().collect::<Vec<_>>(),
+        &actual_changes,
+        |r| r.operation_id.to_string(),
+    );
+    Ok(differences)
+}
+
+/// Reports rows that differ, are missing or are extra; returns how many.
+fn diff<T: PartialEq + std::fmt::Debug>(
+    table: &str,
+    expected: &[T],
+    actual: &[T],
+    key: impl Fn(&T) -> String,
+) -> usize {
+    let actual_by_key: HashMap<String, &T> = actual.iter().map(|r| (key(r), r)).collect();
+    let expected_keys: std::collections::HashSet<String> = expected.iter().map(&key).collect();
+    let mut differences = 0;
+    for row in expected {
+        match actual_by_key.get(&key(row)) {
+            Some(found) if *found == row => {}
+            Some(found) => {
+                differences += 1;
+                tracing::warn!(table, key = %key(row), expected = ?row, actual = ?found, "row differs from the log");
+            }
+            None => {
+                differences += 1;
+                tracing::warn!(table, key = %key(row), expected = ?row, "row missing");
+            }
+        }
+    }
+    for row in actual.iter().filter(|r| !expected_keys.contains(&key(r))) {
+        differences += 1;
+        tracing::warn!(table, key = %key(row), actual = ?row, "row not backed by the log");
+    }
+    differences
+}
+
+async fn write(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<()> {
+    // The worker's retry bookkeeping is not in the log: keep it.
+    sqlx::query(
+        "CREATE TEMP TABLE retry_state ON COMMIT DROP AS
+         SELECT operation_id, attempts, last_error, next_attempt_at FROM changes WHERE attempts > 0",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("TRUNCATE stock, changes").execute(&mut *conn).await?;
+    for chunk in stock_rows(replayed).chunks(1000) {
+        sqlx::query(
+            "INSERT INTO stock SELECT * FROM jsonb_populate_recordset(NULL::stock, $1)",
+        )
+        .bind(serde_json::to_value(chunk)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let changes: Vec<&ChangeRow> = replayed.changes.values().collect();
+    for chunk in changes.chunks(1000) {
+        sqlx::query(
+            "INSERT INTO changes (operation_id, sku, position, delta, expected_version, reason,
+                                  occurred_at, quantity_after, version_after, status, result_code,
+                                  because_of, central_version, central_quantity, settled_at)
+             SELECT operation_id, sku, position, delta, expected_version, reason, occurred_at,
+                    quantity_after, version_after, status, result_code, because_of,
+                    central_version, central_quantity, settled_at
+               FROM jsonb_populate_recordset(NULL::changes, $1)",
+        )
+        .bind(serde_json::to_value(chunk)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE changes SET attempts = r.attempts, last_error = r.last_error,
+                next_attempt_at = r.next_attempt_at
+           FROM retry_state r WHERE changes.operation_id = r.operation_id",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let snapshots: Vec<serde_json::Value> = replayed
+        .items
+        .iter()
+        .map(|(sku, (item, sequence))| {
+            serde_json::json!({ "aggregate_id": sku, "last_sequence": sequence, "payload": item })
+        })
+        .collect();
+    for chunk in snapshots.chunks(1000) {
+        sqlx::query(
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+             SELECT $1, n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
+               FROM jsonb_to_recordset($2) AS n(aggregate_id text, last_sequence bigint, payload jsonb)
+             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+                SET last_sequence = EXCLUDED.last_sequence,
+                    current_snapshot = EXCLUDED.current_snapshot, payload = EXCLUDED.payload",
+        )
+        .bind(StockItem::TYPE)
+        .bind(serde_json::Value::Array(chunk.to_vec()))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
