@@ -52,11 +52,11 @@ pub fn parse(text: &str) -> Result<Vec<CatalogueItem>, CatalogueError> {
         if name.is_empty() {
             return Err(bad("name is empty".into()));
         }
-        let quantity: i64 = quantity
-            .parse()
-            .ok()
-            .filter(|q| *q >= 0)
-            .ok_or_else(|| bad(format!("quantity must be an integer >= 0, got {quantity:?}")))?;
+        let quantity: i64 = quantity.parse().ok().filter(|q| *q >= 0).ok_or_else(|| {
+            bad(format!(
+                "quantity must be an integer >= 0, got {quantity:?}"
+            ))
+        })?;
         items.push(CatalogueItem {
             sku,
             name: name.to_owned(),

@@ -124,7 +124,9 @@ pub async fn read_page(
                 .push_bind(format!("%{}", escape_like(suffix)));
         }
     }
-    query.push(" ORDER BY tx_id, position LIMIT ").push_bind(limit);
+    query
+        .push(" ORDER BY tx_id, position LIMIT ")
+        .push_bind(limit);
     let events: Vec<StoredEvent> = query.build_query_as().fetch_all(pool).await?;
     let next_cursor = (events.len() as i64 == limit)
         .then(|| events.last().map(StoredEvent::cursor))

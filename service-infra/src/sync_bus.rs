@@ -166,7 +166,9 @@ async fn connect(amqp_url: &str, topology: &Topology) -> lapin::Result<(Connecti
     let properties = ConnectionProperties::default();
     let connection = Connection::connect(amqp_url, properties).await?;
     let channel = connection.create_channel().await?;
-    channel.confirm_select(ConfirmSelectOptions::default()).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
     topology.declare_exchange(&channel).await?;
     Ok((connection, channel))
 }

@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use domain::StoreId;
-use service_infra::sync_bus::DEFAULT_EXCHANGE;
 use service_infra::LogFormat;
+use service_infra::sync_bus::DEFAULT_EXCHANGE;
 
 /// Everything the store's processes need to know; validated at start-up.
 #[derive(Debug, Clone, clap::Args)]
@@ -16,7 +16,12 @@ pub struct StoreConfig {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Largest number of database connections the process holds.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 32, global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 32,
+        global = true
+    )]
     pub database_max_connections: u32,
     /// RabbitMQ URL for sync nudges.
     #[arg(
@@ -34,7 +39,12 @@ pub struct StoreConfig {
     #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0:8001", global = true)]
     pub bind_addr: SocketAddr,
     /// Central's base URL; its JWKS verifies the worker's tokens.
-    #[arg(long, env = "CENTRAL_URL", default_value = "http://127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "CENTRAL_URL",
+        default_value = "http://127.0.0.1:8000",
+        global = true
+    )]
     pub central_url: String,
     /// `json` (default) or `pretty`.
     #[arg(long, env = "LOG_FORMAT", default_value = "json", global = true)]
@@ -51,6 +61,9 @@ impl StoreConfig {
 
     /// Where central publishes its signing keys.
     pub fn jwks_url(&self) -> String {
-        format!("{}/.well-known/jwks.json", self.central_url.trim_end_matches('/'))
+        format!(
+            "{}/.well-known/jwks.json",
+            self.central_url.trim_end_matches('/')
+        )
     }
 }

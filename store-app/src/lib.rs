@@ -22,7 +22,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve => {
             let app = app::Application::build(config).await?;
-            app.run_until_stopped(service_infra::shutdown_signal()).await?;
+            app.run_until_stopped(service_infra::shutdown_signal())
+                .await?;
         }
         Command::Migrate => {
             database::migrate(config.database_url()?).await?;
@@ -43,7 +44,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|item| (item.sku, item.name, item.quantity))
                 .collect();
             let new = ledger.register(&rows).await?;
-            tracing::info!(registered = new, already_present = rows.len() - new, "catalogue loaded");
+            tracing::info!(
+                registered = new,
+                already_present = rows.len() - new,
+                "catalogue loaded"
+            );
         }
         Command::RebuildProjections { verify } => {
             let pool = database::connect(&config).await?;

@@ -34,7 +34,10 @@ impl StoreMetrics {
             &["result"],
         )?;
         let sync_outcomes = IntCounterVec::new(
-            Opts::new("store_sync_outcomes_total", "Central's answers recorded, by outcome"),
+            Opts::new(
+                "store_sync_outcomes_total",
+                "Central's answers recorded, by outcome",
+            ),
             &["outcome"],
         )?;
         let pending = IntGauge::new("store_pending_changes", "Changes waiting for central")?;

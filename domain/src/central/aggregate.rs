@@ -1,12 +1,12 @@
 //! The central (store, SKU) aggregate: the version-conflict and stock rules.
 
-use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
+use super::CentralError;
 use super::commands::{CentralCommand, ChangeRequest};
 use super::events::CentralEvent;
-use super::CentralError;
 use crate::values::{Sku, StoreId, Version};
 
 /// A store's SKU as head office sees it.

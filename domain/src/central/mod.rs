@@ -26,7 +26,9 @@ pub enum CentralError {
         version: Version,
         quantity: i64,
     },
-    #[error("expected version {expected} is ahead of central's version {version}: an earlier change has not arrived yet")]
+    #[error(
+        "expected version {expected} is ahead of central's version {version}: an earlier change has not arrived yet"
+    )]
     VersionAhead {
         expected: Version,
         version: Version,

@@ -9,7 +9,9 @@ use crate::values::{Delta, OperationId};
 type CentralTest = TestFramework<CentralStock>;
 
 fn at() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 fn registered(quantity: i64) -> CentralEvent {

@@ -1,13 +1,13 @@
 //! The store-side SKU aggregate: `handle` decides, `apply` only sets state.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
+use super::StockError;
 use super::commands::{RejectionReason, StockCommand, SyncOutcome};
 use super::events::StockEvent;
-use super::StockError;
 use crate::values::{Delta, OperationId, Version};
 
 /// A local change central has not answered yet.
@@ -175,9 +175,13 @@ impl StockItem {
             .map(|c| c.operation_id)
             .collect();
         let rejections = std::iter::once((operation_id, reason, None)).chain(
-            dependents
-                .into_iter()
-                .map(|dependent| (dependent, RejectionReason::VersionConflict, Some(operation_id))),
+            dependents.into_iter().map(|dependent| {
+                (
+                    dependent,
+                    RejectionReason::VersionConflict,
+                    Some(operation_id),
+                )
+            }),
         );
         for (rejected, reason, because_of) in rejections {
             let event = StockEvent::ChangeRejected {

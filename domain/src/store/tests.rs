@@ -1,8 +1,8 @@
 //! Given/when/then tests of every store-side rule.
 
 use chrono::{DateTime, TimeZone, Utc};
-use cqrs_es::test::TestFramework;
 use cqrs_es::Aggregate;
+use cqrs_es::test::TestFramework;
 
 use super::*;
 use crate::values::{Delta, OperationId, Sku};
@@ -10,7 +10,9 @@ use crate::values::{Delta, OperationId, Sku};
 type StoreTest = TestFramework<StockItem>;
 
 fn at() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 fn sku() -> Sku {
@@ -214,7 +216,11 @@ fn changes_made_on_top_of_a_rejected_change_are_rejected_too() {
         .inspect_result()
         .expect("outcome recorded");
     let rejected: Vec<_> = events.iter().filter_map(StockEvent::operation_id).collect();
-    assert_eq!(rejected, vec![op(1), op(2), op(4)], "unconditional change 3 stays");
+    assert_eq!(
+        rejected,
+        vec![op(1), op(2), op(4)],
+        "unconditional change 3 stays"
+    );
     let item = state_after(given.into_iter().chain(events).collect());
     assert_eq!(item.pending.len(), 1);
     assert_eq!((item.quantity(), item.version()), (38, 2));

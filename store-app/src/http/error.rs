@@ -25,7 +25,11 @@ impl From<LedgerError> for ApiError {
 pub fn database_error(error: sqlx::Error) -> ApiError {
     match error {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            ApiError::unavailable("database_unavailable", "the store database is unavailable", 5)
+            ApiError::unavailable(
+                "database_unavailable",
+                "the store database is unavailable",
+                5,
+            )
         }
         other => ApiError::internal(other),
     }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_infra::event_log::{read_page, LogCursor, StoredEvent, StreamFilter};
+use service_infra::event_log::{LogCursor, StoredEvent, StreamFilter, read_page};
 use service_infra::{ApiError, Json, Query};
 use utoipa::{IntoParams, ToSchema};
 

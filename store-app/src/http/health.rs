@@ -22,7 +22,10 @@ pub async fn ready(State(state): State<AppState>) -> Readiness {
     };
     let central = state
         .http
-        .get(format!("{}/health/live", state.central_url.trim_end_matches('/')))
+        .get(format!(
+            "{}/health/live",
+            state.central_url.trim_end_matches('/')
+        ))
         .send()
         .await
         .and_then(|r| r.error_for_status())

@@ -106,7 +106,10 @@ pub(super) fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
 pub(super) fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     match limit.unwrap_or(default) {
         n if (1..=max).contains(&n) => Ok(n),
-        n => Err(invalid("limit", format!("limit must be between 1 and {max}, got {n}"))),
+        n => Err(invalid(
+            "limit",
+            format!("limit must be between 1 and {max}, got {n}"),
+        )),
     }
 }
 
@@ -117,8 +120,15 @@ fn change_request(sku: Sku, body: UpdateBody) -> Result<ChangeRequest, ApiError>
         .map(domain::values::parse_version)
         .transpose()
         .map_err(|e| invalid("version", e))?;
-    if body.reason.as_ref().is_some_and(|r| r.len() > MAX_REASON_LEN) {
-        return Err(invalid("reason", format!("reason is longer than {MAX_REASON_LEN} bytes")));
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_REASON_LEN)
+    {
+        return Err(invalid(
+            "reason",
+            format!("reason is longer than {MAX_REASON_LEN} bytes"),
+        ));
     }
     Ok(ChangeRequest {
         sku,
@@ -163,14 +173,11 @@ pub async fn update(
     Path(sku): Path<String>,
     Json(body): Json<UpdateBody>,
 ) -> Result<Response, ApiError> {
-    let request = change_request(parse_sku(&sku)?, body)?;
-    tracing::Span::current().record("operation_id", tracing::field::display(request.operation_id));
-    let result = state.ledger.change(&request).await;
+    let result = record_change(&state, &sku, body).await;
     let counter = &state.metrics.changes;
     let change = match result {
         Ok(change) => change,
         Err(error) => {
-            let error = ApiError::from(error);
             counter.with_label_values(&[error.code]).inc();
             return Err(error);
         }
@@ -182,9 +189,27 @@ pub async fn update(
         return Ok((StatusCode::CREATED, replayed, body).into_response());
     }
     counter.with_label_values(&["accepted"]).inc();
-    tracing::info!(delta = change.delta.get(), quantity = change.quantity, version = change.version, "change accepted");
+    tracing::info!(
+        delta = change.delta.get(),
+        quantity = change.quantity,
+        version = change.version,
+        "change accepted"
+    );
     state.nudger.nudge(state.store_id.as_str()).await;
     Ok((StatusCode::CREATED, body).into_response())
+}
+
+async fn record_change(
+    state: &AppState,
+    sku: &str,
+    body: UpdateBody,
+) -> Result<AcceptedChange, ApiError> {
+    let request = change_request(parse_sku(sku)?, body)?;
+    tracing::Span::current().record(
+        "operation_id",
+        tracing::field::display(request.operation_id),
+    );
+    Ok(state.ledger.change(&request).await?)
 }
 
 /// One SKU's stock at this store.
@@ -239,8 +264,15 @@ pub async fn latest_operation(
     let row = queries::stock_item(state.ledger.pool(), sku.as_str())
         .await
         .map_err(database_error)?
-        .ok_or_else(|| ApiError::not_found("sku_not_found", format!("sku {sku} is not registered")))?;
+        .ok_or_else(|| {
+            ApiError::not_found("sku_not_found", format!("sku {sku} is not registered"))
+        })?;
     row.last_operation_id
         .map(|operation_id| Json(LatestOperation { operation_id }))
-        .ok_or_else(|| ApiError::not_found("operation_not_found", format!("sku {sku} has no changes yet")))
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "operation_not_found",
+                format!("sku {sku} has no changes yet"),
+            )
+        })
 }

@@ -9,8 +9,8 @@ mod inventory;
 mod sync;
 mod worker;
 
-use axum::routing::{get, post};
 use axum::Router;
+use axum::routing::{get, post};
 use service_infra::{metrics_router, not_found_fallback, with_observability};
 
 use crate::app::AppState;
@@ -22,7 +22,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/local/inventory", get(inventory::list))
         .route("/v1/local/inventory/{sku}", get(inventory::get_one))
         .route("/v1/local/inventory/{sku}/update", post(inventory::update))
-        .route("/v1/local/inventory/{sku}/operation_id", get(inventory::latest_operation))
+        .route(
+            "/v1/local/inventory/{sku}/operation_id",
+            get(inventory::latest_operation),
+        )
         .route("/v1/local/sync/status/{operation_id}", get(sync::status))
         .route("/v1/local/sync/trigger", post(sync::trigger))
         .route("/v1/local/events", get(events::list))
@@ -30,7 +33,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync/outcomes", post(worker::record_outcomes))
         .route("/v1/sync/failures", post(worker::record_failure))
         .route("/v1/sync/checkpoint", get(worker::checkpoint))
-        .route("/v1/sync/central-changes", post(worker::apply_central_changes))
+        .route(
+            "/v1/sync/central-changes",
+            post(worker::apply_central_changes),
+        )
         .route("/health/live", get(service_infra::health::live))
         .route("/health/ready", get(health::ready))
         .with_state(state)

@@ -90,7 +90,10 @@ pub async fn status(
         .map_err(database_error)?
         .map(|change| Json(change.into()))
         .ok_or_else(|| {
-            ApiError::not_found("operation_not_found", format!("no change with operation id {operation_id}"))
+            ApiError::not_found(
+                "operation_not_found",
+                format!("no change with operation id {operation_id}"),
+            )
         })
 }
 

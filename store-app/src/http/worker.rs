@@ -111,7 +111,11 @@ fn observe_settled(state: &AppState, appended: &[Appended]) {
             StockEvent::ChangeRejected { .. } => "rejected",
             _ => continue,
         };
-        state.metrics.sync_outcomes.with_label_values(&[outcome]).inc();
+        state
+            .metrics
+            .sync_outcomes
+            .with_label_values(&[outcome])
+            .inc();
         if let StockEvent::ChangeSynced { operation_id, .. } = &entry.event {
             if let Some(made) = uuid_v7_time(operation_id.as_uuid()) {
                 let seconds = (now - made).num_milliseconds().max(0) as f64 / 1000.0;
@@ -172,7 +176,9 @@ fn parse_outcome(body: &OutcomeBody) -> Result<SyncOutcome, ApiError> {
         "insufficient_stock" => Ok(rejected(RejectionReason::InsufficientStock)),
         other => Err(invalid(
             "outcome",
-            format!("{other:?} is not a final outcome (applied, version_conflict, insufficient_stock)"),
+            format!(
+                "{other:?} is not a final outcome (applied, version_conflict, insufficient_stock)"
+            ),
         )),
     }
 }
@@ -192,7 +198,13 @@ pub async fn record_outcomes(
     let outcomes = body
         .outcomes
         .iter()
-        .map(|o| Ok((parse_sku(&o.sku)?, OperationId::from(o.operation_id), parse_outcome(o)?)))
+        .map(|o| {
+            Ok((
+                parse_sku(&o.sku)?,
+                OperationId::from(o.operation_id),
+                parse_outcome(o)?,
+            ))
+        })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let appended = state.ledger.record_outcomes(&outcomes).await?;
     observe_settled(&state, &appended);
@@ -212,9 +224,14 @@ pub async fn record_failure(
 ) -> Result<Json<Recorded>, ApiError> {
     require_worker(&claims)?;
     let error: String = body.error.chars().take(1000).collect();
-    let updated = queries::record_failure(state.ledger.pool(), &body.operation_ids, &error, body.next_attempt_at)
-        .await
-        .map_err(database_error)?;
+    let updated = queries::record_failure(
+        state.ledger.pool(),
+        &body.operation_ids,
+        &error,
+        body.next_attempt_at,
+    )
+    .await
+    .map_err(database_error)?;
     Ok(Json(Recorded {
         recorded: updated as usize,
     }))

@@ -11,7 +11,7 @@ use domain::store::{StockCommand, StockError, StockEvent, SyncOutcome};
 use domain::{Delta, OperationId, Sku, Version};
 use sqlx::PgPool;
 
-pub use retry::{is_transient_conflict, retry_conflicts, AsConflict};
+pub use retry::{AsConflict, is_transient_conflict, retry_conflicts};
 pub use streams::{Appended, StreamTx};
 
 /// Why the ledger refused or failed an operation.
@@ -119,12 +119,14 @@ impl Ledger {
         let events = tx.execute(&request.sku, command).await?;
         tx.commit().await?;
         match events.as_slice() {
-            [StockEvent::StockAdjusted {
-                quantity,
-                version,
-                at,
-                ..
-            }] => Ok(AcceptedChange {
+            [
+                StockEvent::StockAdjusted {
+                    quantity,
+                    version,
+                    at,
+                    ..
+                },
+            ] => Ok(AcceptedChange {
                 operation_id: request.operation_id,
                 sku: request.sku.clone(),
                 delta: request.delta,

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
-use domain::store::{StockCommand, StockError, StockEvent, StockItem};
+use cqrs_es::event_sink::EventSink;
 use domain::Sku;
+use domain::store::{StockCommand, StockError, StockEvent, StockItem};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::projections;
@@ -123,15 +123,21 @@ impl StreamTx {
             let mut sequence = stream.sequence;
             for event in &stream.new_events {
                 sequence += 1;
-                batch.add_event(&sku, sequence, event).map_err(encode_error)?;
+                batch
+                    .add_event(&sku, sequence, event)
+                    .map_err(encode_error)?;
             }
             batch
                 .add_stream(&sku, sequence, &stream.item, &stream.new_events)
                 .map_err(encode_error)?;
             let first = stream.sequence + 1;
-            appended.extend(stream.new_events.into_iter().zip(first..).map(
-                |(event, sequence)| (sku.clone(), sequence, event),
-            ));
+            appended.extend(
+                stream
+                    .new_events
+                    .into_iter()
+                    .zip(first..)
+                    .map(|(event, sequence)| (sku.clone(), sequence, event)),
+            );
         }
         let positions: HashMap<(String, i64), i64> = if batch.is_empty() {
             HashMap::new()

@@ -54,7 +54,10 @@ const CHANGE_COLUMNS: &str = "operation_id, sku, delta, expected_version, occurr
      status, result_code, because_of, central_version, attempts, last_error, next_attempt_at";
 
 /// One change by operation id.
-pub async fn change(pool: &PgPool, operation_id: Uuid) -> Result<Option<ChangeStatus>, sqlx::Error> {
+pub async fn change(
+    pool: &PgPool,
+    operation_id: Uuid,
+) -> Result<Option<ChangeStatus>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {CHANGE_COLUMNS} FROM changes WHERE operation_id = $1"
     ))

@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use cqrs_es::Aggregate;
-use domain::store::{StockEvent, StockItem};
 use domain::Sku;
+use domain::store::{StockEvent, StockItem};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::rows::{change_update, ChangeRow, ChangeUpdate, StockRow};
+use super::rows::{ChangeRow, ChangeUpdate, StockRow, change_update};
 
 /// What the log says the projections must be.
 #[derive(Default)]
@@ -50,13 +50,21 @@ pub async fn run(pool: &PgPool, verify: bool) -> anyhow::Result<usize> {
         let differences = compare(&mut tx, &replayed).await?;
         tx.rollback().await?;
         if differences == 0 {
-            tracing::info!(skus = replayed.items.len(), changes = replayed.changes.len(), "projections match the log");
+            tracing::info!(
+                skus = replayed.items.len(),
+                changes = replayed.changes.len(),
+                "projections match the log"
+            );
         }
         return Ok(differences);
     }
     write(&mut tx, &replayed).await?;
     tx.commit().await?;
-    tracing::info!(skus = replayed.items.len(), changes = replayed.changes.len(), "projections rebuilt");
+    tracing::info!(
+        skus = replayed.items.len(),
+        changes = replayed.changes.len(),
+        "projections rebuilt"
+    );
     Ok(0)
 }
 
@@ -80,7 +88,9 @@ async fn replay(conn: &mut PgConnection) -> anyhow::Result<Replayed> {
         let event: StockEvent = serde_json::from_value(row.payload)?;
         match change_update(&sku, row.position, &event) {
             Some(ChangeUpdate::Insert(change)) => {
-                replayed.last_operation.insert(sku.clone(), change.operation_id);
+                replayed
+                    .last_operation
+                    .insert(sku.clone(), change.operation_id);
                 replayed.changes.insert(change.operation_id, change);
             }
             Some(ChangeUpdate::Settle(settlement)) => {
@@ -182,14 +192,14 @@ async fn write(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query("TRUNCATE stock, changes").execute(&mut *conn).await?;
-    for chunk in stock_rows(replayed).chunks(1000) {
-        sqlx::query(
-            "INSERT INTO stock SELECT * FROM jsonb_populate_recordset(NULL::stock, $1)",
-        )
-        .bind(serde_json::to_value(chunk)?)
+    sqlx::query("TRUNCATE stock, changes")
         .execute(&mut *conn)
         .await?;
+    for chunk in stock_rows(replayed).chunks(1000) {
+        sqlx::query("INSERT INTO stock SELECT * FROM jsonb_populate_recordset(NULL::stock, $1)")
+            .bind(serde_json::to_value(chunk)?)
+            .execute(&mut *conn)
+            .await?;
     }
     let changes: Vec<&ChangeRow> = replayed.changes.values().collect();
     for chunk in changes.chunks(1000) {

@@ -2,8 +2,8 @@
 //! and `rebuild-projections` take their rows from.
 
 use chrono::{DateTime, Utc};
-use domain::store::{StockEvent, StockItem};
 use domain::Sku;
+use domain::store::{StockEvent, StockItem};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

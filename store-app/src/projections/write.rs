@@ -2,12 +2,12 @@
 //! one statement — events, `changes`, `stock` and snapshots.
 
 use cqrs_es::DomainEvent;
-use domain::store::{StockEvent, StockItem};
 use domain::Sku;
+use domain::store::{StockEvent, StockItem};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::rows::{change_update, ChangeRow, ChangeUpdate, Settlement, StockRow};
+use super::rows::{ChangeRow, ChangeUpdate, Settlement, StockRow, change_update};
 
 #[derive(Serialize)]
 struct EventRow {

@@ -1,0 +1,288 @@
+//! `spawn_app()`: a store on a fresh database with the sample catalogue, a
+//! fake central serving a JWKS for worker tokens, and typed request helpers.
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::routing::get;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use service_infra::auth::{AUDIENCE, Claims, ISSUER, Role};
+use sqlx::{Connection, PgConnection, PgPool};
+use store_app::app::Application;
+use store_app::config::StoreConfig;
+use uuid::Uuid;
+
+pub const STORE_ID: &str = "STORE-001";
+pub const LAPTOP: &str = "ELEC-LAPTOP-001";
+
+/// The PostgreSQL server tests create their databases on.
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The broker tests publish to.
+pub fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+fn database_url(name: &str) -> String {
+    let server = server_url();
+    let base = server
+        .rsplit_once('/')
+        .map_or(server.as_str(), |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+/// A fresh database with the store's migrations and the sample catalogue;
+/// dropped when the value is dropped.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let mut admin = PgConnection::connect(&server_url())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is not reachable at {} ({e}). Start it: \
+                 pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+                    server_url()
+                )
+            });
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let url = database_url(&name);
+        store_app::database::migrate(&url).await.expect("migrate");
+        let pool = PgPool::connect(&url)
+            .await
+            .expect("connect to test database");
+        let ledger = store_app::ledger::Ledger::new(pool.clone());
+        let items: Vec<_> = domain::catalogue::sample()
+            .into_iter()
+            .map(|i| (i.sku, i.name, i.quantity))
+            .collect();
+        ledger.register(&items).await.expect("populate");
+        Self { name, url, pool }
+    }
+
+    /// How many events the store's log holds.
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count events")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside async context guarantees: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&server_url()).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A signing key whose JWKS a fake central serves.
+pub struct TestKey {
+    encoding: EncodingKey,
+    pub jwks: JwkSet,
+}
+
+impl TestKey {
+    pub fn generate() -> Self {
+        let signing = SigningKey::from_bytes(&rand::random());
+        let pem = KeypairBytes {
+            secret_key: signing.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("encode key");
+        let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).expect("load key");
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).expect("jwk");
+        jwk.common.key_id = Some("test-key".into());
+        Self {
+            encoding,
+            jwks: JwkSet { keys: vec![jwk] },
+        }
+    }
+
+    pub fn token(&self, role: Role) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: "test-worker".into(),
+            role,
+            store_id: None,
+            iat: now,
+            exp: now + 300,
+            jti: Uuid::new_v4().to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("test-key".into());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).expect("sign")
+    }
+}
+
+/// Serves `/.well-known/jwks.json` and `/health/live` like central does.
+async fn spawn_fake_central(jwks: JwkSet) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/jwks.json",
+            get(move || async move { axum::Json(jwks) }),
+        )
+        .route("/health/live", get(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+/// A running store.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDatabase,
+    pub key: TestKey,
+    pub exchange: String,
+    pub client: reqwest::Client,
+}
+
+/// Starts a store with a reachable broker.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_broker(amqp_url()).await
+}
+
+/// Starts a store whose broker is at `amqp_url` (possibly unreachable).
+pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
+    let db = TestDatabase::create().await;
+    let key = TestKey::generate();
+    let central = spawn_fake_central(key.jwks.clone()).await;
+    let exchange = format!("test-{}", Uuid::new_v4().simple());
+    let config = StoreConfig {
+        store_id: STORE_ID.parse().expect("store id"),
+        database_url: Some(db.url.clone()),
+        database_max_connections: 40,
+        amqp_url,
+        amqp_exchange: exchange.clone(),
+        bind_addr: "127.0.0.1:0".parse().expect("addr"),
+        central_url: format!("http://{central}"),
+        log_format: service_infra::LogFormat::Pretty,
+    };
+    let app = Application::build(config).await.expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        address,
+        db,
+        key,
+        exchange,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    pub async fn post_update(&self, sku: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/v1/local/inventory/{sku}/update", self.address))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
+    pub async fn stock(&self, sku: &str) -> Value {
+        self.get_json(&format!("/v1/local/inventory/{sku}")).await
+    }
+
+    pub async fn worker_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(self.key.token(Role::SyncWorker))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn worker_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(self.key.token(Role::SyncWorker))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Records central's answer for one change.
+    pub async fn record_outcome(
+        &self,
+        operation_id: &str,
+        outcome: &str,
+        version: i64,
+        quantity: i64,
+    ) {
+        let body = json!({ "outcomes": [{
+            "operation_id": operation_id, "sku": LAPTOP, "outcome": outcome,
+            "version": version, "quantity": quantity,
+        }]});
+        let response = self.worker_post("/v1/sync/outcomes", body).await;
+        assert_eq!(response.status(), 200);
+    }
+}
+
+/// Asserts an error response's status and `code`; returns the body.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let body: Value = response.json().await.expect("JSON error body");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}

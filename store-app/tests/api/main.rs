@@ -1,0 +1,13 @@
+//! HTTP-level tests of store-app against a real PostgreSQL (and RabbitMQ for
+//! the trigger): one database per test, dropped when the test ends.
+
+mod concurrency;
+mod crash;
+mod errors;
+mod events;
+mod helpers;
+mod idempotency;
+mod inventory;
+mod operations;
+mod sync;
+mod worker;
