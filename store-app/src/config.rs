@@ -19,7 +19,7 @@ pub struct StoreConfig {
     #[arg(
         long,
         env = "DATABASE_MAX_CONNECTIONS",
-        default_value_t = 32,
+        default_value_t = 16,
         global = true
     )]
     pub database_max_connections: u32,

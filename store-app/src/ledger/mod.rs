@@ -4,12 +4,16 @@
 
 mod retry;
 mod streams;
+mod stripes;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{StockCommand, StockError, StockEvent, SyncOutcome};
 use domain::{Delta, OperationId, Sku, Version};
+use std::sync::Arc;
+
 use sqlx::PgPool;
+use stripes::StreamStripes;
 
 pub use retry::{AsConflict, is_transient_conflict, retry_conflicts};
 pub use streams::{Appended, StreamTx};
@@ -69,6 +73,7 @@ pub struct CentralChange {
 #[derive(Clone)]
 pub struct Ledger {
     pool: PgPool,
+    stripes: Arc<StreamStripes>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -84,7 +89,10 @@ struct RecordedChange {
 impl Ledger {
     /// A ledger on the store's database.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            stripes: Arc::default(),
+        }
     }
 
     /// The database pool (read paths and health checks use it).
@@ -94,6 +102,7 @@ impl Ledger {
 
     /// Records a local change, or answers a repeat of one.
     pub async fn change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
+        let _serialized = self.stripes.lock(request.sku.as_str()).await;
         retry_conflicts(|| self.try_change(request)).await
     }
 

@@ -192,7 +192,7 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
     let config = StoreConfig {
         store_id: STORE_ID.parse().expect("store id"),
         database_url: Some(db.url.clone()),
-        database_max_connections: 40,
+        database_max_connections: 8,
         amqp_url,
         amqp_exchange: exchange.clone(),
         bind_addr: "127.0.0.1:0".parse().expect("addr"),
@@ -208,6 +208,32 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
         key,
         exchange,
         client: reqwest::Client::new(),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let exchange = self.exchange.clone();
+        // The store declared its nudge exchange; remove it (from a thread of
+        // its own, since Drop cannot await).
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let props = lapin::ConnectionProperties::default();
+                if let Ok(connection) = lapin::Connection::connect(&amqp_url(), props).await {
+                    if let Ok(channel) = connection.create_channel().await {
+                        let _ = channel
+                            .exchange_delete(exchange.as_str().into(), Default::default())
+                            .await;
+                    }
+                    let _ = connection.close(200, "test done".into()).await;
+                }
+            });
+        })
+        .join();
     }
 }
 
