@@ -1,9 +1,10 @@
 //! The store's Prometheus metrics: HTTP (from service-infra), changes by
 //! result, sync outcomes, the pending queue and its oldest entry (sync lag).
+//! Propagation latency is measured by the worker, which sees both ends.
 
 use std::time::Duration;
 
-use prometheus::{Gauge, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Gauge, IntCounterVec, IntGauge, Opts, Registry};
 use service_infra::HttpMetrics;
 use sqlx::PgPool;
 
@@ -20,8 +21,6 @@ pub struct StoreMetrics {
     pub pending: IntGauge,
     /// Age of the oldest pending change: how far central lags this store.
     pub oldest_pending_age: Gauge,
-    /// From a local change to central's answer being recorded.
-    pub sync_latency: Histogram,
 }
 
 impl StoreMetrics {
@@ -45,20 +44,10 @@ impl StoreMetrics {
             "store_oldest_pending_age_seconds",
             "Age of the oldest change waiting for central (sync lag)",
         )?;
-        let sync_latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "store_sync_latency_seconds",
-                "Time from a local change to central's answer being recorded",
-            )
-            .buckets(vec![
-                0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0,
-            ]),
-        )?;
         registry.register(Box::new(changes.clone()))?;
         registry.register(Box::new(sync_outcomes.clone()))?;
         registry.register(Box::new(pending.clone()))?;
         registry.register(Box::new(oldest_pending_age.clone()))?;
-        registry.register(Box::new(sync_latency.clone()))?;
         Ok(Self {
             registry,
             http,
@@ -66,7 +55,6 @@ impl StoreMetrics {
             sync_outcomes,
             pending,
             oldest_pending_age,
-            sync_latency,
         })
     }
 

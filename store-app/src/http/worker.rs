@@ -104,7 +104,6 @@ fn require_worker(claims: &service_infra::auth::Claims) -> Result<(), ApiError> 
 
 fn observe_settled(state: &AppState, appended: &[Appended]) {
     use domain::store::StockEvent;
-    let now = Utc::now();
     for entry in appended {
         let outcome = match &entry.event {
             StockEvent::ChangeSynced { .. } => "synced",
@@ -116,19 +115,7 @@ fn observe_settled(state: &AppState, appended: &[Appended]) {
             .sync_outcomes
             .with_label_values(&[outcome])
             .inc();
-        if let StockEvent::ChangeSynced { operation_id, .. } = &entry.event {
-            if let Some(made) = uuid_v7_time(operation_id.as_uuid()) {
-                let seconds = (now - made).num_milliseconds().max(0) as f64 / 1000.0;
-                state.metrics.sync_latency.observe(seconds);
-            }
-        }
     }
-}
-
-/// When a store-minted (v7) operation id was created.
-fn uuid_v7_time(id: Uuid) -> Option<DateTime<Utc>> {
-    let (seconds, nanos) = id.get_timestamp()?.to_unix();
-    DateTime::from_timestamp(seconds as i64, nanos)
 }
 
 /// Pending changes in log order, for the worker to push.

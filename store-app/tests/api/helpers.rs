@@ -90,22 +90,26 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
-        // Drop runs outside async context guarantees: use a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&server_url()).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
+        run_to_completion(async move {
+            if let Ok(mut admin) = PgConnection::connect(&server_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await;
+            }
+        });
     }
+}
+
+/// Runs clean-up work from `Drop`, which cannot await: on a thread and
+/// runtime of its own, waiting until it is done.
+fn run_to_completion(work: impl std::future::Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|runtime| runtime.block_on(work))
+    })
+    .join();
 }
 
 /// A signing key whose JWKS a fake central serves.
@@ -214,26 +218,18 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let exchange = self.exchange.clone();
-        // The store declared its nudge exchange; remove it (from a thread of
-        // its own, since Drop cannot await).
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let props = lapin::ConnectionProperties::default();
-                if let Ok(connection) = lapin::Connection::connect(&amqp_url(), props).await {
-                    if let Ok(channel) = connection.create_channel().await {
-                        let _ = channel
-                            .exchange_delete(exchange.as_str().into(), Default::default())
-                            .await;
-                    }
-                    let _ = connection.close(200, "test done".into()).await;
+        // The store declared its nudge exchange; remove it.
+        run_to_completion(async move {
+            let props = lapin::ConnectionProperties::default();
+            if let Ok(connection) = lapin::Connection::connect(&amqp_url(), props).await {
+                if let Ok(channel) = connection.create_channel().await {
+                    let _ = channel
+                        .exchange_delete(exchange.as_str().into(), Default::default())
+                        .await;
                 }
-            });
-        })
-        .join();
+                let _ = connection.close(200, "test done".into()).await;
+            }
+        });
     }
 }
 
