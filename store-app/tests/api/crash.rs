@@ -14,14 +14,14 @@ use crate::helpers::{LAPTOP, TestDatabase};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_store-app");
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
 }
 
-fn store_command(db: &TestDatabase, args: &[&str], port: u16) -> Command {
+pub fn store_command(db: &TestDatabase, args: &[&str], port: u16) -> Command {
     let mut command = Command::new(BINARY);
     command
         .args(args)

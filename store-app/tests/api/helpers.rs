@@ -78,6 +78,21 @@ impl TestDatabase {
         Self { name, url, pool }
     }
 
+    /// A name for a database that does not exist yet, and its URL.
+    pub fn fresh_name() -> (String, String) {
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        let url = database_url(&name);
+        (name, url)
+    }
+
+    /// Takes charge of an existing database (dropped with the value).
+    pub async fn attach(name: String, url: String) -> Self {
+        let pool = PgPool::connect(&url)
+            .await
+            .expect("connect to test database");
+        Self { name, url, pool }
+    }
+
     /// How many events the store's log holds.
     pub async fn event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM events")

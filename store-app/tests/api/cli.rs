@@ -1,0 +1,80 @@
+//! The command line: `migrate` creates the database, `populate` is
+//! idempotent and takes a CSV catalogue.
+
+use crate::crash::store_command;
+use crate::helpers::TestDatabase;
+
+async fn run(url: &str, args: &[&str]) -> bool {
+    let mut command = store_command_for(url, args);
+    command.status().await.expect("run store-app").success()
+}
+
+fn store_command_for(url: &str, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_store-app"));
+    command
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("LOG_FORMAT", "json");
+    command
+}
+
+#[tokio::test]
+async fn migrate_creates_the_database_and_populate_twice_changes_nothing() {
+    let (name, url) = TestDatabase::fresh_name();
+
+    assert!(run(&url, &["migrate"]).await, "migrate");
+    let db = TestDatabase::attach(name, url.clone()).await;
+    assert!(run(&url, &["populate"]).await, "first populate");
+    let after_first = db.event_count().await;
+    assert!(run(&url, &["populate"]).await, "second populate");
+
+    assert_eq!(after_first, 10, "one registration per sample SKU");
+    assert_eq!(db.event_count().await, after_first);
+    let tv: String = sqlx::query_scalar("SELECT name FROM stock WHERE sku = 'ELEC-TV-008'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("tv");
+    assert_eq!(tv, "LG OLED C2 65\"");
+    let verify = store_command(&db, &["rebuild-projections", "--verify"], 0)
+        .status()
+        .await
+        .expect("verify");
+    assert!(verify.success());
+}
+
+#[tokio::test]
+async fn populate_reads_a_csv_catalogue_and_refuses_a_bad_one() {
+    let (name, url) = TestDatabase::fresh_name();
+    assert!(run(&url, &["migrate"]).await);
+    let db = TestDatabase::attach(name, url.clone()).await;
+    let dir = std::env::temp_dir().join(format!("catalogue-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("good.csv");
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &good,
+        "sku,name,quantity\nTOY-001,Kite,7\nTOY-002,\"Yo-yo, red\",3\n",
+    )
+    .expect("write");
+    std::fs::write(&bad, "sku,name,quantity\ntoy lower,Kite,7\n").expect("write");
+
+    let bad_ok = run(
+        &url,
+        &["populate", "--catalogue", bad.to_str().expect("path")],
+    )
+    .await;
+    let good_ok = run(
+        &url,
+        &["populate", "--catalogue", good.to_str().expect("path")],
+    )
+    .await;
+
+    assert!(!bad_ok, "an invalid catalogue is refused");
+    assert!(good_ok);
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM stock ORDER BY sku")
+        .fetch_all(&db.pool)
+        .await
+        .expect("names");
+    assert_eq!(names, vec!["Kite", "Yo-yo, red"]);
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
