@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
-use axum::Router;
 use prometheus::Registry;
 use service_infra::auth::TokenVerifier;
-use service_infra::{metrics_router, not_found_fallback, with_observability, HttpMetrics};
+use service_infra::{HttpMetrics, metrics_router, not_found_fallback, with_observability};
 
 use crate::auth::clients::Clients;
 use crate::auth::tokens::TokenIssuer;

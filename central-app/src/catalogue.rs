@@ -33,7 +33,9 @@ pub fn sample() -> Vec<CatalogueItem> {
     SAMPLE
         .iter()
         .map(|(sku, name, quantity)| CatalogueItem {
-            sku: sku.parse().unwrap_or_else(|_| unreachable!("sample SKUs are valid")),
+            sku: sku
+                .parse()
+                .unwrap_or_else(|_| unreachable!("sample SKUs are valid")),
             name: (*name).to_owned(),
             quantity: *quantity,
         })

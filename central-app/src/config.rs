@@ -10,8 +10,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Development default for `AMQP_URL`: the local stack's RabbitMQ with its
 /// well-known guest account. Never use it in production.

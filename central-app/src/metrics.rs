@@ -37,7 +37,10 @@ impl CentralMetrics {
                 .buckets(BATCH_BUCKETS.to_vec()),
         )?;
         let tokens_issued = IntCounterVec::new(
-            Opts::new("central_tokens_issued_total", "Access tokens issued, by role."),
+            Opts::new(
+                "central_tokens_issued_total",
+                "Access tokens issued, by role.",
+            ),
             &["role"],
         )?;
         let token_failures = IntCounterVec::new(

@@ -10,7 +10,7 @@ use prometheus::Registry;
 use service_infra::HttpMetrics;
 use tokio::net::TcpListener;
 
-use crate::app::{router, AppState};
+use crate::app::{AppState, router};
 use crate::auth::clients::Clients;
 use crate::auth::keys::SigningKeys;
 use crate::auth::tokens::TokenIssuer;

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use domain::StoreId;
 use service_infra::auth::Role;
 use sqlx::PgPool;

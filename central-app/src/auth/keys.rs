@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, KeypairBytes};
-use ed25519_dalek::SigningKey;
-use jsonwebtoken::jwk::{JwkSet, ThumbprintHash};
 use jsonwebtoken::EncodingKey;
+use jsonwebtoken::jwk::{JwkSet, ThumbprintHash};
 
 /// Why a signing key could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +53,11 @@ impl SigningKeys {
             .verifying_key()
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| encode(&e))?;
-        let mut jwk = service_infra::auth::jwk_for_public_key(&public_pem, "")
+        let mut jwk =
+            service_infra::auth::jwk_for_public_key(&public_pem, "").map_err(|e| encode(&e))?;
+        let kid = jwk
+            .thumbprint(ThumbprintHash::SHA256)
             .map_err(|e| encode(&e))?;
-        let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| encode(&e))?;
         jwk.common.key_id = Some(kid.clone());
         Ok(Self {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{encode, Algorithm, Header};
-use service_infra::auth::{Claims, TokenVerifier, AUDIENCE, ISSUER};
+use jsonwebtoken::{Algorithm, Header, encode};
+use service_infra::auth::{AUDIENCE, Claims, ISSUER, TokenVerifier};
 
 use super::clients::Client;
 use super::keys::SigningKeys;

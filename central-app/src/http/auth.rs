@@ -8,7 +8,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
@@ -115,7 +115,11 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, OAuthError> {
+async fn issue(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, OAuthError> {
     let mut request = parse_body(headers, body)?;
     if let Some((id, secret)) = basic_credentials(headers)? {
         request.client_id = Some(id);
@@ -131,7 +135,9 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Tok
         });
     }
     let (Some(client_id), Some(secret)) = (request.client_id, request.client_secret) else {
-        return Err(OAuthError::invalid_request("client_id and client_secret are required"));
+        return Err(OAuthError::invalid_request(
+            "client_id and client_secret are required",
+        ));
     };
     tracing::Span::current().record("client_id", client_id.as_str());
     let client = state
@@ -204,7 +210,9 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, Secret)>, OA
         return Err(malformed());
     };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_request("use Basic credentials or the request body"));
+        return Err(OAuthError::invalid_request(
+            "use Basic credentials or the request body",
+        ));
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())

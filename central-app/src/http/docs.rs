@@ -2,13 +2,13 @@
 //! the bearer scheme so the UI's Authorize button works.
 
 use axum::Router;
-use service_infra::health::Readiness;
 use service_infra::ErrorBody;
+use service_infra::health::Readiness;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, events, health, inventory, sync, ChangeResult, RefusalBody};
+use super::{ChangeResult, RefusalBody, auth, events, health, inventory, sync};
 
 /// Central's API description.
 #[derive(OpenApi)]

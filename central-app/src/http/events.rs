@@ -4,12 +4,12 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, ErrorBody, Json, Query};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{db_error, parse_field, ANY_ROLE};
+use super::{ANY_ROLE, db_error, parse_field};
 use crate::app::AppState;
 use crate::ledger::log::{self, Cursor, LogEvent, LogFilter};
 
@@ -21,7 +21,7 @@ const MAX_LIMIT: i64 = 1000;
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Continue after this cursor (`cursor` of an event, or `next_cursor`);
-    /// from the start when absent.
+    /// from the start when absent or empty.
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     pub limit: Option<i64>,
@@ -92,9 +92,9 @@ pub async fn list(
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
     claims.require_role(ANY_ROLE)?;
-    let after: Cursor = match &query.after {
-        Some(after) => parse_field("after", after)?,
-        None => Cursor::default(),
+    let after: Cursor = match query.after.as_deref() {
+        Some(after) if !after.is_empty() => parse_field("after", after)?,
+        _ => Cursor::default(),
     };
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {

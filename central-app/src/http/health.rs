@@ -16,11 +16,12 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
     responses((status = 200, body = Readiness), (status = 503, body = Readiness))
 )]
 pub async fn ready(State(state): State<AppState>) -> Readiness {
-    let database = match tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(state.ledger.pool())).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(err.to_string()),
-        Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
-    };
+    let database =
+        match tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(state.ledger.pool())).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+        };
     Readiness::from_checks([("database", true, database)])
 }
 

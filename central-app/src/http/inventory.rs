@@ -12,7 +12,10 @@ use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, ErrorBody, Json, Path};
 use utoipa::ToSchema;
 
-use super::{authorize, db_error, parse_expected, parse_field, ChangeResult, RefusalBody, StoreSkuPath, ANY_ROLE};
+use super::{
+    ANY_ROLE, ChangeResult, RefusalBody, StoreSkuPath, authorize, db_error, parse_expected,
+    parse_field,
+};
 use crate::app::AppState;
 use crate::ledger::Change;
 use crate::projections::stock;
@@ -89,7 +92,11 @@ pub async fn adjust(
 ) -> Result<Response, ApiError> {
     let (store_id, sku) = path.parse()?;
     authorize(&claims, &[Role::Admin], &store_id)?;
-    if body.reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON)
+    {
         return Err(ApiError::validation(
             format!("reason must have at most {MAX_REASON} characters"),
             json!({ "field": "reason" }),

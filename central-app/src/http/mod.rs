@@ -19,13 +19,17 @@ use service_infra::auth::{Claims, Role};
 use service_infra::{ApiError, Json};
 use utoipa::ToSchema;
 
-use crate::ledger::{is_transient_conflict, Decision, LedgerError};
+use crate::ledger::{Decision, LedgerError, is_transient_conflict};
 
 /// Every role may read.
 pub(crate) const ANY_ROLE: &[Role] = &[Role::SyncWorker, Role::Store, Role::Admin];
 
 /// 403 unless the token has one of `roles` and may act for `store_id`.
-pub(crate) fn authorize(claims: &Claims, roles: &[Role], store_id: &StoreId) -> Result<(), ApiError> {
+pub(crate) fn authorize(
+    claims: &Claims,
+    roles: &[Role],
+    store_id: &StoreId,
+) -> Result<(), ApiError> {
     claims.require_role(roles)?;
     if claims.may_access_store(store_id.as_str()) {
         Ok(())
@@ -38,14 +42,14 @@ pub(crate) fn authorize(claims: &Claims, roles: &[Role], store_id: &StoreId) -> 
 
 /// `{store_id}` and `{sku}` path segments, checked by the domain types.
 #[derive(Debug, Deserialize)]
-pub(crate) struct StoreSkuPath {
+pub struct StoreSkuPath {
     store_id: String,
     sku: String,
 }
 
 impl StoreSkuPath {
     /// The validated pair, or 422 naming the bad segment.
-    pub(crate) fn parse(self) -> Result<(StoreId, Sku), ApiError> {
+    pub fn parse(self) -> Result<(StoreId, Sku), ApiError> {
         let store_id = parse_field("store_id", &self.store_id)?;
         let sku = parse_field("sku", &self.sku)?;
         Ok((store_id, sku))
@@ -85,7 +89,10 @@ pub(crate) fn parse_expected(field: &str, value: Option<i64>) -> Result<Option<V
 pub(crate) fn db_error(error: sqlx::Error) -> ApiError {
     let unavailable = matches!(
         error,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
     ) || is_transient_conflict(&error);
     if unavailable {
         tracing::warn!(error = %error, "database unavailable");
@@ -189,14 +196,14 @@ pub(crate) fn change_response(
         ),
         Outcome::InsufficientStock => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "insufficient stock: {} available",
-                show(decision.quantity)
-            ),
+            format!("insufficient stock: {} available", show(decision.quantity)),
         ),
         Outcome::SkuNotFound => (
             StatusCode::NOT_FOUND,
-            format!("sku {} is not registered for store {store_id}", decision.sku),
+            format!(
+                "sku {} is not registered for store {store_id}",
+                decision.sku
+            ),
         ),
     };
     let body = RefusalBody {

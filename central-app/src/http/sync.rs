@@ -12,7 +12,10 @@ use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, ErrorBody, Json, Path};
 use utoipa::ToSchema;
 
-use super::{authorize, change_response, ledger_error, parse_expected, ChangeResult, RefusalBody, StoreSkuPath};
+use super::{
+    ChangeResult, RefusalBody, StoreSkuPath, authorize, change_response, ledger_error,
+    parse_expected,
+};
 use crate::app::AppState;
 use crate::ledger::Change;
 

@@ -44,9 +44,11 @@ pub async fn decide_batch(
             None => {
                 let follows_refused_change = refused_streams.contains(&change.sku);
                 let decision = apply(streams, change, follows_refused_change).await;
-                if let (true, Some(version), Some(quantity)) =
-                    (decision.outcome.is_final(), decision.version, decision.quantity)
-                {
+                if let (true, Some(version), Some(quantity)) = (
+                    decision.outcome.is_final(),
+                    decision.version,
+                    decision.quantity,
+                ) {
                     recorded.insert(
                         change.operation_id,
                         Recorded {

@@ -18,12 +18,12 @@ use chrono::{DateTime, Utc};
 use domain::central::{CentralCommand, CentralError, Origin, Outcome};
 use domain::idempotency::ChangeFingerprint;
 use domain::{Delta, OperationId, Sku, StoreId, Version};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::catalogue::CatalogueItem;
-pub use decide::{decide_batch, Recorded};
+pub use decide::{Recorded, decide_batch};
 pub use retry::is_transient_conflict;
 use retry::retry_conflicts;
 pub use streams::Streams;
@@ -144,10 +144,7 @@ impl Ledger {
         let mut streams = Streams::lock_and_load(&mut tx, store_id, skus).await?;
         let mut recorded = recorded_operations(&mut tx, store_id, changes).await?;
         let (decisions, operations) = decide_batch(&mut streams, &mut recorded, changes).await;
-        streams
-            .into_write_batch(operations)?
-            .write(&mut tx)
-            .await?;
+        streams.into_write_batch(operations)?.write(&mut tx).await?;
         tx.commit().await?;
         Ok(decisions)
     }
@@ -208,7 +205,8 @@ async fn recorded_operations(
     .await?;
     rows.into_iter()
         .map(|row| {
-            let corrupt = || sqlx::Error::Decode(format!("bad operation row {}", row.operation_id).into());
+            let corrupt =
+                || sqlx::Error::Decode(format!("bad operation row {}", row.operation_id).into());
             let recorded = Recorded {
                 fingerprint: ChangeFingerprint {
                     sku: row.sku.parse().map_err(|_| corrupt())?,

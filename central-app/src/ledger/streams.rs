@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
-use domain::central::{stream_id, CentralCommand, CentralError, CentralEvent, CentralStock};
+use cqrs_es::event_sink::EventSink;
+use domain::central::{CentralCommand, CentralError, CentralEvent, CentralStock, stream_id};
 use domain::{Sku, StoreId};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
@@ -55,7 +55,10 @@ impl Streams {
     pub fn new(store_id: StoreId, skus: impl IntoIterator<Item = Sku>) -> Self {
         Self {
             store_id,
-            streams: skus.into_iter().map(|sku| (sku, Stream::default())).collect(),
+            streams: skus
+                .into_iter()
+                .map(|sku| (sku, Stream::default()))
+                .collect(),
             new_events: Vec::new(),
         }
     }

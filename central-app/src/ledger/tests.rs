@@ -81,7 +81,10 @@ async fn an_id_repeated_in_a_batch_is_applied_once() {
     let outcomes = decide(&mut streams, &[first.clone(), first]).await;
     assert_eq!(
         outcomes,
-        [(Outcome::Applied, Some(1), false), (Outcome::Applied, Some(1), true)]
+        [
+            (Outcome::Applied, Some(1), false),
+            (Outcome::Applied, Some(1), true)
+        ]
     );
     assert_eq!(streams.get(&sku()).map(|s| s.state.quantity), Some(8));
 }

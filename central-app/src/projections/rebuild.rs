@@ -59,7 +59,7 @@ async fn replay(
             .map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
         states.entry(row.aggregate_id).or_default().apply(event);
         replayed += 1;
-        if replayed % 1_000 == 0 {
+        if replayed.is_multiple_of(1_000) {
             progress(replayed);
         }
     }
@@ -86,10 +86,11 @@ pub async fn rebuild(
         .await?;
     let (states, events) = replay(&mut tx, progress).await?;
     let rows: Vec<StockRow> = rows_of(&states).into_values().collect();
-    sqlx::query("DELETE FROM central_stock").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM central_stock")
+        .execute(&mut *tx)
+        .await?;
     for chunk in rows.chunks(5_000) {
-        let json =
-            serde_json::to_value(chunk).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        let json = serde_json::to_value(chunk).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
         sqlx::query(
             "INSERT INTO central_stock (store_id, sku, name, quantity, version)
              SELECT t.store_id, t.sku, t.name, t.quantity, t.version
@@ -132,7 +133,10 @@ pub async fn verify(
         match actual.get(key) {
             None => differences.push(format!("{}/{}: missing, log says {want:?}", key.0, key.1)),
             Some(got) if got != want => {
-                differences.push(format!("{}/{}: is {got:?}, log says {want:?}", key.0, key.1));
+                differences.push(format!(
+                    "{}/{}: is {got:?}, log says {want:?}",
+                    key.0, key.1
+                ));
             }
             Some(_) => {}
         }

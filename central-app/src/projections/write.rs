@@ -3,7 +3,7 @@
 //! snapshots.
 
 use cqrs_es::{Aggregate, DomainEvent};
-use domain::central::{stream_id, CentralEvent, CentralStock};
+use domain::central::{CentralEvent, CentralStock, stream_id};
 use domain::{Sku, StoreId};
 use serde::Serialize;
 use serde_json::Value;

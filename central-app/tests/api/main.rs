@@ -1,0 +1,13 @@
+//! Central's API tests: each test gets its own database and server.
+
+mod cli;
+mod concurrency;
+mod events;
+mod fixtures;
+mod health;
+mod helpers;
+mod inventory;
+mod outcomes;
+mod secrets;
+mod tokens;
+mod validation;
