@@ -102,6 +102,9 @@ pub struct ServeConfig {
     /// RabbitMQ URL for nudging stores after head-office changes.
     #[arg(long, env = "AMQP_URL", default_value = DEV_AMQP_URL, hide_env_values = true, hide_default_value = true)]
     pub amqp_url: Secret,
+    /// Exchange store nudges go to (the worker's queues are named after it).
+    #[arg(long, env = "AMQP_EXCHANGE", default_value = service_infra::sync_bus::DEFAULT_EXCHANGE)]
+    pub amqp_exchange: String,
 }
 
 #[cfg(test)]

@@ -19,3 +19,9 @@ impl StoreNudger for NoopNudger {
         tracing::debug!(store_id = %store_id, "nudge skipped: no broker configured");
     }
 }
+
+impl StoreNudger for service_infra::sync_bus::Nudger {
+    fn nudge(&self, store_id: &StoreId) {
+        service_infra::sync_bus::Nudger::nudge(self, store_id.as_str());
+    }
+}

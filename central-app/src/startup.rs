@@ -17,7 +17,8 @@ use crate::auth::tokens::TokenIssuer;
 use crate::config::ServeConfig;
 use crate::ledger::Ledger;
 use crate::metrics::CentralMetrics;
-use crate::nudge::{NoopNudger, StoreNudger};
+use crate::nudge::StoreNudger;
+use service_infra::sync_bus::{Nudger, Topology};
 
 /// A bound, ready-to-serve central.
 pub struct Application {
@@ -28,10 +29,12 @@ pub struct Application {
 
 impl Application {
     /// Builds the application and binds `config.bind_addr` (port 0 picks a
-    /// free port; see [`Application::port`]). Head-office changes nudge
-    /// nobody.
+    /// free port; see [`Application::port`]). Head-office changes nudge the
+    /// store's sync queue through RabbitMQ.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        Self::build_with_nudger(config, Arc::new(NoopNudger)).await
+        let topology = Topology::new(config.amqp_exchange.clone());
+        let nudger = Nudger::start(config.amqp_url.expose().to_owned(), topology);
+        Self::build_with_nudger(config, Arc::new(nudger)).await
     }
 
     /// Like [`Application::build`], with the given store nudger.

@@ -11,7 +11,9 @@ use std::time::Duration;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
-use tokio::sync::{Mutex, Notify, RwLock};
+use std::sync::Mutex;
+
+use tokio::sync::{Notify, RwLock};
 
 /// Default name of the nudge exchange.
 pub const DEFAULT_EXCHANGE: &str = "inventory.sync";
@@ -122,8 +124,8 @@ impl Nudger {
 
     /// Queues a nudge for `store_id` without waiting; nudges queued before
     /// the publisher gets to them are sent once.
-    pub async fn nudge(&self, store_id: &str) {
-        self.inner.pending.lock().await.insert(store_id.to_owned());
+    pub fn nudge(&self, store_id: &str) {
+        pending(&self.inner).insert(store_id.to_owned());
         self.inner.wake.notify_one();
     }
 
@@ -142,6 +144,15 @@ impl Nudger {
         let guard = self.inner.channel.read().await;
         guard.as_ref().filter(|c| c.status().connected()).cloned()
     }
+}
+
+/// The set of stores waiting for a nudge. A poisoned lock only means a
+/// panic elsewhere; the set itself is always valid.
+fn pending(inner: &NudgerInner) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+    inner
+        .pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn publish(channel: &Channel, topology: &Topology, store_id: &str) -> Result<(), BusError> {
@@ -192,14 +203,14 @@ async fn run(amqp_url: String, inner: Arc<NudgerInner>) {
         inner.wake.notify_one();
         while connection.status().connected() || channel.status().connected() {
             let woken = tokio::time::timeout(Duration::from_secs(1), inner.wake.notified()).await;
-            if woken.is_err() && inner.pending.lock().await.is_empty() {
+            if woken.is_err() && pending(&inner).is_empty() {
                 continue;
             }
-            let stores = std::mem::take(&mut *inner.pending.lock().await);
+            let stores = std::mem::take(&mut *pending(&inner));
             for store in stores {
                 if let Err(error) = publish(&channel, &inner.topology, &store).await {
                     tracing::warn!(%error, store_id = %store, "nudge not published; will retry");
-                    inner.pending.lock().await.insert(store);
+                    pending(&inner).insert(store);
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     break;
                 }

@@ -80,7 +80,7 @@ async fn metrics_count_outcomes_batches_and_tokens() {
 
 #[tokio::test]
 async fn ready_reports_the_database_down_with_503() {
-    use central_app::config::{DEV_AMQP_URL, DatabaseSettings, Secret, ServeConfig};
+    use central_app::config::{DatabaseSettings, Secret, ServeConfig};
     use central_app::startup::Application;
 
     let key_file = std::env::temp_dir().join(format!("no-db-{}.pem", uuid::Uuid::new_v4()));
@@ -94,7 +94,9 @@ async fn ready_reports_the_database_down_with_503() {
         bind_addr: "127.0.0.1:0".parse().expect("address"),
         jwt_private_key_file: key_file.clone(),
         token_ttl: std::time::Duration::from_secs(60).into(),
-        amqp_url: Secret::new(DEV_AMQP_URL),
+        // No broker either: readiness depends on the database alone.
+        amqp_url: Secret::new("amqp://guest:guest@127.0.0.1:1/%2f"),
+        amqp_exchange: "test-unused".into(),
     };
     let app = Application::build(config)
         .await

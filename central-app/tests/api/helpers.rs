@@ -116,6 +116,8 @@ pub async fn spawn_app() -> TestApp {
         jwt_private_key_file: key_file.clone(),
         token_ttl: Duration::from_secs(900).into(),
         amqp_url: Secret::new(DEV_AMQP_URL),
+        // Unused: tests plug in a recording nudger instead of the broker.
+        amqp_exchange: "test-unused".into(),
     };
     let nudger = Arc::new(RecordingNudger::default());
     let app = Application::build_with_nudger(config, nudger.clone())

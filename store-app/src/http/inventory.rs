@@ -195,7 +195,7 @@ pub async fn update(
         version = change.version,
         "change accepted"
     );
-    state.nudger.nudge(state.store_id.as_str()).await;
+    state.nudger.nudge(state.store_id.as_str());
     Ok((StatusCode::CREATED, body).into_response())
 }
 
