@@ -1,13 +1,14 @@
 //! Infrastructure shared by the HTTP apps and the sync worker: telemetry set-up,
 //! HTTP observability layers and metrics, the JSON error body, health reports,
-//! access-token checks, the shutdown signal, reading an event log in global
-//! order, and the sync nudge bus.
+//! access-token checks, the shutdown signal, retrying lost write races,
+//! reading an event log in global order, and the sync nudge bus.
 //!
 //! Only code that more than one process needs *and* that is about running a
 //! service belongs here. Domain rules live in `domain`; anything used by a
 //! single app stays in that app. This crate must not become a grab bag.
 
 pub mod auth;
+pub mod db_retry;
 pub mod error;
 pub mod event_log;
 pub mod extract;

@@ -7,7 +7,6 @@
 
 mod decide;
 pub mod log;
-mod retry;
 mod streams;
 #[cfg(test)]
 mod tests;
@@ -24,8 +23,8 @@ use uuid::Uuid;
 
 use crate::catalogue::CatalogueItem;
 pub use decide::{Recorded, decide_batch};
-pub use retry::is_transient_conflict;
-use retry::retry_conflicts;
+pub use service_infra::db_retry::is_transient_conflict;
+use service_infra::db_retry::{AsConflict, retry_conflicts};
 pub use streams::Streams;
 
 /// Why the ledger failed an operation.
@@ -37,6 +36,12 @@ pub enum LedgerError {
     /// The database failed or holds something it should not.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+}
+
+impl AsConflict for LedgerError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Self::Database(error) if is_transient_conflict(error))
+    }
 }
 
 impl From<serde_json::Error> for LedgerError {

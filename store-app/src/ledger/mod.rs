@@ -2,7 +2,6 @@
 //! transaction that locks the SKU streams it touches, so the events, the
 //! projections and the idempotency record commit together or not at all.
 
-mod retry;
 mod streams;
 mod stripes;
 
@@ -15,7 +14,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use stripes::StreamStripes;
 
-pub use retry::{AsConflict, is_transient_conflict, retry_conflicts};
+use service_infra::db_retry::{AsConflict, is_transient_conflict, retry_conflicts};
 pub use streams::{Appended, StreamTx};
 
 /// Why the ledger refused or failed an operation.

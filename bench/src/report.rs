@@ -1,0 +1,157 @@
+//! Markdown tables of the results, ready to paste into `BENCHMARKS.md`.
+
+use std::fmt;
+
+use crate::environment::Backlog;
+use crate::load::LoadOutcome;
+use crate::pgbench::{COMMANDS, PgbenchOutcome};
+use crate::stats::fmt_ms;
+
+/// A Markdown table.
+#[derive(Debug)]
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        Self {
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "| {} |", self.header.join(" | "))?;
+        writeln!(
+            f,
+            "|{}",
+            self.header.iter().map(|_| "---|").collect::<String>()
+        )?;
+        for row in &self.rows {
+            writeln!(f, "| {} |", row.join(" | "))?;
+        }
+        Ok(())
+    }
+}
+
+/// One connection count's results.
+#[derive(Debug)]
+pub struct Level {
+    pub connections: usize,
+    pub http: LoadOutcome,
+    pub pgbench: PgbenchOutcome,
+    /// Pending changes per sample SKU when the store run began.
+    pub store_backlog: Backlog,
+    /// The same when the pgbench run began.
+    pub pg_backlog: Backlog,
+}
+
+/// Parts 2 and 3 and their comparison.
+pub fn throughput_tables(rows: &[Level]) {
+    let mut store = Table::new(&[
+        "connections",
+        "updates/s",
+        "p50",
+        "p99",
+        "max",
+        "errors",
+        "pending per SKU at start",
+    ]);
+    let mut pg = Table::new(&[
+        "clients",
+        "tps",
+        "latency avg",
+        "transactions",
+        "failed",
+        "pending per SKU at start",
+    ]);
+    let mut compare = Table::new(&[
+        "connections",
+        "store updates/s",
+        "pgbench tps",
+        "store / pgbench",
+        "p99",
+        "targets (≥ 50 %, p99 < 50 ms)",
+    ]);
+    for level in rows {
+        let (connections, http, pgbench) = (&level.connections, &level.http, &level.pgbench);
+        let errors = if http.errors.is_empty() {
+            "0".to_owned()
+        } else {
+            format!("{} ({})", http.errors.total(), http.errors)
+        };
+        store.row(vec![
+            http.connections.to_string(),
+            format!("{:.0}", http.throughput()),
+            fmt_ms(http.summary.p50),
+            fmt_ms(http.summary.p99),
+            fmt_ms(http.summary.max),
+            errors,
+            level.store_backlog.to_string(),
+        ]);
+        pg.row(vec![
+            connections.to_string(),
+            format!("{:.0}", pgbench.tps),
+            format!("{:.2} ms", pgbench.latency_avg_ms),
+            pgbench.transactions.to_string(),
+            pgbench.failed.to_string(),
+            level.pg_backlog.to_string(),
+        ]);
+        let share = http.throughput() / pgbench.tps.max(1e-9);
+        let p99_ms = http.summary.p99.as_secs_f64() * 1000.0;
+        let verdict = if *connections == 32 {
+            format!(
+                "rate {}, p99 {}",
+                if share >= 0.5 { "met" } else { "NOT met" },
+                if p99_ms < 50.0 { "met" } else { "NOT met" }
+            )
+        } else {
+            "(targets are for 32)".to_owned()
+        };
+        compare.row(vec![
+            connections.to_string(),
+            format!("{:.0}", http.throughput()),
+            format!("{:.0}", pgbench.tps),
+            format!("{:.0} %", share * 100.0),
+            fmt_ms(http.summary.p99),
+            verdict,
+        ]);
+    }
+    println!("## Store: POST /v1/local/inventory/{{sku}}/update\n");
+    println!("{store}");
+    println!("## pgbench: the same transaction in PostgreSQL\n");
+    println!("{pg}");
+    println!("## Store as a share of PostgreSQL's rate\n");
+    println!("{compare}");
+}
+
+/// pgbench's per-statement average latencies (`-r`).
+pub fn pgbench_statements(rows: &[Level]) {
+    let mut header = vec!["statement".to_owned()];
+    header.extend(rows.iter().map(|l| format!("-c {}", l.connections)));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::new(&header);
+    for (i, label) in COMMANDS.iter().enumerate() {
+        let mut cells = vec![(*label).to_owned()];
+        for level in rows {
+            cells.push(
+                level
+                    .pgbench
+                    .statements
+                    .get(i)
+                    .map_or_else(|| "?".to_owned(), |(_, ms)| format!("{ms:.3} ms")),
+            );
+        }
+        table.row(cells);
+    }
+    println!("pgbench per-statement average latency (`-r`):\n");
+    println!("{table}");
+}

@@ -1,0 +1,90 @@
+//! SIGKILL the worker in the middle of a 5,000-update load and start it
+//! again: every operation is applied at central exactly once.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::Stack;
+use crate::harness::load;
+use crate::harness::wait::wait_until;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
+    let mut stack = Stack::start().await;
+    let started = Instant::now();
+    let load = tokio::spawn({
+        let store = stack.store(0).clone();
+        async move { load::updates(&store, 5000).await }
+    });
+
+    let worker = stack.workers[0].clone();
+    wait_until(
+        "1,000 changes applied at central",
+        Duration::from_secs(120),
+        || async {
+            worker
+                .metric("sync_changes_total", "outcome=\"applied\"")
+                .await
+                >= 1000.0
+        },
+    )
+    .await;
+    stack.kill_worker(0);
+    let store = stack.store(0).clone();
+    wait_until(
+        "changes to pile up while the worker is down",
+        Duration::from_secs(60),
+        || async {
+            let pending: i32 = store
+                .inventory()
+                .await
+                .iter()
+                .map(|s| s.pending_changes)
+                .sum();
+            pending >= 300 || load.is_finished()
+        },
+    )
+    .await;
+    stack.start_worker(0).await;
+
+    let operations = load.await.expect("load task");
+    assert_eq!(operations.len(), 5000);
+    stack.assert_converged().await;
+    eprintln!(
+        "5,000 updates with a worker SIGKILL, until converged: {:?}",
+        started.elapsed()
+    );
+    stack.assert_applied_exactly_once(0, &operations).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_with_sigterm_mid_load_exits_promptly_and_loses_nothing() {
+    let mut stack = Stack::start().await;
+    let load = tokio::spawn({
+        let store = stack.store(0).clone();
+        async move { load::updates(&store, 3000).await }
+    });
+    let worker = stack.workers[0].clone();
+    wait_until(
+        "500 changes applied at central",
+        Duration::from_secs(120),
+        || async {
+            worker
+                .metric("sync_changes_total", "outcome=\"applied\"")
+                .await
+                >= 500.0
+        },
+    )
+    .await;
+
+    let (took, status) = stack
+        .terminate_worker(0, Duration::from_secs(20))
+        .expect("the worker exits after SIGTERM");
+    eprintln!("worker exit after SIGTERM under load: {took:?} ({status})");
+    assert!(status.success(), "{status}");
+    assert!(took < Duration::from_secs(7), "took {took:?}");
+    stack.start_worker(0).await;
+
+    let operations = load.await.expect("load task");
+    stack.assert_converged().await;
+    stack.assert_applied_exactly_once(0, &operations).await;
+}

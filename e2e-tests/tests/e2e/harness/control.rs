@@ -1,0 +1,167 @@
+//! Controlling a running stack: restarting and killing its processes,
+//! running `sync-once`, and reaching into its broker names.
+
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use reqwest::Client;
+use serde_json::Value;
+
+use super::process::Process;
+use super::{READY_TIMEOUT, Stack, infra};
+
+impl Stack {
+    /// (Re)starts central and waits until it is ready.
+    pub async fn start_central(&mut self) {
+        let mut process = self.central_spec.spawn(&self.log_dir);
+        let url = format!("{}/health/ready", self.central.url);
+        wait_ready(&self.http, &mut process, &url, |_| true).await;
+        self.central_process = Some(process);
+    }
+
+    /// Stops central (SIGTERM).
+    pub fn stop_central(&mut self) {
+        if let Some(mut process) = self.central_process.take() {
+            process.terminate(Duration::from_secs(5));
+        }
+    }
+
+    /// Sends worker `index` SIGTERM; the time it took to exit and its
+    /// status, or `None` if it had not exited after `grace` (then killed).
+    pub fn terminate_worker(
+        &mut self,
+        index: usize,
+        grace: Duration,
+    ) -> Option<(Duration, ExitStatus)> {
+        self.worker_processes[index].take()?.terminate(grace)
+    }
+
+    /// Runs `sync-worker sync-once` for the store at `index` with the
+    /// workers' configuration; its exit status and standard output.
+    pub fn sync_once(&self, index: usize) -> (ExitStatus, String) {
+        let mut spec = self.worker_specs[0].clone();
+        spec.name = "sync-once".into();
+        spec.args = vec![
+            "sync-once".into(),
+            "--store".into(),
+            self.stores[index].id.clone(),
+        ];
+        spec.output()
+    }
+
+    /// Publishes `body` to the nudge exchange with `routing_key`, as any
+    /// publisher could.
+    pub async fn publish_raw(&self, routing_key: &str, body: &[u8]) {
+        let connection = lapin::Connection::connect(
+            &self.resources.amqp_url,
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .expect("broker");
+        let channel = connection.create_channel().await.expect("channel");
+        channel
+            .basic_publish(
+                self.topology.names().exchange().into(),
+                routing_key.into(),
+                lapin::options::BasicPublishOptions::default(),
+                body,
+                lapin::BasicProperties::default(),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("publish confirm");
+        let _ = connection.close(200, "e2e".into()).await;
+    }
+
+    /// Messages waiting in the dead-letter queue.
+    pub async fn dead_letters(&self) -> u32 {
+        let connection = lapin::Connection::connect(
+            &self.resources.amqp_url,
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .expect("broker");
+        let channel = connection.create_channel().await.expect("channel");
+        let options = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let queue = channel
+            .queue_declare(
+                self.topology.names().dead_letter_queue().into(),
+                options,
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .expect("dead-letter queue exists");
+        let _ = connection.close(200, "e2e".into()).await;
+        queue.message_count()
+    }
+
+    /// (Re)starts worker `index` and waits until it is ready.
+    pub async fn start_worker(&mut self, index: usize) {
+        let mut process = self.worker_specs[index].spawn(&self.log_dir);
+        let url = format!("{}/health/ready", self.workers[index].url);
+        wait_ready(&self.http, &mut process, &url, |_| true).await;
+        self.worker_processes[index] = Some(process);
+    }
+
+    /// Kills worker `index` with SIGKILL.
+    pub fn kill_worker(&mut self, index: usize) {
+        if let Some(mut process) = self.worker_processes[index].take() {
+            process.kill();
+        }
+    }
+
+    /// Makes the broker drop every connection of this stack (needs
+    /// [`StackOptions::own_vhost`]).
+    pub fn close_broker_connections(&self) {
+        let vhost = self
+            .resources
+            .vhost
+            .as_deref()
+            .expect("close_broker_connections needs StackOptions::own_vhost");
+        infra::rabbitmqctl(&[
+            "-q",
+            "close_all_connections",
+            "--vhost",
+            vhost,
+            "e2e: broker drops every connection",
+        ]);
+    }
+}
+
+/// Polls `url` until it answers 200 and `accept`s the body; fails early
+/// with the log when the process exits.
+pub(super) async fn wait_ready(
+    http: &Client,
+    process: &mut Process,
+    url: &str,
+    accept: impl Fn(&Value) -> bool,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = process.exited() {
+            panic!(
+                "{} exited ({status}) before it was ready:\n{}",
+                process.name,
+                process.log_tail(40)
+            );
+        }
+        if let Ok(response) = http.get(url).timeout(Duration::from_secs(3)).send().await
+            && response.status().is_success()
+            && let Ok(body) = response.json::<Value>().await
+            && accept(&body)
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < READY_TIMEOUT,
+            "{} not ready at {url} after {READY_TIMEOUT:?}:\n{}",
+            process.name,
+            process.log_tail(40)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,21 @@
+//! End-to-end tests: the real `central-app`, `store-app` and `sync-worker`
+//! processes over real PostgreSQL and RabbitMQ, one fresh stack per test
+//! (issue 4, "What it must show"). Build the binaries first:
+//! `cargo build --workspace --bins` (scripts/test.sh does).
+//!
+//! Every scenario ends with the convergence check. Timings are printed
+//! (`-- --nocapture` shows them).
+
+mod harness;
+
+mod broker;
+mod chain;
+mod conflict;
+mod crash;
+mod head_office;
+mod offline;
+mod poison;
+mod propagation;
+mod scale;
+mod sync_once;
+mod tokens;

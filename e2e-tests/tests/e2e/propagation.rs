@@ -1,0 +1,44 @@
+//! A store update reaches central by itself, in about the time the nudge
+//! takes, and its status turns `synced`.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::wait::wait_for;
+use crate::harness::{SKU, Stack};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_update_reaches_central_within_a_second_and_turns_synced() {
+    let stack = Stack::start().await;
+    let store = stack.store(0);
+    let before = stack.central.item(&store.id, SKU).await;
+
+    let sent = Instant::now();
+    let update = store.update(SKU, -2, None).await;
+    assert_eq!(update.status, "pending");
+    let (item, _) = wait_for(
+        "the update to reach central",
+        Duration::from_secs(10),
+        || async {
+            let item = stack.central.item(&store.id, SKU).await;
+            (item.version == before.version + 1).then_some(item)
+        },
+    )
+    .await;
+    let elapsed = sent.elapsed();
+    eprintln!("propagation store -> central: {elapsed:?}");
+
+    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+    assert_eq!(item.quantity, before.quantity - 2);
+    let (status, _) = wait_for(
+        "the change to turn synced",
+        Duration::from_secs(5),
+        || async {
+            let status = store.status(update.operation_id).await;
+            (status.status == "synced").then_some(status)
+        },
+    )
+    .await;
+    assert_eq!(status.central_version, Some(item.version));
+    assert!(status.ok);
+    stack.assert_converged().await;
+}

@@ -1,0 +1,161 @@
+//! Central's sync API as the worker uses it: push a batch of one store's
+//! changes, read central's log for one store, and check that central is
+//! reachable.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::StoreId;
+use reqwest::{Client, Url};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::http::{CallError, call, endpoint};
+use crate::store_client::PendingChange;
+use crate::token::TokenSource;
+
+/// How long the readiness probe waits for central.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Central's answer to one pushed change.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangeResult {
+    pub operation_id: Uuid,
+    /// `applied`, `version_conflict`, `version_ahead`, `insufficient_stock`,
+    /// `operation_id_reused` or `sku_not_found`.
+    pub outcome: String,
+    /// Version after the change if applied, else central's current version.
+    pub version: Option<i64>,
+    /// Quantity that goes with `version`.
+    pub quantity: Option<i64>,
+    /// True when central repeated the answer to an earlier push.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+#[derive(Deserialize)]
+struct BatchResponse {
+    results: Vec<ChangeResult>,
+}
+
+#[derive(Serialize)]
+struct BatchRequest<'a> {
+    store_id: &'a StoreId,
+    changes: Vec<BatchChange<'a>>,
+}
+
+#[derive(Serialize)]
+struct BatchChange<'a> {
+    operation_id: Uuid,
+    sku: &'a str,
+    delta: i64,
+    expected_version: Option<i64>,
+    occurred_at: DateTime<Utc>,
+}
+
+/// One event of central's log.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogEvent {
+    /// Pass as `after` to continue after this event.
+    pub cursor: String,
+    pub store_id: String,
+    pub sku: String,
+    /// `ItemRegistered` or `ChangeApplied`.
+    pub event_type: String,
+    /// The event as stored, e.g. `{"ChangeApplied": {...}}`.
+    pub payload: serde_json::Value,
+}
+
+/// A page of central's log.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<LogEvent>,
+    /// Present when the page was full: there may be more.
+    pub next_cursor: Option<String>,
+}
+
+/// Talks to central on behalf of every store. Cheap to clone.
+#[derive(Clone)]
+pub struct CentralClient {
+    http: Client,
+    tokens: TokenSource,
+    batch_url: Url,
+    events_url: Url,
+    ready_url: Url,
+}
+
+impl CentralClient {
+    /// A client for central at `base`, authenticating with `tokens`.
+    pub fn new(http: Client, base: &Url, tokens: TokenSource) -> anyhow::Result<Self> {
+        Ok(Self {
+            http,
+            tokens,
+            batch_url: endpoint(base, "v1/sync/batch")?,
+            events_url: endpoint(base, "v1/events")?,
+            ready_url: endpoint(base, "health/ready")?,
+        })
+    }
+
+    /// Pushes `changes` of `store_id`, in order; one result per change.
+    #[tracing::instrument(skip_all, fields(store_id = %store_id, changes = changes.len()))]
+    pub async fn push_batch(
+        &self,
+        store_id: &StoreId,
+        changes: &[PendingChange],
+    ) -> Result<Vec<ChangeResult>, CallError> {
+        let body = BatchRequest {
+            store_id,
+            changes: changes
+                .iter()
+                .map(|c| BatchChange {
+                    operation_id: c.operation_id,
+                    sku: &c.sku,
+                    delta: c.delta,
+                    expected_version: c.expected_version,
+                    occurred_at: c.occurred_at,
+                })
+                .collect(),
+        };
+        let response: BatchResponse = call(&self.tokens, "central", || {
+            self.http.post(self.batch_url.clone()).json(&body)
+        })
+        .await?;
+        Ok(response.results)
+    }
+
+    /// Up to `limit` events of `store_id` after `after` (from the start when
+    /// `None`), in central's commit order.
+    #[tracing::instrument(skip_all, fields(store_id = %store_id, after = ?after))]
+    pub async fn events(
+        &self,
+        store_id: &StoreId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<EventsPage, CallError> {
+        let limit = limit.to_string();
+        call(&self.tokens, "central", || {
+            let mut query = vec![("store_id", store_id.as_str()), ("limit", limit.as_str())];
+            if let Some(after) = after {
+                query.push(("after", after));
+            }
+            self.http.get(self.events_url.clone()).query(&query)
+        })
+        .await
+    }
+
+    /// `Ok` when central answers its readiness probe with 2xx in time.
+    pub async fn ready(&self) -> Result<(), String> {
+        let response = self
+            .http
+            .get(self.ready_url.clone())
+            .timeout(READY_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| format!("central is unreachable: {e}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("central is not ready ({})", response.status()))
+        }
+    }
+}

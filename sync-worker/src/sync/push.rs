@@ -1,0 +1,313 @@
+//! The push half of a sync: the store's pending changes go to central in
+//! log order, batch by batch, and each final answer is recorded at the
+//! store. Answers that are not final stay pending and stop the push, so a
+//! later change never overtakes an earlier one that is still waiting.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::{SyncContext, SyncError, SyncReport, SyncRun};
+use crate::central_client::ChangeResult;
+use crate::store_client::{Outcome, PendingChange, StoreClient};
+
+/// Central's answer to one change, as the store should hear it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Final: record it at the store.
+    Final(Outcome),
+    /// Not final: the change stays pending and is retried; the text is
+    /// recorded as the change's last error.
+    Retry(&'static str),
+}
+
+/// Sorts central's answer to one change into final or retry. Never turns
+/// a doubtful answer into a rejection: only `version_conflict` and
+/// `insufficient_stock` reject a change.
+pub(super) fn verdict(change: &PendingChange, result: &ChangeResult) -> Verdict {
+    let outcome = result.outcome.as_str();
+    match (outcome, result.version, result.quantity) {
+        ("applied" | "version_conflict" | "insufficient_stock", Some(version), Some(quantity)) => {
+            Verdict::Final(Outcome {
+                operation_id: change.operation_id,
+                sku: change.sku.clone(),
+                outcome: outcome.to_owned(),
+                version,
+                quantity,
+            })
+        }
+        ("applied" | "version_conflict" | "insufficient_stock", ..) => {
+            Verdict::Retry("central's answer had no version or quantity")
+        }
+        ("version_ahead", ..) => Verdict::Retry(
+            "version_ahead: an earlier change of this SKU has not reached central yet",
+        ),
+        ("operation_id_reused", ..) => Verdict::Retry(
+            "operation_id_reused: central holds a different change under this operation id; needs an operator",
+        ),
+        ("sku_not_found", ..) => Verdict::Retry(
+            "sku_not_found: central does not know this SKU for this store; needs an operator",
+        ),
+        _ => Verdict::Retry("central answered with an unknown outcome"),
+    }
+}
+
+/// Pushes batches until the store has nothing pending, a change must wait
+/// for a retry, or `run.stop` is cancelled. The operation ids of the
+/// applied changes whose answers it recorded go to `recorded`.
+pub(super) async fn push(
+    ctx: &SyncContext,
+    store: &StoreClient,
+    run: &SyncRun,
+    report: &mut SyncReport,
+    recorded: &mut HashSet<Uuid>,
+) -> Result<(), SyncError> {
+    let mut previous_head: Option<Uuid> = None;
+    loop {
+        if run.stop.is_cancelled() {
+            report.interrupted = true;
+            return Ok(());
+        }
+        let pending = store.pending(ctx.batch_size).await?;
+        let Some(head) = pending.first().map(|c| c.operation_id) else {
+            return Ok(());
+        };
+        if previous_head == Some(head) {
+            return Err(SyncError::Protocol(format!(
+                "the store still lists change {head} as pending after its outcome was recorded"
+            )));
+        }
+        previous_head = Some(head);
+        report.batches += 1;
+        report.pushed += pending.len();
+        ctx.metrics.batch_size.observe(pending.len() as f64);
+
+        let results = match push_batch(ctx, store, &pending).await {
+            Ok(results) => results,
+            Err(error) => {
+                note_failure(ctx, store, run, &pending, &error.to_string()).await;
+                return Err(error);
+            }
+        };
+        let Answers { outcomes, retries } = sort_answers(ctx, &pending, &results, report);
+        if !outcomes.is_empty() {
+            store.record_outcomes(&outcomes).await?;
+            recorded.extend(
+                outcomes
+                    .iter()
+                    .filter(|o| o.outcome == "applied")
+                    .map(|o| o.operation_id),
+            );
+        }
+        if !retries.is_empty() {
+            let next_attempt_at = next_attempt_at(ctx, run);
+            for (reason, ids) in &retries {
+                store.record_failure(ids, reason, next_attempt_at).await?;
+                report.deferred += ids.len();
+            }
+            return Ok(());
+        }
+        if pending.len() < ctx.batch_size as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// Central's answers to a batch, sorted for the store.
+struct Answers {
+    /// Final answers, in push order.
+    outcomes: Vec<Outcome>,
+    /// Changes to retry, by the error recorded with them.
+    retries: BTreeMap<&'static str, Vec<Uuid>>,
+}
+
+/// Sorts the answers to `pending` into final and retry, counting them in
+/// `report` and the metrics (propagation latency for fresh applications).
+fn sort_answers(
+    ctx: &SyncContext,
+    pending: &[PendingChange],
+    results: &[ChangeResult],
+    report: &mut SyncReport,
+) -> Answers {
+    let mut answers = Answers {
+        outcomes: Vec::with_capacity(results.len()),
+        retries: BTreeMap::new(),
+    };
+    let now = Utc::now();
+    for (change, result) in pending.iter().zip(results) {
+        ctx.metrics
+            .changes
+            .with_label_values(&[outcome_label(&result.outcome)])
+            .inc();
+        match verdict(change, result) {
+            Verdict::Final(outcome) if outcome.outcome == "applied" => {
+                report.applied += 1;
+                if !result.replayed {
+                    let latency = (now - change.occurred_at).num_milliseconds().max(0);
+                    ctx.metrics.propagation.observe(latency as f64 / 1000.0);
+                }
+                answers.outcomes.push(outcome);
+            }
+            Verdict::Final(outcome) => {
+                report.rejected += 1;
+                answers.outcomes.push(outcome);
+            }
+            Verdict::Retry(reason) => {
+                if result.outcome != "version_ahead" {
+                    tracing::error!(
+                        operation_id = %change.operation_id,
+                        sku = %change.sku,
+                        outcome = %result.outcome,
+                        "central refused a change in a way only an operator can resolve; it stays pending"
+                    );
+                }
+                answers
+                    .retries
+                    .entry(reason)
+                    .or_default()
+                    .push(change.operation_id);
+            }
+        }
+    }
+    answers
+}
+
+/// Pushes one batch and checks that the answer matches it change by change.
+async fn push_batch(
+    ctx: &SyncContext,
+    store: &StoreClient,
+    pending: &[PendingChange],
+) -> Result<Vec<ChangeResult>, SyncError> {
+    let results = ctx.central.push_batch(store.id(), pending).await?;
+    if results.len() != pending.len() {
+        return Err(SyncError::Protocol(format!(
+            "central answered {} results for {} changes",
+            results.len(),
+            pending.len()
+        )));
+    }
+    if let Some((change, result)) = pending
+        .iter()
+        .zip(&results)
+        .find(|(change, result)| change.operation_id != result.operation_id)
+    {
+        return Err(SyncError::Protocol(format!(
+            "central answered for {} where {} was pushed",
+            result.operation_id, change.operation_id
+        )));
+    }
+    Ok(results)
+}
+
+/// Marks the batch `retrying` at the store; best effort, since the store
+/// may be what failed.
+async fn note_failure(
+    ctx: &SyncContext,
+    store: &StoreClient,
+    run: &SyncRun,
+    pending: &[PendingChange],
+    error: &str,
+) {
+    ctx.metrics
+        .changes
+        .with_label_values(&["failed"])
+        .inc_by(pending.len() as u64);
+    let ids: Vec<Uuid> = pending.iter().map(|c| c.operation_id).collect();
+    if let Err(record_error) = store
+        .record_failure(&ids, error, next_attempt_at(ctx, run))
+        .await
+    {
+        tracing::warn!(error = %record_error, "could not record the failure at the store");
+    }
+}
+
+fn next_attempt_at(ctx: &SyncContext, run: &SyncRun) -> chrono::DateTime<Utc> {
+    let delay = ctx.retry.delay(run.attempt.saturating_add(1));
+    Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::zero())
+}
+
+/// The outcome as a metric label, from a fixed set.
+fn outcome_label(outcome: &str) -> &'static str {
+    match outcome {
+        "applied" => "applied",
+        "version_conflict" => "version_conflict",
+        "version_ahead" => "version_ahead",
+        "insufficient_stock" => "insufficient_stock",
+        "operation_id_reused" => "operation_id_reused",
+        "sku_not_found" => "sku_not_found",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change() -> PendingChange {
+        PendingChange {
+            operation_id: Uuid::now_v7(),
+            sku: "SKU-1".into(),
+            delta: -1,
+            expected_version: Some(3),
+            occurred_at: Utc::now(),
+            attempts: 0,
+        }
+    }
+
+    fn result(change: &PendingChange, outcome: &str, version: Option<i64>) -> ChangeResult {
+        ChangeResult {
+            operation_id: change.operation_id,
+            outcome: outcome.into(),
+            version,
+            quantity: version.map(|_| 10),
+            replayed: false,
+        }
+    }
+
+    #[test]
+    fn applied_and_refusals_for_good_are_final() {
+        let c = change();
+        for outcome in ["applied", "version_conflict", "insufficient_stock"] {
+            let Verdict::Final(recorded) = verdict(&c, &result(&c, outcome, Some(4))) else {
+                panic!("{outcome} must be final");
+            };
+            assert_eq!(
+                (
+                    recorded.outcome.as_str(),
+                    recorded.version,
+                    recorded.quantity
+                ),
+                (outcome, 4, 10)
+            );
+        }
+    }
+
+    #[test]
+    fn version_ahead_reuse_and_unknown_sku_are_never_final() {
+        let c = change();
+        for outcome in [
+            "version_ahead",
+            "operation_id_reused",
+            "sku_not_found",
+            "something_new",
+        ] {
+            assert!(
+                matches!(
+                    verdict(&c, &result(&c, outcome, Some(2))),
+                    Verdict::Retry(_)
+                ),
+                "{outcome} must be retried"
+            );
+        }
+    }
+
+    #[test]
+    fn a_final_outcome_without_figures_is_retried() {
+        let c = change();
+        assert!(matches!(
+            verdict(&c, &result(&c, "applied", None)),
+            Verdict::Retry(_)
+        ));
+    }
+}
