@@ -1,4 +1,9 @@
 //! The store-side SKU aggregate: `handle` decides, `apply` only sets state.
+//!
+//! The state is four figures: what central confirmed, and what the store
+//! has with its pending changes on top. Their differences are the pending
+//! changes' count and sum; the changes themselves are handed in by commands
+//! that need them, so the state (and its snapshot) never grows.
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -6,29 +11,29 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
 use super::StockError;
-use super::commands::{RejectionReason, StockCommand, SyncOutcome};
+use super::commands::{PendingChange, RejectionReason, StockCommand, SyncOutcome};
 use super::events::StockEvent;
-use crate::values::{Delta, OperationId, Version};
+use crate::values::{Delta, OperationId, Sku, Version};
 
-/// A local change central has not answered yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingChange {
-    pub operation_id: OperationId,
-    pub delta: Delta,
-    /// Set for compare-and-set changes: central must be at this version.
-    pub expected_version: Option<Version>,
-}
-
-/// One SKU at one store: what central confirmed, plus the pending changes in
-/// the order they were made.
+/// One SKU at one store.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StockItem {
-    pub sku: Option<crate::values::Sku>,
+    pub sku: Option<Sku>,
     pub name: String,
+    /// What central has accepted.
     pub confirmed_quantity: i64,
     pub confirmed_version: Version,
-    pub pending: Vec<PendingChange>,
+    /// What the store may sell now: confirmed plus pending.
+    pub quantity: i64,
+    /// The version central will have once the pending changes are applied.
+    pub version: Version,
     pub last_synced_at: Option<DateTime<Utc>>,
+}
+
+/// The figures after a change leaves the pending queue or central moves.
+struct Settled {
+    quantity: i64,
+    version: Version,
 }
 
 impl StockItem {
@@ -37,118 +42,76 @@ impl StockItem {
         self.sku.is_some()
     }
 
-    /// What the store may sell now: confirmed plus pending.
-    pub fn quantity(&self) -> i64 {
-        self.confirmed_quantity + self.pending.iter().map(|c| c.delta.get()).sum::<i64>()
+    /// How many changes wait for central.
+    pub fn pending_changes(&self) -> i64 {
+        self.version - self.confirmed_version
     }
 
-    /// The version central will have once the pending changes are applied.
-    pub fn version(&self) -> Version {
-        self.confirmed_version + self.pending.len() as Version
-    }
-
-    fn is_pending(&self, operation_id: OperationId) -> bool {
-        self.pending.iter().any(|c| c.operation_id == operation_id)
-    }
-
-    /// Takes central's figures if they are newer than what the store has.
-    fn confirm(&mut self, version: Version, quantity: i64) {
-        if version >= self.confirmed_version {
-            self.confirmed_version = version;
-            self.confirmed_quantity = quantity;
+    /// The figures once `leaving` (if any) is no longer pending and central's
+    /// `(version, quantity)` is taken when newer than what the store has.
+    fn settled(&self, leaving: Option<Delta>, version: Version, quantity: i64) -> Settled {
+        let (left_count, left_sum) = leaving.map_or((0, 0), |d| (1, d.get()));
+        let pending_count = self.pending_changes() - left_count;
+        let pending_sum = self.quantity - self.confirmed_quantity - left_sum;
+        let (confirmed_version, confirmed_quantity) = if version >= self.confirmed_version {
+            (version, quantity)
+        } else {
+            (self.confirmed_version, self.confirmed_quantity)
+        };
+        Settled {
+            quantity: confirmed_quantity + pending_sum,
+            version: confirmed_version + pending_count,
         }
     }
 
-    fn settle(&mut self, operation_id: OperationId, version: Version, quantity: i64) {
-        self.pending.retain(|c| c.operation_id != operation_id);
-        self.confirm(version, quantity);
-    }
-
-    /// The quantity the store would have after `event`.
-    fn quantity_after(&self, event: &StockEvent) -> i64 {
-        let mut next = self.clone();
-        next.apply(event.clone());
-        next.quantity()
-    }
-
-    /// Sets the event's resulting quantity, then records it.
-    async fn emit(&mut self, mut event: StockEvent, sink: &EventSink<Self>) {
-        let resulting = self.quantity_after(&event);
-        if let StockEvent::ChangeSynced { quantity, .. }
-        | StockEvent::ChangeRejected { quantity, .. }
-        | StockEvent::CentralChangeApplied { quantity, .. } = &mut event
-        {
-            *quantity = resulting;
-        }
-        sink.write(event, self).await;
-    }
-
-    async fn adjust(
-        &mut self,
+    fn adjust(
+        &self,
         operation_id: OperationId,
         delta: Delta,
         expected_version: Option<Version>,
         reason: Option<String>,
         at: DateTime<Utc>,
-        sink: &EventSink<Self>,
-    ) -> Result<(), StockError> {
-        let (current, available) = (self.version(), self.quantity());
-        if let Some(expected) = expected_version.filter(|e| *e != current) {
+    ) -> Result<StockEvent, StockError> {
+        if let Some(expected) = expected_version.filter(|e| *e != self.version) {
             return Err(StockError::VersionConflict {
                 expected,
-                current,
-                quantity: available,
+                current: self.version,
+                quantity: self.quantity,
             });
         }
-        let quantity = available + delta.get();
+        let quantity = self.quantity + delta.get();
         if quantity < 0 {
             return Err(StockError::InsufficientStock {
-                available,
+                available: self.quantity,
                 requested: delta.get(),
             });
         }
-        let event = StockEvent::StockAdjusted {
+        Ok(StockEvent::StockAdjusted {
             operation_id,
             delta,
             expected_version,
             reason,
             at,
             quantity,
-            version: current + 1,
-        };
-        sink.write(event, self).await;
-        Ok(())
+            version: self.version + 1,
+        })
     }
 
-    async fn record_outcome(
-        &mut self,
-        operation_id: OperationId,
-        outcome: SyncOutcome,
+    fn synced(
+        &self,
+        change: &PendingChange,
+        version: Version,
+        quantity: i64,
         at: DateTime<Utc>,
-        sink: &EventSink<Self>,
-    ) {
-        if !self.is_pending(operation_id) {
-            return; // already recorded: outcomes are idempotent
-        }
-        match outcome {
-            SyncOutcome::Applied { version, quantity } => {
-                let event = StockEvent::ChangeSynced {
-                    operation_id,
-                    central_version: version,
-                    central_quantity: quantity,
-                    at,
-                    quantity: 0,
-                };
-                self.emit(event, sink).await;
-            }
-            SyncOutcome::Rejected {
-                reason,
-                version,
-                quantity,
-            } => {
-                self.reject_with_dependents(operation_id, reason, version, quantity, at, sink)
-                    .await;
-            }
+    ) -> StockEvent {
+        let after = self.settled(Some(change.delta), version, quantity);
+        StockEvent::ChangeSynced {
+            operation_id: change.operation_id,
+            central_version: version,
+            central_quantity: quantity,
+            at,
+            quantity: after.quantity,
+            version: after.version,
         }
     }
 
@@ -156,77 +119,97 @@ impl StockItem {
     /// were accepted on top of it, so they must never apply on another history.
     async fn reject_with_dependents(
         &mut self,
-        operation_id: OperationId,
-        reason: RejectionReason,
-        central_version: Version,
-        central_quantity: i64,
+        change: &PendingChange,
+        later: &[PendingChange],
+        (reason, version, quantity): (RejectionReason, Version, i64),
         at: DateTime<Utc>,
         sink: &EventSink<Self>,
     ) {
-        let position = self
-            .pending
-            .iter()
-            .position(|c| c.operation_id == operation_id);
-        let dependents: Vec<OperationId> = position
-            .map(|p| &self.pending[p + 1..])
-            .unwrap_or_default()
-            .iter()
-            .filter(|c| c.expected_version.is_some())
-            .map(|c| c.operation_id)
-            .collect();
-        let rejections = std::iter::once((operation_id, reason, None)).chain(
-            dependents.into_iter().map(|dependent| {
-                (
-                    dependent,
-                    RejectionReason::VersionConflict,
-                    Some(operation_id),
-                )
-            }),
-        );
+        let dependents = later.iter().filter(|c| c.expected_version.is_some());
+        let rejections = std::iter::once((change, reason, None)).chain(dependents.map(|c| {
+            (
+                c,
+                RejectionReason::VersionConflict,
+                Some(change.operation_id),
+            )
+        }));
         for (rejected, reason, because_of) in rejections {
+            let after = self.settled(Some(rejected.delta), version, quantity);
             let event = StockEvent::ChangeRejected {
-                operation_id: rejected,
+                operation_id: rejected.operation_id,
                 reason,
                 because_of,
-                central_version,
-                central_quantity,
+                central_version: version,
+                central_quantity: quantity,
                 at,
-                quantity: 0,
+                quantity: after.quantity,
+                version: after.version,
             };
-            self.emit(event, sink).await;
+            sink.write(event, self).await;
         }
     }
 
-    async fn apply_central_change(
+    async fn record_outcome(
         &mut self,
-        operation_id: OperationId,
-        delta: Delta,
-        central_version: Version,
-        central_quantity: i64,
+        outcome: SyncOutcome,
+        pending: Option<PendingChange>,
+        later: Vec<PendingChange>,
         at: DateTime<Utc>,
         sink: &EventSink<Self>,
     ) {
-        if self.is_pending(operation_id) {
+        let Some(change) = pending else {
+            return; // already settled: outcomes are idempotent
+        };
+        match outcome {
+            SyncOutcome::Applied { version, quantity } => {
+                let event = self.synced(&change, version, quantity, at);
+                sink.write(event, self).await;
+            }
+            SyncOutcome::Rejected {
+                reason,
+                version,
+                quantity,
+            } => {
+                let refusal = (reason, version, quantity);
+                self.reject_with_dependents(&change, &later, refusal, at, sink)
+                    .await;
+            }
+        }
+    }
+
+    fn central_change(
+        &self,
+        operation_id: OperationId,
+        delta: Delta,
+        (central_version, central_quantity): (Version, i64),
+        own_pending: Option<PendingChange>,
+        at: DateTime<Utc>,
+    ) -> Option<StockEvent> {
+        if let Some(change) = own_pending {
             // One of our own changes, seen in central's log before its outcome
             // was recorded: central applied it.
-            let outcome = SyncOutcome::Applied {
-                version: central_version,
-                quantity: central_quantity,
-            };
-            return self.record_outcome(operation_id, outcome, at, sink).await;
+            return Some(self.synced(&change, central_version, central_quantity, at));
         }
         if central_version <= self.confirmed_version {
-            return; // already reflected in what the store confirmed
+            return None; // already reflected in what the store confirmed
         }
-        let event = StockEvent::CentralChangeApplied {
+        let after = self.settled(None, central_version, central_quantity);
+        Some(StockEvent::CentralChangeApplied {
             operation_id,
             delta,
             central_version,
             central_quantity,
             at,
-            quantity: 0,
-        };
-        self.emit(event, sink).await;
+            quantity: after.quantity,
+            version: after.version,
+        })
+    }
+
+    fn take_confirmed(&mut self, version: Version, quantity: i64) {
+        if version >= self.confirmed_version {
+            self.confirmed_version = version;
+            self.confirmed_quantity = quantity;
+        }
     }
 }
 
@@ -243,69 +226,59 @@ impl Aggregate for StockItem {
         _services: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), StockError> {
-        if let StockCommand::Register {
-            sku,
-            name,
-            quantity,
-            at,
-        } = command
-        {
-            if quantity < 0 {
+        let event = match command {
+            StockCommand::Register { quantity, .. } if quantity < 0 => {
                 return Err(StockError::NegativeInitialQuantity(quantity));
             }
-            if !self.is_registered() {
-                let event = StockEvent::ItemRegistered {
-                    sku,
-                    name,
-                    quantity,
-                    at,
-                };
-                sink.write(event, self).await;
-            }
-            return Ok(());
-        }
-        if !self.is_registered() {
-            return Err(StockError::SkuNotFound);
-        }
-        match command {
-            StockCommand::Register { .. } => Ok(()),
+            StockCommand::Register { .. } if self.is_registered() => None,
+            StockCommand::Register {
+                sku,
+                name,
+                quantity,
+                at,
+            } => Some(StockEvent::ItemRegistered {
+                sku,
+                name,
+                quantity,
+                at,
+            }),
+            _ if !self.is_registered() => return Err(StockError::SkuNotFound),
             StockCommand::Adjust {
                 operation_id,
                 delta,
                 expected_version,
                 reason,
                 at,
-            } => {
-                self.adjust(operation_id, delta, expected_version, reason, at, sink)
-                    .await
-            }
+            } => Some(self.adjust(operation_id, delta, expected_version, reason, at)?),
             StockCommand::RecordOutcome {
-                operation_id,
                 outcome,
+                pending,
+                later,
                 at,
+                ..
             } => {
-                self.record_outcome(operation_id, outcome, at, sink).await;
-                Ok(())
+                self.record_outcome(outcome, pending, later, at, sink).await;
+                None
             }
             StockCommand::ApplyCentralChange {
                 operation_id,
                 delta,
                 central_version,
                 central_quantity,
+                own_pending,
                 at,
-            } => {
-                self.apply_central_change(
-                    operation_id,
-                    delta,
-                    central_version,
-                    central_quantity,
-                    at,
-                    sink,
-                )
-                .await;
-                Ok(())
-            }
+            } => self.central_change(
+                operation_id,
+                delta,
+                (central_version, central_quantity),
+                own_pending,
+                at,
+            ),
+        };
+        if let Some(event) = event {
+            sink.write(event, self).await;
         }
+        Ok(())
     }
 
     fn apply(&mut self, event: StockEvent) {
@@ -320,43 +293,42 @@ impl Aggregate for StockItem {
                 self.name = name;
                 self.confirmed_quantity = quantity;
                 self.confirmed_version = 0;
+                self.quantity = quantity;
+                self.version = 0;
             }
             StockEvent::StockAdjusted {
-                operation_id,
-                delta,
-                expected_version,
-                ..
+                quantity, version, ..
             } => {
-                if !self.is_pending(operation_id) {
-                    self.pending.push(PendingChange {
-                        operation_id,
-                        delta,
-                        expected_version,
-                    });
-                }
+                self.quantity = quantity;
+                self.version = version;
             }
             StockEvent::ChangeSynced {
-                operation_id,
                 central_version,
                 central_quantity,
                 at,
+                quantity,
+                version,
                 ..
             }
             | StockEvent::ChangeRejected {
-                operation_id,
                 central_version,
                 central_quantity,
                 at,
+                quantity,
+                version,
                 ..
             }
             | StockEvent::CentralChangeApplied {
-                operation_id,
                 central_version,
                 central_quantity,
                 at,
+                quantity,
+                version,
                 ..
             } => {
-                self.settle(operation_id, central_version, central_quantity);
+                self.take_confirmed(central_version, central_quantity);
+                self.quantity = quantity;
+                self.version = version;
                 self.last_synced_at = Some(at);
             }
         }

@@ -24,10 +24,14 @@ pub enum StockCommand {
         reason: Option<String>,
         at: DateTime<Utc>,
     },
-    /// Central's final answer to one of this store's pending changes.
+    /// Central's final answer to one of this store's changes.
     RecordOutcome {
         operation_id: OperationId,
         outcome: SyncOutcome,
+        /// The change if it is still pending (none: already settled).
+        pending: Option<PendingChange>,
+        /// The SKU's pending changes made after it, in log order.
+        later: Vec<PendingChange>,
         at: DateTime<Utc>,
     },
     /// A change central applied to this store's stream (head office, or this
@@ -37,8 +41,21 @@ pub enum StockCommand {
         delta: Delta,
         central_version: Version,
         central_quantity: i64,
+        /// Set when `operation_id` is one of this store's pending changes.
+        own_pending: Option<PendingChange>,
         at: DateTime<Utc>,
     },
+}
+
+/// A local change central has not answered yet. The aggregate keeps only
+/// counts and sums; the ledger hands it the pending changes a command needs,
+/// so a stream's state stays the same size however many changes wait.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingChange {
+    pub operation_id: OperationId,
+    pub delta: Delta,
+    /// Set for compare-and-set changes: central must be at this version.
+    pub expected_version: Option<Version>,
 }
 
 /// Central's final answer to a pushed change.

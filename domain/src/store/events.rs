@@ -1,5 +1,6 @@
 //! What happened to a SKU at a store. Every event carries the state it leads
-//! to, so replaying it twice changes nothing and readers never recompute.
+//! to (`quantity` and `version` are the store's figures after it), so
+//! replaying it twice changes nothing and readers never recompute.
 
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
@@ -36,6 +37,7 @@ pub enum StockEvent {
         central_quantity: i64,
         at: DateTime<Utc>,
         quantity: i64,
+        version: Version,
     },
     /// Central refused the change, or a change it depended on: the delta is
     /// given back.
@@ -49,6 +51,7 @@ pub enum StockEvent {
         central_quantity: i64,
         at: DateTime<Utc>,
         quantity: i64,
+        version: Version,
     },
     /// A change made at central reached the store.
     CentralChangeApplied {
@@ -58,6 +61,7 @@ pub enum StockEvent {
         central_quantity: i64,
         at: DateTime<Utc>,
         quantity: i64,
+        version: Version,
     },
 }
 

@@ -7,8 +7,8 @@ mod events;
 #[cfg(test)]
 mod tests;
 
-pub use aggregate::{PendingChange, StockItem};
-pub use commands::{RejectionReason, StockCommand, SyncOutcome};
+pub use aggregate::StockItem;
+pub use commands::{PendingChange, RejectionReason, StockCommand, SyncOutcome};
 pub use events::StockEvent;
 
 use crate::values::Version;

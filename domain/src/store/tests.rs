@@ -58,14 +58,49 @@ fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: 
     }
 }
 
-fn rejected_outcome(n: u128, version: i64, quantity: i64) -> StockCommand {
-    StockCommand::RecordOutcome {
+fn pending(n: u128, value: i64, expected_version: Option<i64>) -> PendingChange {
+    PendingChange {
         operation_id: op(n),
-        outcome: SyncOutcome::Rejected {
-            reason: RejectionReason::VersionConflict,
-            version,
-            quantity,
-        },
+        delta: delta(value),
+        expected_version,
+    }
+}
+
+fn outcome(
+    change: Option<PendingChange>,
+    later: Vec<PendingChange>,
+    outcome: SyncOutcome,
+) -> StockCommand {
+    StockCommand::RecordOutcome {
+        operation_id: change.as_ref().map_or(op(99), |c| c.operation_id),
+        outcome,
+        pending: change,
+        later,
+        at: at(),
+    }
+}
+
+fn conflict(version: i64, quantity: i64) -> SyncOutcome {
+    SyncOutcome::Rejected {
+        reason: RejectionReason::VersionConflict,
+        version,
+        quantity,
+    }
+}
+
+fn central_change(
+    n: u128,
+    value: i64,
+    version: i64,
+    quantity: i64,
+    own: Option<PendingChange>,
+) -> StockCommand {
+    StockCommand::ApplyCentralChange {
+        operation_id: op(n),
+        delta: delta(value),
+        central_version: version,
+        central_quantity: quantity,
+        own_pending: own,
         at: at(),
     }
 }
@@ -153,35 +188,37 @@ fn compare_and_set_on_a_stale_version_is_a_conflict() {
 fn a_synced_change_is_confirmed_with_centrals_figures() {
     StoreTest::with(())
         .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
-        .when(StockCommand::RecordOutcome {
-            operation_id: op(1),
-            outcome: SyncOutcome::Applied {
+        .when(outcome(
+            Some(pending(1, -5, None)),
+            vec![],
+            SyncOutcome::Applied {
                 version: 1,
                 quantity: 45,
             },
-            at: at(),
-        })
+        ))
         .then_expect_events(vec![StockEvent::ChangeSynced {
             operation_id: op(1),
             central_version: 1,
             central_quantity: 45,
             at: at(),
             quantity: 45,
+            version: 1,
         }]);
 }
 
 #[test]
-fn recording_an_outcome_twice_writes_nothing_the_second_time() {
+fn an_outcome_for_a_change_no_longer_pending_writes_nothing() {
     let synced = StockEvent::ChangeSynced {
         operation_id: op(1),
         central_version: 1,
         central_quantity: 45,
         at: at(),
         quantity: 45,
+        version: 1,
     };
     StoreTest::with(())
         .given(vec![registered(50), adjusted(1, -5, None, 45, 1), synced])
-        .when(rejected_outcome(1, 1, 45))
+        .when(outcome(None, vec![], conflict(1, 45)))
         .then_expect_events(vec![]);
 }
 
@@ -189,7 +226,11 @@ fn recording_an_outcome_twice_writes_nothing_the_second_time() {
 fn a_rejected_change_gives_its_delta_back() {
     StoreTest::with(())
         .given(vec![registered(50), adjusted(1, -5, Some(0), 45, 1)])
-        .when(rejected_outcome(1, 1, 40))
+        .when(outcome(
+            Some(pending(1, -5, Some(0))),
+            vec![],
+            conflict(1, 40),
+        ))
         .then_expect_events(vec![StockEvent::ChangeRejected {
             operation_id: op(1),
             reason: RejectionReason::VersionConflict,
@@ -198,6 +239,7 @@ fn a_rejected_change_gives_its_delta_back() {
             central_quantity: 40,
             at: at(),
             quantity: 40,
+            version: 1,
         }]);
 }
 
@@ -210,9 +252,18 @@ fn changes_made_on_top_of_a_rejected_change_are_rejected_too() {
         adjusted(3, -2, None, 42, 3),
         adjusted(4, 1, Some(3), 43, 4),
     ];
+    let later = vec![
+        pending(2, -1, Some(1)),
+        pending(3, -2, None),
+        pending(4, 1, Some(3)),
+    ];
     let events = StoreTest::with(())
         .given(given.clone())
-        .when(rejected_outcome(1, 1, 40))
+        .when(outcome(
+            Some(pending(1, -5, Some(0))),
+            later,
+            conflict(1, 40),
+        ))
         .inspect_result()
         .expect("outcome recorded");
     let rejected: Vec<_> = events.iter().filter_map(StockEvent::operation_id).collect();
@@ -222,21 +273,15 @@ fn changes_made_on_top_of_a_rejected_change_are_rejected_too() {
         "unconditional change 3 stays"
     );
     let item = state_after(given.into_iter().chain(events).collect());
-    assert_eq!(item.pending.len(), 1);
-    assert_eq!((item.quantity(), item.version()), (38, 2));
+    assert_eq!(item.pending_changes(), 1);
+    assert_eq!((item.quantity, item.version), (38, 2));
 }
 
 #[test]
 fn a_central_change_moves_the_confirmed_figures() {
     StoreTest::with(())
         .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
-        .when(StockCommand::ApplyCentralChange {
-            operation_id: op(9),
-            delta: delta(-10),
-            central_version: 1,
-            central_quantity: 40,
-            at: at(),
-        })
+        .when(central_change(9, -10, 1, 40, None))
         .then_expect_events(vec![StockEvent::CentralChangeApplied {
             operation_id: op(9),
             delta: delta(-10),
@@ -244,6 +289,7 @@ fn a_central_change_moves_the_confirmed_figures() {
             central_quantity: 40,
             at: at(),
             quantity: 35,
+            version: 2,
         }]);
 }
 
@@ -255,16 +301,11 @@ fn a_central_change_already_reflected_is_skipped() {
         central_quantity: 35,
         at: at(),
         quantity: 35,
+        version: 2,
     };
     StoreTest::with(())
         .given(vec![registered(50), adjusted(1, -5, None, 45, 1), synced])
-        .when(StockCommand::ApplyCentralChange {
-            operation_id: op(9),
-            delta: delta(-10),
-            central_version: 1,
-            central_quantity: 40,
-            at: at(),
-        })
+        .when(central_change(9, -10, 1, 40, None))
         .then_expect_events(vec![]);
 }
 
@@ -272,19 +313,14 @@ fn a_central_change_already_reflected_is_skipped() {
 fn our_own_change_seen_in_centrals_log_counts_as_synced() {
     StoreTest::with(())
         .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
-        .when(StockCommand::ApplyCentralChange {
-            operation_id: op(1),
-            delta: delta(-5),
-            central_version: 1,
-            central_quantity: 45,
-            at: at(),
-        })
+        .when(central_change(1, -5, 1, 45, Some(pending(1, -5, None))))
         .then_expect_events(vec![StockEvent::ChangeSynced {
             operation_id: op(1),
             central_version: 1,
             central_quantity: 45,
             at: at(),
             quantity: 45,
+            version: 1,
         }]);
 }
 
@@ -300,10 +336,14 @@ fn applying_every_event_twice_gives_the_same_state() {
             central_quantity: 45,
             at: at(),
             quantity: 47,
+            version: 2,
         },
     ];
     let once = state_after(events.clone());
     let twice = state_after(events.into_iter().flat_map(|e| [e.clone(), e]).collect());
     assert_eq!(once, twice);
-    assert_eq!((twice.quantity(), twice.version()), (47, 2));
+    assert_eq!(
+        (twice.quantity, twice.version, twice.confirmed_quantity),
+        (47, 2, 45)
+    );
 }

@@ -2,6 +2,7 @@
 //! transaction that locks the SKU streams it touches, so the events, the
 //! projections and the idempotency record commit together or not at all.
 
+mod pending;
 mod streams;
 mod stripes;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use stripes::StreamStripes;
 
+use pending::PendingView;
 use service_infra::db_retry::{AsConflict, is_transient_conflict, retry_conflicts};
 pub use streams::{Appended, StreamTx};
 
@@ -180,16 +182,29 @@ impl Ledger {
         &self,
         outcomes: &[(Sku, OperationId, SyncOutcome)],
     ) -> Result<Vec<Appended>, LedgerError> {
+        let operations: Vec<OperationId> = outcomes.iter().map(|(_, op, _)| *op).collect();
+        let cascading: Vec<Sku> = outcomes
+            .iter()
+            .filter(|(_, _, outcome)| matches!(outcome, SyncOutcome::Rejected { .. }))
+            .map(|(sku, ..)| sku.clone())
+            .collect();
         retry_conflicts(|| async {
             let skus: Vec<Sku> = outcomes.iter().map(|(sku, ..)| sku.clone()).collect();
             let mut tx = StreamTx::begin(&self.pool, &skus).await?;
+            let mut view = PendingView::load(tx.connection(), &operations, &cascading).await?;
             for (sku, operation_id, outcome) in outcomes {
+                let later = match outcome {
+                    SyncOutcome::Rejected { .. } => view.later_conditional(*operation_id),
+                    SyncOutcome::Applied { .. } => Vec::new(),
+                };
                 let command = StockCommand::RecordOutcome {
                     operation_id: *operation_id,
                     outcome: *outcome,
+                    pending: view.pending(*operation_id),
+                    later,
                     at: now(),
                 };
-                ignore_unknown_sku(tx.execute(sku, command).await)?;
+                view.observe(&ignore_unknown_sku(tx.execute(sku, command).await)?);
             }
             Ok::<_, LedgerError>(tx.commit().await?)
         })
@@ -197,24 +212,28 @@ impl Ledger {
     }
 
     /// Applies changes read from central's log and moves the checkpoint, in
-    /// one transaction. Changes already reflected are skipped.
+    /// one transaction. Changes already reflected are skipped; one of this
+    /// store's own pending changes counts as synced.
     pub async fn apply_central_changes(
         &self,
         changes: &[CentralChange],
         checkpoint: &str,
     ) -> Result<Vec<Appended>, LedgerError> {
+        let operations: Vec<OperationId> = changes.iter().map(|c| c.operation_id).collect();
         retry_conflicts(|| async {
             let skus: Vec<Sku> = changes.iter().map(|c| c.sku.clone()).collect();
             let mut tx = StreamTx::begin(&self.pool, &skus).await?;
+            let mut view = PendingView::load(tx.connection(), &operations, &[]).await?;
             for change in changes {
                 let command = StockCommand::ApplyCentralChange {
                     operation_id: change.operation_id,
                     delta: change.delta,
                     central_version: change.version,
                     central_quantity: change.quantity,
+                    own_pending: view.pending(change.operation_id),
                     at: now(),
                 };
-                ignore_unknown_sku(tx.execute(&change.sku, command).await)?;
+                view.observe(&ignore_unknown_sku(tx.execute(&change.sku, command).await)?);
             }
             sqlx::query(
                 "INSERT INTO central_checkpoint (cursor) VALUES ($1)
@@ -237,9 +256,12 @@ fn now() -> DateTime<Utc> {
 
 /// Central only sends changes for SKUs the store registered; one it does not
 /// know is skipped rather than blocking the rest of the batch.
-fn ignore_unknown_sku(result: Result<Vec<StockEvent>, StockError>) -> Result<(), LedgerError> {
+fn ignore_unknown_sku(
+    result: Result<Vec<StockEvent>, StockError>,
+) -> Result<Vec<StockEvent>, LedgerError> {
     match result {
-        Ok(_) | Err(StockError::SkuNotFound) => Ok(()),
+        Ok(events) => Ok(events),
+        Err(StockError::SkuNotFound) => Ok(Vec::new()),
         Err(other) => Err(other.into()),
     }
 }

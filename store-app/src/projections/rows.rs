@@ -32,11 +32,11 @@ impl StockRow {
         Self {
             sku: sku.to_string(),
             name: item.name.clone(),
-            quantity: item.quantity(),
+            quantity: item.quantity,
             confirmed_quantity: item.confirmed_quantity,
             confirmed_version: item.confirmed_version,
-            version: item.version(),
-            pending_changes: i32::try_from(item.pending.len()).unwrap_or(i32::MAX),
+            version: item.version,
+            pending_changes: i32::try_from(item.pending_changes()).unwrap_or(i32::MAX),
             last_operation_id,
             last_synced_at: item.last_synced_at,
         }
