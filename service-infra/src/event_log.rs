@@ -3,20 +3,26 @@
 //! Positions are assigned at insert, but transactions commit in any order: a
 //! reader that saw position 11 may later find position 10 committed. Each
 //! event therefore records its writing transaction (`tx_id`), and a page only
-//! holds events of transactions older than every transaction still running
-//! (`pg_snapshot_xmin`). Ordered by `(tx_id, position)`, nothing can appear
-//! behind a cursor once a page has passed it. Events of a transaction that is
-//! still open show up as soon as it ends; keep write transactions short.
+//! holds events of transactions that have all ended, ordered by
+//! `(tx_id, position)`: nothing can appear behind a cursor once a page has
+//! passed it.
+//!
+//! The horizon is the first transaction id not yet assigned when the read
+//! starts; the read waits (briefly) until every transaction below it has
+//! ended. So a reader sees every event committed before its request — a
+//! nudge sent after a commit always finds its change — and a page never
+//! holds back events because unrelated transactions keep starting.
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 /// Where a reader stands in the log: after this event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LogCursor {
     tx_id: u64,
     position: i64,
@@ -32,9 +38,13 @@ impl FromStr for LogCursor {
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         let invalid = || InvalidCursor(value.to_owned());
         let (tx, position) = value.split_once('-').ok_or_else(invalid)?;
+        let position: i64 = position.parse().map_err(|_| invalid())?;
+        if position < 0 {
+            return Err(invalid());
+        }
         Ok(Self {
             tx_id: tx.parse().map_err(|_| invalid())?,
-            position: position.parse().map_err(|_| invalid())?,
+            position,
         })
     }
 }
@@ -55,6 +65,7 @@ pub struct StoredEvent {
     pub sequence: i64,
     pub event_type: String,
     pub payload: serde_json::Value,
+    pub metadata: serde_json::Value,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -68,15 +79,9 @@ impl StoredEvent {
     }
 }
 
-/// Which streams to read: all of them, one, or those whose id starts or ends
-/// with a given text (central's `STORE/SKU` ids).
-#[derive(Debug, Clone)]
-pub enum StreamFilter {
-    All,
-    Exact(String),
-    Prefix(String),
-    Suffix(String),
-}
+/// Which streams to read: all of them, or those matching every
+/// `(column, value)` pair (column names come from code, never from input).
+pub type Filters = [(&'static str, String)];
 
 /// A page of the log.
 #[derive(Debug)]
@@ -86,43 +91,55 @@ pub struct Page {
     pub next_cursor: Option<LogCursor>,
 }
 
+/// How long a read waits for older transactions to end before it settles
+/// for the events already visible.
+const HORIZON_WAIT: Duration = Duration::from_secs(2);
+
+/// The transaction id below which every transaction has ended: the first id
+/// unassigned when called, once the transactions before it end (or, after
+/// [`HORIZON_WAIT`], the oldest still running).
+async fn settled_horizon(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    let target: i64 =
+        sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+            .fetch_one(pool)
+            .await?;
+    let deadline = Instant::now() + HORIZON_WAIT;
+    loop {
+        let oldest_running: i64 =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                .fetch_one(pool)
+                .await?;
+        if oldest_running >= target || Instant::now() >= deadline {
+            return Ok(oldest_running.min(target));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Reads up to `limit` events after `after` from `events`.
 pub async fn read_page(
     pool: &PgPool,
-    after: Option<LogCursor>,
+    after: LogCursor,
     limit: i64,
-    filter: &StreamFilter,
+    filters: &Filters,
 ) -> Result<Page, sqlx::Error> {
-    let after = after.unwrap_or(LogCursor {
-        tx_id: 0,
-        position: 0,
-    });
+    let horizon = settled_horizon(pool).await?;
     let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT position, tx_id::text::bigint AS tx_id, aggregate_id, sequence, event_type,
-                payload, recorded_at
+                payload, metadata, recorded_at
            FROM events
-          WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            AND (tx_id, position) > (",
+          WHERE tx_id < ",
     );
+    query.push_bind(horizon.to_string()).push("::xid8");
+    query.push(" AND (tx_id, position) > (");
     query.push_bind(after.tx_id.to_string());
     query.push("::xid8, ");
     query.push_bind(after.position);
     query.push(")");
-    match filter {
-        StreamFilter::All => {}
-        StreamFilter::Exact(id) => {
-            query.push(" AND aggregate_id = ").push_bind(id.clone());
-        }
-        StreamFilter::Prefix(prefix) => {
-            query
-                .push(" AND aggregate_id LIKE ")
-                .push_bind(format!("{}%", escape_like(prefix)));
-        }
-        StreamFilter::Suffix(suffix) => {
-            query
-                .push(" AND aggregate_id LIKE ")
-                .push_bind(format!("%{}", escape_like(suffix)));
-        }
+    for (column, value) in filters {
+        query
+            .push(format_args!(" AND {column} = "))
+            .push_bind(value.clone());
     }
     query
         .push(" ORDER BY tx_id, position LIMIT ")
@@ -137,12 +154,6 @@ pub async fn read_page(
     })
 }
 
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +164,7 @@ mod tests {
         assert_eq!(cursor.to_string(), "812-40");
         assert!("812".parse::<LogCursor>().is_err());
         assert!("a-1".parse::<LogCursor>().is_err());
+        assert!("1--2".parse::<LogCursor>().is_err());
+        assert_eq!("0-0".parse::<LogCursor>().ok(), Some(LogCursor::default()));
     }
 }

@@ -1,48 +1,13 @@
-//! Reading central's log in global order with a cursor, safe against
-//! transactions that commit out of order: only events of transactions older
-//! than every running one are returned, ordered by (transaction, position),
-//! so a reader that saw position N never misses an event committed later
-//! with a smaller one.
-
-use std::fmt;
-use std::str::FromStr;
+//! Reading central's log in global order with a cursor: the shared reader
+//! of `service_infra::event_log` (safe against transactions that commit out
+//! of order), filtered by central's `store_id` and `sku` columns.
 
 use chrono::{DateTime, Utc};
 use domain::{Sku, StoreId};
 use serde_json::Value;
-use sqlx::{PgPool, Postgres, QueryBuilder};
-
-/// A place in the log: after the event of transaction `tx` at `position`.
-/// Written `"<tx>-<position>"`; `"0-0"` is the start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Cursor {
-    tx: u64,
-    position: i64,
-}
-
-/// Returned for a cursor that is not `"<tx>-<position>"`.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("cursor must look like \"<tx>-<position>\", as returned in `cursor` or `next_cursor`")]
-pub struct BadCursor;
-
-impl FromStr for Cursor {
-    type Err = BadCursor;
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let (tx, position) = value.split_once('-').ok_or(BadCursor)?;
-        let tx = tx.parse().map_err(|_| BadCursor)?;
-        let position: i64 = position.parse().map_err(|_| BadCursor)?;
-        if position < 0 {
-            return Err(BadCursor);
-        }
-        Ok(Self { tx, position })
-    }
-}
-
-impl fmt::Display for Cursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.tx, self.position)
-    }
-}
+pub use service_infra::event_log::LogCursor as Cursor;
+use service_infra::event_log::{StoredEvent, read_page};
+use sqlx::PgPool;
 
 /// Which events to read.
 #[derive(Debug, Clone, Default)]
@@ -52,11 +17,9 @@ pub struct LogFilter {
 }
 
 /// One event of central's log.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct LogEvent {
     pub position: i64,
-    #[sqlx(try_from = "String")]
-    pub tx: TxId,
     pub store_id: String,
     pub sku: String,
     pub sequence: i64,
@@ -64,26 +27,35 @@ pub struct LogEvent {
     pub payload: Value,
     pub metadata: Value,
     pub recorded_at: DateTime<Utc>,
+    cursor: Cursor,
 }
 
-/// A transaction id (`xid8`) read as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TxId(u64);
-
-impl TryFrom<String> for TxId {
-    type Error = std::num::ParseIntError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse().map(Self)
+impl From<StoredEvent> for LogEvent {
+    fn from(event: StoredEvent) -> Self {
+        let cursor = event.cursor();
+        let (store_id, sku) = event
+            .aggregate_id
+            .split_once('/')
+            .map(|(store, sku)| (store.to_owned(), sku.to_owned()))
+            .unwrap_or_default();
+        Self {
+            position: event.position,
+            store_id,
+            sku,
+            sequence: event.sequence,
+            event_type: event.event_type,
+            payload: event.payload,
+            metadata: event.metadata,
+            recorded_at: event.recorded_at,
+            cursor,
+        }
     }
 }
 
 impl LogEvent {
     /// The cursor that continues after this event.
     pub fn cursor(&self) -> Cursor {
-        Cursor {
-            tx: self.tx.0,
-            position: self.position,
-        }
+        self.cursor
     }
 }
 
@@ -94,44 +66,13 @@ pub async fn read(
     filter: &LogFilter,
     limit: i64,
 ) -> Result<Vec<LogEvent>, sqlx::Error> {
-    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT position, tx_id::text AS tx, store_id, sku, sequence, event_type, payload,
-                metadata, recorded_at
-           FROM events
-          WHERE (tx_id, position) > (",
-    );
-    query
-        .push_bind(after.tx.to_string())
-        .push("::xid8, ")
-        .push_bind(after.position)
-        .push(") AND tx_id < pg_snapshot_xmin(pg_current_snapshot())");
+    let mut filters = Vec::new();
     if let Some(store_id) = &filter.store_id {
-        query.push(" AND store_id = ").push_bind(store_id.as_str());
+        filters.push(("store_id", store_id.to_string()));
     }
     if let Some(sku) = &filter.sku {
-        query.push(" AND sku = ").push_bind(sku.as_str());
+        filters.push(("sku", sku.to_string()));
     }
-    query
-        .push(" ORDER BY tx_id, position LIMIT ")
-        .push_bind(limit);
-    query.build_query_as().fetch_all(pool).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_through_text() {
-        let cursor: Cursor = "812-44".parse().expect("valid cursor");
-        assert_eq!(cursor.to_string(), "812-44");
-        assert_eq!("0-0".parse::<Cursor>().ok(), Some(Cursor::default()));
-    }
-
-    #[test]
-    fn malformed_cursors_are_refused() {
-        for bad in ["", "12", "a-1", "1-b", "1--2", "-1-2", "1-2-3"] {
-            assert!(bad.parse::<Cursor>().is_err(), "{bad:?} accepted");
-        }
-    }
+    let page = read_page(pool, after, limit, &filters).await?;
+    Ok(page.events.into_iter().map(LogEvent::from).collect())
 }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_infra::event_log::{LogCursor, StoredEvent, StreamFilter, read_page};
+use service_infra::event_log::{LogCursor, StoredEvent, read_page};
 use service_infra::{ApiError, Json, Query};
 use utoipa::{IntoParams, ToSchema};
 
@@ -74,13 +74,18 @@ pub async fn list(
         .map(str::parse)
         .transpose()
         .map_err(|e| invalid("after", e))?;
-    let filter = match params.sku.as_deref() {
-        Some(sku) => StreamFilter::Exact(parse_sku(sku)?.to_string()),
-        None => StreamFilter::All,
+    let filters = match params.sku.as_deref() {
+        Some(sku) => vec![("aggregate_id", parse_sku(sku)?.to_string())],
+        None => Vec::new(),
     };
-    let page = read_page(state.ledger.pool(), after, limit, &filter)
-        .await
-        .map_err(database_error)?;
+    let page = read_page(
+        state.ledger.pool(),
+        after.unwrap_or_default(),
+        limit,
+        &filters,
+    )
+    .await
+    .map_err(database_error)?;
     Ok(Json(EventPage {
         events: page.events.into_iter().map(EventView::from).collect(),
         next_cursor: page.next_cursor.map(|c| c.to_string()),

@@ -36,36 +36,13 @@ async fn the_trigger_publishes_a_nudge_for_this_store() {
         .unwrap_or_else(|e| {
             panic!("RabbitMQ is not reachable ({e}); start it: rabbitmq-server -detached")
         });
-    let channel = connection.create_channel().await.expect("channel");
     let queue = format!("{}.observer", app.exchange);
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare");
-    // The store declares its exchange when its publisher connects.
+    // The store declares its exchange when its publisher connects; a failed
+    // bind closes its channel, so each attempt takes a new one.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while channel
-        .queue_bind(
-            queue.as_str().into(),
-            app.exchange.as_str().into(),
-            STORE_ID.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .is_err()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "store never declared its exchange"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let fresh = connection.create_channel().await.expect("channel");
-        fresh
+    loop {
+        let channel = connection.create_channel().await.expect("channel");
+        channel
             .queue_declare(
                 queue.as_str().into(),
                 QueueDeclareOptions::default(),
@@ -73,6 +50,23 @@ async fn the_trigger_publishes_a_nudge_for_this_store() {
             )
             .await
             .expect("declare");
+        let bound = channel
+            .queue_bind(
+                queue.as_str().into(),
+                app.exchange.as_str().into(),
+                STORE_ID.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await;
+        if bound.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "store never declared its exchange"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
     let response = app
