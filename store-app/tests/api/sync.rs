@@ -69,6 +69,14 @@ async fn the_trigger_publishes_a_nudge_for_this_store() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
+    // Readiness reports when the store's publisher holds a channel.
+    while app.get_json("/health/ready").await["checks"]["broker"]["ok"] != true {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "store never connected to the broker"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let response = app
         .client
         .post(format!("{}/v1/local/sync/trigger", app.address))
