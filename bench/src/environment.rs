@@ -58,7 +58,7 @@ pub struct StreamSize {
     pub payload_bytes: i64,
 }
 
-/// The unsynced backlog the SKUs carry in their snapshots, on average.
+/// The unsynced backlog of some SKUs and the size of their snapshots, on average.
 #[derive(Debug, Clone, Copy)]
 pub struct Backlog {
     pub pending: i64,
@@ -67,12 +67,7 @@ pub struct Backlog {
 
 impl std::fmt::Display for Backlog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({:.0} KB)",
-            self.pending,
-            self.payload_bytes as f64 / 1024.0
-        )
+        write!(f, "{} ({} B snapshot)", self.pending, self.payload_bytes)
     }
 }
 
@@ -243,9 +238,9 @@ impl BenchEnv {
         for sku in skus {
             let (events, pending, payload_bytes): (i64, i64, i64) = sqlx::query_as(
                 "SELECT (SELECT count(*) FROM events WHERE aggregate_id = s.aggregate_id),
-                        COALESCE(jsonb_array_length(s.payload -> 'pending'), 0)::bigint,
+                        t.pending_changes::bigint,
                         octet_length(s.payload::text)::bigint
-                   FROM snapshots s
+                   FROM snapshots s JOIN stock t ON t.sku = s.aggregate_id
                   WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = $1",
             )
             .bind(sku)
@@ -261,6 +256,20 @@ impl BenchEnv {
         }
         conn.close().await.ok();
         Ok(sizes)
+    }
+
+    /// One SKU's snapshot payload, as the store wrote it.
+    pub async fn snapshot_payload(&self, sku: &str) -> anyhow::Result<serde_json::Value> {
+        let mut conn = PgConnection::connect(&self.db_url).await?;
+        let payload = sqlx::query_scalar(
+            "SELECT payload FROM snapshots WHERE aggregate_type = 'StockItem' AND aggregate_id = $1",
+        )
+        .bind(sku)
+        .fetch_one(&mut conn)
+        .await
+        .with_context(|| format!("reading the snapshot of {sku}"))?;
+        conn.close().await.ok();
+        Ok(payload)
     }
 
     /// Average pending changes and snapshot size over some SKUs.

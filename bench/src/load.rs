@@ -159,7 +159,7 @@ pub async fn append_stream(
     connections: usize,
     limit: Duration,
 ) -> anyhow::Result<AppendOutcome> {
-    const BUCKETS: u64 = 5;
+    const BUCKETS: u64 = 10;
     let bucket_size = total.div_ceil(BUCKETS).max(1);
     let start = Instant::now();
     let deadline = start + limit;

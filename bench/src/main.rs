@@ -137,6 +137,7 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &pgbench::Pgbench) -> anyho
         cli.duration, cli.duration, cli.warmup
     );
 
+    pgbench::check_snapshot_shape(&env.snapshot_payload(SAMPLE_SKUS[0]).await?)?;
     let script = pgbench::write_script(env.tmp_dir(), SAMPLE_SKUS)?;
     let mut rows = Vec::new();
     for &connections in &cli.connections {
@@ -251,7 +252,7 @@ async fn long_stream(cli: &Cli, env: &BenchEnv) -> anyhow::Result<()> {
     let mut sizes = Table::new(&[
         "SKU",
         "events (before → after sample)",
-        "pending changes in snapshot",
+        "pending changes",
         "snapshot payload bytes (text)",
     ]);
     for (b, a) in before.iter().zip(&after) {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::process::Command;
 
+use crate::stats::Summary;
+
 /// A pgbench binary that answered `--version`.
 #[derive(Debug)]
 pub struct Pgbench {
@@ -24,6 +26,8 @@ pub struct PgbenchOutcome {
     pub failed: u64,
     /// Average latency per script command (`-r`), labelled.
     pub statements: Vec<(&'static str, f64)>,
+    /// Percentiles of the per-transaction log (`-l`).
+    pub latencies: Summary,
 }
 
 /// Labels of the script's commands, in order (as `-r` lists them).
@@ -35,7 +39,7 @@ pub const COMMANDS: &[&str] = &[
     "INSERT events",
     "INSERT changes",
     "UPDATE stock",
-    "UPDATE snapshots (append to pending)",
+    "UPDATE snapshots",
     "COMMIT",
 ];
 
@@ -59,6 +63,19 @@ pub async fn locate(explicit: Option<&Path>) -> anyhow::Result<Pgbench> {
     bail!("pgbench not found: install PostgreSQL's client tools or pass --pgbench")
 }
 
+/// Fails unless the store's snapshots have the shape the script rewrites:
+/// the aggregate's figures, `quantity` and `version`, and no pending list.
+pub fn check_snapshot_shape(payload: &serde_json::Value) -> anyhow::Result<()> {
+    let has = |key: &str| payload.get(key).is_some_and(serde_json::Value::is_i64);
+    if !has("quantity") || !has("version") || payload.get("pending").is_some() {
+        bail!(
+            "the store's snapshot payload changed shape ({payload}); \
+             update the UPDATE snapshots statement in bench/src/pgbench.rs to match"
+        );
+    }
+    Ok(())
+}
+
 /// Writes the script; returns its path. Each SQL command is on one line.
 pub fn write_script(dir: &Path, skus: &[&str]) -> anyhow::Result<PathBuf> {
     let path = dir.join("update.sql");
@@ -68,9 +85,9 @@ pub fn write_script(dir: &Path, skus: &[&str]) -> anyhow::Result<PathBuf> {
 
 /// One update, as PostgreSQL sees it: lock and load the stream, look the
 /// operation id up, append the event, insert the change, rewrite the stock
-/// row and the snapshot (whose `pending` list grows by one, as the store's
-/// does while nothing syncs). Delta is always +1, so no stock goes below its
-/// start and the store's own updates afterwards never see insufficient stock.
+/// row and the snapshot (the aggregate's figures: quantity and version).
+/// Delta is always +1, so no stock goes below its start and the store's own
+/// updates afterwards never see insufficient stock.
 fn script(skus: &[&str]) -> String {
     let list = skus
         .iter()
@@ -122,12 +139,9 @@ fn script(skus: &[&str]) -> String {
         ),
         format!(
             "UPDATE snapshots s SET last_sequence = s.last_sequence + 1, current_snapshot = s.last_sequence + 1, \
-             payload = jsonb_set(s.payload, '{{pending}}', (s.payload -> 'pending') || \
-             jsonb_build_array(jsonb_build_object('operation_id', e.payload #> '{{StockAdjusted,operation_id}}', \
-             'delta', 1, 'expected_version', NULL))) \
-             FROM events e WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = {sku} \
-             AND e.aggregate_type = 'StockItem' AND e.aggregate_id = s.aggregate_id \
-             AND e.sequence = s.last_sequence + 1;"
+             payload = s.payload || jsonb_build_object('quantity', t.quantity, 'version', t.version) \
+             FROM stock t WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = {sku} \
+             AND t.sku = s.aggregate_id;"
         ),
         "COMMIT;".to_owned(),
     ]
@@ -136,8 +150,9 @@ fn script(skus: &[&str]) -> String {
 }
 
 impl Pgbench {
-    /// `pgbench -n -M prepared -r -c N -j J -T secs -f script db`, bounded to
-    /// the duration plus two minutes.
+    /// `pgbench -n -M prepared -r -l -c N -j J -T secs -f script db`, bounded
+    /// to the duration plus two minutes. The transaction logs go next to the
+    /// script and are removed once read.
     pub async fn run(
         &self,
         script: &Path,
@@ -146,9 +161,13 @@ impl Pgbench {
         jobs: usize,
         seconds: u64,
     ) -> anyhow::Result<PgbenchOutcome> {
+        let dir = script.parent().unwrap_or(Path::new("."));
+        let prefix = format!("pgbench_c{clients}");
         let mut command = Command::new(&self.path);
         command
-            .args(["-n", "-M", "prepared", "-r"])
+            .current_dir(dir)
+            .args(["-n", "-M", "prepared", "-r", "-l"])
+            .arg(format!("--log-prefix={prefix}"))
             .args(["-c", &clients.to_string()])
             .args(["-j", &jobs.min(clients).to_string()])
             .args(["-T", &seconds.to_string()])
@@ -162,9 +181,12 @@ impl Pgbench {
             .context("running pgbench")?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let parsed = parse(&stdout);
-        match parsed {
-            Some(outcome) if output.status.success() || outcome.transactions > 0 => Ok(outcome),
+        let latencies = read_transaction_logs(dir, &prefix)?;
+        match parse(&stdout) {
+            Some(mut outcome) if output.status.success() || outcome.transactions > 0 => {
+                outcome.latencies = latencies;
+                Ok(outcome)
+            }
             _ => bail!(
                 "pgbench failed ({}):\n{stdout}\n{}",
                 output.status,
@@ -172,6 +194,36 @@ impl Pgbench {
             ),
         }
     }
+}
+
+/// Reads and removes the `-l` logs `<prefix>.<pid>[.<thread>]`, whose
+/// third column is each transaction's latency in microseconds.
+fn read_transaction_logs(dir: &Path, prefix: &str) -> anyhow::Result<Summary> {
+    let mut latencies = Vec::new();
+    let mut failed = 0;
+    let start = format!("{prefix}.");
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_log = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(&start));
+        if !is_log {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        for line in text.lines() {
+            match line.split_whitespace().nth(2) {
+                Some(us) => match us.parse::<u64>() {
+                    Ok(us) => latencies.push(Duration::from_micros(us)),
+                    Err(_) => failed += 1, // "failed" or "skipped"
+                },
+                None => continue,
+            }
+        }
+        std::fs::remove_file(&path)?;
+    }
+    Ok(Summary::of(latencies, failed))
 }
 
 /// Reads pgbench's summary.
@@ -210,6 +262,7 @@ fn parse(stdout: &str) -> Option<PgbenchOutcome> {
         transactions: transactions?,
         failed,
         statements,
+        latencies: Summary::default(),
     })
 }
 

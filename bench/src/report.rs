@@ -69,6 +69,9 @@ pub fn throughput_tables(rows: &[Level]) {
         "clients",
         "tps",
         "latency avg",
+        "p50",
+        "p99",
+        "max",
         "transactions",
         "failed",
         "pending per SKU at start",
@@ -78,7 +81,8 @@ pub fn throughput_tables(rows: &[Level]) {
         "store updates/s",
         "pgbench tps",
         "store / pgbench",
-        "p99",
+        "store p99",
+        "pgbench p99",
         "targets (≥ 50 %, p99 < 50 ms)",
     ]);
     for level in rows {
@@ -101,6 +105,9 @@ pub fn throughput_tables(rows: &[Level]) {
             connections.to_string(),
             format!("{:.0}", pgbench.tps),
             format!("{:.2} ms", pgbench.latency_avg_ms),
+            fmt_ms(pgbench.latencies.p50),
+            fmt_ms(pgbench.latencies.p99),
+            fmt_ms(pgbench.latencies.max),
             pgbench.transactions.to_string(),
             pgbench.failed.to_string(),
             level.pg_backlog.to_string(),
@@ -122,6 +129,7 @@ pub fn throughput_tables(rows: &[Level]) {
             format!("{:.0}", pgbench.tps),
             format!("{:.0} %", share * 100.0),
             fmt_ms(http.summary.p99),
+            fmt_ms(pgbench.latencies.p99),
             verdict,
         ]);
     }
