@@ -2,8 +2,6 @@
 //! checked before anything starts. Secrets live in [`Secret`], which never
 //! prints its value.
 
-use std::convert::Infallible;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -17,41 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 /// well-known guest account. Never use it in production.
 pub const DEV_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
-/// A value that must never reach a log: `Debug` prints `***` and there is no
-/// `Display`. Call [`Secret::expose`] where the value is really needed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret text.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = Infallible;
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(value))
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <String as serde::Deserialize>::deserialize(deserializer).map(Self::new)
-    }
-}
+pub use service_infra::secret::Secret;
 
 /// Where central's PostgreSQL database is.
 #[derive(Debug, Clone, Args)]

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod secret;
 pub mod shutdown;
 pub mod sync_bus;
 pub mod telemetry;

@@ -3,8 +3,6 @@
 //! which never prints its value.
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
-use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,35 +16,7 @@ use service_infra::sync_bus::DEFAULT_EXCHANGE;
 /// well-known guest account. Never use it in production.
 pub const DEV_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
-/// A value that must never reach a log: `Debug` prints `***` and there is no
-/// `Display`. Call [`Secret::expose`] where the value is really needed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret text.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = Infallible;
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(value))
-    }
-}
+pub use service_infra::secret::Secret;
 
 /// One store the worker syncs: its id and the base URL of its `store-app`.
 #[derive(Debug, Clone, PartialEq, Eq)]
