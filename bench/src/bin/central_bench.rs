@@ -1,4 +1,4 @@
-//! `central-bench`: how many store changes `central-app` applies per second
+//! `central_bench`: how many store changes `central-app` applies per second
 //! through `POST /v1/sync/batch` at batch sizes 1, 100 and 500, from one
 //! connection (batches one after another, as one worker pushes one store)
 //! and from several connections (each on stores of its own), next to what
@@ -15,6 +15,13 @@
 //! UUIDv7; change `i` of a batch goes to SKU `(offset + i) mod --skus` of
 //! the batch's store, so a 500-change batch over 250 SKUs touches 250
 //! streams, two changes each. The pgbench script does exactly that too.
+//! Every measurement (central's and pgbench's) starts after `VACUUM
+//! ANALYZE` and `CHECKPOINT`, so both start from the same state and the
+//! planner has statistics; `--no-vacuum` leaves the tables as a freshly
+//! migrated database has them (no statistics until autovacuum runs).
+//! Besides changes/s and batch latency it reports the CPU each 1,000
+//! changes cost in central-app, in the database's PostgreSQL backends and
+//! in this load generator (which runs on the same machine).
 //!
 //! ```sh
 //! cargo build --release --bins

@@ -18,6 +18,12 @@
 //!    start the worker and time until central holds every one (and until
 //!    the stores have recorded every outcome).
 //!
+//! Each phase starts with `ANALYZE` of the three databases, as autovacuum
+//! keeps statistics on a system in service (`--no-analyze`: tables without
+//! statistics, as right after `migrate`). Each phase reports the CPU every
+//! process on the machine used (the stack's own and any other), so
+//! interference from other work shows.
+//!
 //! Everything is removed at the end (processes killed, databases dropped,
 //! broker names deleted), also on error or Ctrl-C.
 //!
@@ -488,21 +494,20 @@ impl Stack {
             routes.push((name, route_times(&self.scrape(url).await)));
         }
         let log_offset = std::fs::metadata(self.dir.join("worker.log")).map_or(0, |m| m.len());
-        let pid_cpu = |child: Option<&Child>| {
-            child
-                .and_then(Child::id)
-                .and_then(process_cpu)
-                .unwrap_or(0.0)
-        };
-        let cpu = [
-            pid_cpu(self.services.first()),
-            pid_cpu(self.services.get(1)),
-            pid_cpu(self.services.get(2)),
-            pid_cpu(self.worker.as_ref()),
-            command_cpu("postgres"),
-            command_cpu("beam.smp"),
-            process_cpu(std::process::id()).unwrap_or(0.0),
-        ];
+        let mut labels = HashMap::new();
+        let named = [
+            "stack central-app",
+            "stack store-app 1",
+            "stack store-app 2",
+        ]
+        .into_iter()
+        .zip(&self.services);
+        let worker = self.worker.iter().map(|w| ("stack sync-worker", w));
+        for (label, child) in named.chain(worker) {
+            labels.extend(child.id().map(|pid| (pid, label)));
+        }
+        labels.insert(std::process::id(), "stack load generator");
+        let cpu = all_cpu(&labels);
         Observation {
             routes,
             log_offset,
@@ -580,42 +585,31 @@ type Routes = BTreeMap<String, (f64, f64)>;
 struct Observation {
     routes: Vec<(&'static str, Routes)>,
     log_offset: u64,
-    /// CPU seconds of central, the stores, the worker, every PostgreSQL and
-    /// RabbitMQ process, this load generator; (busy, total) machine ticks.
-    cpu: [f64; 7],
+    /// CPU seconds of every process: pid → (label, seconds).
+    cpu: HashMap<u32, (String, f64)>,
     machine: (f64, f64),
     at: Instant,
 }
 
-const CPU_NAMES: [&str; 7] = [
-    "central-app",
-    "store-app 1",
-    "store-app 2",
-    "sync-worker",
-    "postgres (all)",
-    "rabbitmq",
-    "load generator",
-];
-
-/// User + system CPU seconds of a process (clock ticks of 10 ms).
-fn process_cpu(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some((fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / 100.0)
-}
-
-/// CPU seconds of every process whose command name is `name`.
-fn command_cpu(name: &str) -> f64 {
+/// CPU seconds of every process now, labelled by `labels` or else by
+/// command name (`postgres`, `beam.smp` for RabbitMQ, ...).
+fn all_cpu(labels: &HashMap<u32, &str>) -> HashMap<u32, (String, f64)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0.0;
+        return HashMap::new();
+    };
+    let read = |pid: u32| -> Option<(String, f64)> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (head, tail) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1;
+        let fields: Vec<&str> = tail.split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let label = labels.get(&pid).map_or(comm, |l| l);
+        Some((label.to_owned(), ticks / 100.0))
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
-        })
-        .filter_map(process_cpu)
-        .sum()
+        .filter_map(|pid| Some((pid, read(pid)?)))
+        .collect()
 }
 
 /// (busy, total) CPU ticks of the machine.
@@ -711,17 +705,28 @@ fn syncs(stack: &Stack, from: u64, to: u64) -> Syncs {
 /// the worker's `sync done` lines.
 fn breakdown(stack: &Stack, before: &Observation, after: &Observation) {
     let wall = (after.at - before.at).as_secs_f64();
-    let busy =
-        (after.machine.0 - before.machine.0) / (after.machine.1 - before.machine.1).max(1e-9);
-    let cpu: Vec<String> = CPU_NAMES
+    let mut by_label: BTreeMap<&str, f64> = BTreeMap::new();
+    for (pid, (label, cpu)) in &after.cpu {
+        let earlier = before.cpu.get(pid).map_or(0.0, |(_, c)| *c);
+        *by_label.entry(label).or_default() += cpu - earlier;
+    }
+    let busy_core_s = (after.machine.0 - before.machine.0) / 100.0;
+    let listed: f64 = by_label.values().sum();
+    let mut shares: Vec<(&str, f64)> = by_label
+        .into_iter()
+        .filter(|(_, c)| *c >= 0.01 * wall)
+        .collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let shares: Vec<String> = shares
         .iter()
-        .zip(before.cpu.iter().zip(&after.cpu))
-        .map(|(name, (b, a))| format!("{name} {:.0} %", 100.0 * (a - b).max(0.0) / wall))
+        .map(|(l, c)| format!("{l} {:.0} %", 100.0 * c / wall))
         .collect();
     println!(
-        "CPU over {wall:.1} s, in % of one core: {}; machine busy {:.0} % (2 cores = 100 %).\n",
-        cpu.join(", "),
-        busy * 100.0
+        "CPU over {wall:.1} s, in % of one core (`stack` = this benchmark's processes, others by command name): {}; \
+         processes that exited meanwhile {:.0} %; machine busy {:.0} % of one core (2 cores = 200 %).\n",
+        shares.join(", "),
+        100.0 * (busy_core_s - listed).max(0.0) / wall,
+        100.0 * busy_core_s / wall
     );
     println!("| process | route | requests | mean | total |");
     println!("|---|---|---|---|---|");
@@ -1057,13 +1062,19 @@ async fn drain_phase(cli: &Cli, stack: &mut Stack) -> anyhow::Result<()> {
     );
     if let Some(done) = central_done {
         let rate = pending as f64 / done.as_secs_f64();
-        let from_first = first.map_or(0.0, |f| pending as f64 / (done - f).as_secs_f64().max(1e-9));
+        // Polled every 100 ms: too short a span says nothing.
+        let from_first = first
+            .map(|f| (done - f).as_secs_f64())
+            .filter(|span| *span >= 1.0)
+            .map_or("-".to_owned(), |span| {
+                format!("{:.0}", pending as f64 / span)
+            });
         println!(
             "| pending | worker start → all at central | changes/s (from start) | changes/s (from the first change) |"
         );
         println!("|---|---|---|---|");
         println!(
-            "| {pending} | {:.2} s | {rate:.0} | {from_first:.0} |\n",
+            "| {pending} | {:.2} s | {rate:.0} | {from_first} |\n",
             done.as_secs_f64()
         );
         println!(
