@@ -3,9 +3,9 @@
 
 use axum::Router;
 use service_infra::ErrorBody;
+use service_infra::auth::BearerScheme;
 use service_infra::health::Readiness;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{ChangeResult, RefusalBody, auth, events, health, inventory, sync};
@@ -36,24 +36,6 @@ use super::{ChangeResult, RefusalBody, auth, events, health, inventory, sync};
     )
 )]
 pub struct ApiDoc;
-
-/// Adds the `bearer` security scheme (JWT access tokens).
-struct BearerScheme;
-
-impl Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// `/docs` and `/openapi.json`.
 pub fn router() -> Router {

@@ -6,6 +6,7 @@
 
 mod bearer;
 mod keys;
+mod openapi;
 mod verifier;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ use crate::error::ApiError;
 
 pub use bearer::Bearer;
 pub use keys::jwk_for_public_key;
+pub use openapi::BearerScheme;
 pub use verifier::{TokenError, TokenVerifier};
 
 /// The `iss` claim of every token central issues.

@@ -1,8 +1,8 @@
 //! OpenAPI document and Swagger UI.
 
 use axum::Router;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use service_infra::auth::BearerScheme;
+use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{events, health, inventory, sync, worker};
@@ -27,23 +27,6 @@ use super::{events, health, inventory, sync, worker};
     )
 )]
 pub struct ApiDoc;
-
-struct BearerScheme;
-
-impl Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// `/docs` (Swagger UI) and `/openapi.json`.
 pub fn router() -> Router {
