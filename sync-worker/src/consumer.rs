@@ -10,8 +10,8 @@
 //! - On shutdown the sync stops after the batch in hand (or is abandoned
 //!   after a grace period) and its nudge goes back to the queue unacked.
 //!
-//! Duplicate nudges are harmless; the worker's own nudges (scheduler,
-//! retries) are skipped when a complete sync started after they were sent.
+//! Duplicate nudges are harmless; a nudge is skipped when a complete sync
+//! started after it was sent.
 
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ use lapin::types::FieldTable;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use service_infra::sync_bus::unix_ms_now;
+
 use crate::bus;
 use crate::message::{self, Nudge};
 use crate::store_client::StoreClient;
@@ -35,6 +37,11 @@ use crate::topology::BrokerTopology;
 /// How long a sync may go on after shutdown was asked for before it is
 /// abandoned (its nudge is then redelivered; the sync is idempotent).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How far another host's clock may be behind this one's before a nudge
+/// from it could be dropped although the last sync missed its change (the
+/// change would then wait for the next nudge or the scheduler).
+const CLOCK_SKEW_ALLOWANCE_MS: i64 = 1_000;
 
 /// What ends a consumer.
 #[derive(Debug, thiserror::Error)]
@@ -154,14 +161,12 @@ impl StoreConsumer {
         self.settle(&delivery, settle).await;
     }
 
-    /// A nudge the worker sent before the last complete sync started asks
-    /// for nothing that sync did not do.
     fn is_redundant(&self, nudge: &Nudge) -> bool {
-        matches!((nudge.nudged_at_ms, self.last_complete_sync_ms), (Some(sent), Some(synced)) if sent < synced)
+        covered_by_sync(nudge.nudged_at_ms, self.last_complete_sync_ms)
     }
 
     async fn sync(&mut self, nudge: Nudge) -> Settle {
-        let started_ms = now_ms();
+        let started_ms = unix_ms_now();
         let run = SyncRun {
             attempt: nudge.attempt,
             stop: self.stop.clone(),
@@ -198,7 +203,7 @@ impl StoreConsumer {
         }
         let delay = self.ctx.retry.delay(attempt);
         let names = self.topology.names();
-        let properties = message::properties(now_ms(), Some((attempt, delay)));
+        let properties = message::properties(unix_ms_now(), Some((attempt, delay)));
         match bus::publish(
             &self.channel,
             &names.retry_exchange(),
@@ -261,7 +266,37 @@ impl StoreConsumer {
     }
 }
 
-/// Now as Unix milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// Whether a nudge sent at `nudged_at_ms` asks for nothing the complete sync
+/// that started at `sync_started_ms` did not do: publishers nudge after
+/// committing, and a sync reads everything committed before it started.
+/// Publishers' clocks may be behind ours by up to
+/// [`CLOCK_SKEW_ALLOWANCE_MS`].
+fn covered_by_sync(nudged_at_ms: Option<i64>, sync_started_ms: Option<i64>) -> bool {
+    matches!(
+        (nudged_at_ms, sync_started_ms),
+        (Some(sent), Some(started)) if sent.saturating_add(CLOCK_SKEW_ALLOWANCE_MS) < started
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nudge_sent_well_before_a_complete_sync_started_is_covered() {
+        assert!(covered_by_sync(Some(10_000), Some(12_000)));
+    }
+
+    #[test]
+    fn a_nudge_within_the_clock_allowance_of_the_sync_start_runs() {
+        assert!(!covered_by_sync(Some(10_000), Some(10_500)));
+        assert!(!covered_by_sync(Some(10_000), Some(11_000)));
+        assert!(!covered_by_sync(Some(12_000), Some(10_000)));
+    }
+
+    #[test]
+    fn a_nudge_runs_when_either_time_is_unknown() {
+        assert!(!covered_by_sync(None, Some(12_000)));
+        assert!(!covered_by_sync(Some(10_000), None));
+    }
 }

@@ -8,7 +8,9 @@ use domain::StoreId;
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable};
 
-use crate::retry::{ATTEMPT_HEADER, DELAY_HEADER, NUDGED_AT_HEADER};
+use service_infra::sync_bus::{NUDGED_AT_HEADER, nudge_properties};
+
+use crate::retry::{ATTEMPT_HEADER, DELAY_HEADER};
 use crate::topology::{level_key, long_string};
 
 /// A readable nudge for the store whose queue it came from.
@@ -16,8 +18,8 @@ use crate::topology::{level_key, long_string};
 pub struct Nudge {
     /// Retries of this nudge so far; 0 for a fresh one.
     pub attempt: u32,
-    /// When the worker published it (Unix ms); `None` for stores' and
-    /// central's nudges, which are never coalesced away.
+    /// When it was published (Unix ms, the publisher's clock); `None` from
+    /// a publisher that does not say, whose nudge is never coalesced away.
     pub nudged_at_ms: Option<i64>,
 }
 
@@ -52,12 +54,11 @@ pub fn read(store: &StoreId, body: &[u8], headers: Option<&FieldTable>) -> Resul
     })
 }
 
-/// Properties of a nudge the worker publishes (scheduler or retry):
-/// persistent, with the time of publishing, and for a retry the attempt
-/// number and the level the retry exchange routes on.
+/// Properties of a nudge the worker publishes (scheduler or retry): those
+/// of every nudge, and for a retry the attempt number and the level the
+/// retry exchange routes on.
 pub fn properties(now_ms: i64, retry: Option<(u32, Duration)>) -> BasicProperties {
     let mut headers = FieldTable::default();
-    headers.insert(NUDGED_AT_HEADER.into(), AMQPValue::LongLongInt(now_ms));
     if let Some((attempt, delay)) = retry {
         headers.insert(
             ATTEMPT_HEADER.into(),
@@ -65,10 +66,7 @@ pub fn properties(now_ms: i64, retry: Option<(u32, Duration)>) -> BasicPropertie
         );
         headers.insert(DELAY_HEADER.into(), long_string(&level_key(delay)));
     }
-    BasicProperties::default()
-        .with_delivery_mode(2)
-        .with_content_type("text/plain".into())
-        .with_headers(headers)
+    nudge_properties(now_ms, headers)
 }
 
 /// An integer header, whatever integer type (or decimal string) the
@@ -96,7 +94,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stores_nudge_is_a_fresh_attempt() {
+    fn a_bare_nudge_is_a_fresh_attempt() {
         assert_eq!(
             read(&store(), b"STORE-001", None),
             Ok(Nudge {

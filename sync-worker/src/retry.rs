@@ -14,8 +14,6 @@ pub const ATTEMPT_HEADER: &str = "sync-attempt";
 /// Message header: the retry level (delay in milliseconds) the retry
 /// exchange routes on.
 pub const DELAY_HEADER: &str = "retry-delay-ms";
-/// Message header: when the nudge was published, in Unix milliseconds.
-pub const NUDGED_AT_HEADER: &str = "nudged-at-ms";
 
 /// How long to wait before retrying a failed sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,10 +16,11 @@ use lapin::Channel;
 use lapin::options::{ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use rand::Rng;
+use service_infra::sync_bus::unix_ms_now;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{self, PublishError};
-use crate::consumer::{ConsumerError, now_ms};
+use crate::consumer::ConsumerError;
 use crate::message;
 use crate::metrics::WorkerMetrics;
 use crate::topology::BrokerTopology;
@@ -118,7 +119,7 @@ impl Scheduler {
             &self.channel,
             names.exchange(),
             store.as_str(),
-            message::properties(now_ms(), None),
+            message::properties(unix_ms_now(), None),
         )
         .await?;
         Ok(true)

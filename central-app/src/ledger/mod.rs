@@ -201,8 +201,11 @@ async fn recorded_operations(
 ) -> Result<HashMap<OperationId, Recorded>, sqlx::Error> {
     let ids: Vec<Uuid> = changes.iter().map(|c| c.operation_id.as_uuid()).collect();
     let rows: Vec<OperationRecord> = sqlx::query_as(
-        "SELECT operation_id, sku, delta, expected_version, outcome, version, quantity
-           FROM operations WHERE store_id = $1 AND operation_id = ANY($2)",
+        // A join on `unnest` is a primary-key probe per id whatever the
+        // planner's statistics say; `= ANY($2)` scans a freshly loaded table.
+        "SELECT o.operation_id, o.sku, o.delta, o.expected_version, o.outcome, o.version, o.quantity
+           FROM unnest($2::uuid[]) AS wanted(operation_id)
+           JOIN operations o ON o.store_id = $1 AND o.operation_id = wanted.operation_id",
     )
     .bind(store_id.as_str())
     .bind(&ids)

@@ -45,16 +45,31 @@ impl PendingView {
     ) -> Result<Self, sqlx::Error> {
         let ids: Vec<Uuid> = operations.iter().map(OperationId::as_uuid).collect();
         let skus: Vec<&str> = cascading_skus.iter().map(Sku::as_str).collect();
-        let rows: Vec<PendingRow> = sqlx::query_as(
-            "SELECT operation_id, sku, delta, expected_version, position FROM changes
-              WHERE status = 'pending'
-                AND (operation_id = ANY($1) OR (sku = ANY($2) AND expected_version IS NOT NULL))
-              ORDER BY position",
+        // Two key lookups rather than one query with an `OR`, which the
+        // planner answers by scanning every pending change.
+        let mut rows: Vec<PendingRow> = sqlx::query_as(
+            "SELECT c.operation_id, c.sku, c.delta, c.expected_version, c.position
+               FROM unnest($1::uuid[]) AS wanted(operation_id)
+               JOIN changes c USING (operation_id)
+              WHERE c.status = 'pending'",
         )
         .bind(&ids)
-        .bind(&skus)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await?;
+        if !skus.is_empty() {
+            rows.extend(
+                sqlx::query_as::<_, PendingRow>(
+                    "SELECT operation_id, sku, delta, expected_version, position FROM changes
+                      WHERE status = 'pending' AND expected_version IS NOT NULL
+                        AND sku = ANY($1)",
+                )
+                .bind(&skus)
+                .fetch_all(&mut *conn)
+                .await?,
+            );
+        }
+        rows.sort_by_key(|row| row.position);
+        rows.dedup_by_key(|row| row.operation_id);
         let wanted: HashSet<Uuid> = ids.into_iter().collect();
         let mut view = Self::default();
         for row in rows {
