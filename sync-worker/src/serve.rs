@@ -19,6 +19,9 @@ use crate::server::{self, HealthState};
 use crate::sync::SyncContext;
 use crate::topology::BrokerTopology;
 
+/// First pause before reaching for the broker again; it doubles while the
+/// broker stays away.
+const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(500);
 /// Longest pause between attempts to reach the broker.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(10);
 /// How long consumers get to finish after shutdown before they are dropped.
@@ -82,9 +85,15 @@ struct Session<'a> {
 impl Session<'_> {
     /// Keeps a session running until `stop`, reconnecting with backoff.
     async fn supervise(&self) {
-        let mut delay = Duration::from_millis(500);
+        let mut delay = FIRST_RECONNECT_DELAY;
         while !self.stop.is_cancelled() {
-            match self.run().await {
+            let began = tokio::time::Instant::now();
+            let ended = self.run().await;
+            if began.elapsed() > MAX_RECONNECT_DELAY {
+                // The session ran: this is a new outage, not the same one.
+                delay = FIRST_RECONNECT_DELAY;
+            }
+            match ended {
                 Ok(()) => break,
                 Err(error) => tracing::warn!(
                     error = %format_args!("{error:#}"),

@@ -117,11 +117,7 @@ impl Stack {
     /// Makes the broker drop every connection of this stack (needs
     /// [`StackOptions::own_vhost`]).
     pub fn close_broker_connections(&self) {
-        let vhost = self
-            .resources
-            .vhost
-            .as_deref()
-            .expect("close_broker_connections needs StackOptions::own_vhost");
+        let vhost = self.own_vhost();
         infra::rabbitmqctl(&[
             "-q",
             "close_all_connections",
@@ -129,6 +125,24 @@ impl Stack {
             vhost,
             "e2e: broker drops every connection",
         ]);
+    }
+
+    /// A broker outage longer than lapin's recovery, which also loses every
+    /// queue and message: the stack's vhost is deleted (closing every
+    /// connection and refusing new ones) and created again, empty, after
+    /// `outage` (needs [`StackOptions::own_vhost`]).
+    pub async fn lose_the_broker_for(&self, outage: Duration) {
+        let vhost = self.own_vhost();
+        infra::delete_vhost(vhost);
+        tokio::time::sleep(outage).await;
+        infra::create_vhost(vhost);
+    }
+
+    fn own_vhost(&self) -> &str {
+        self.resources
+            .vhost
+            .as_deref()
+            .expect("this control needs StackOptions::own_vhost")
     }
 }
 
