@@ -104,7 +104,12 @@ async fn events_can_be_filtered_by_origin() {
         .await;
     app.adjust(STORE_2, CAMERA, &json!({ "delta": 4 })).await;
 
-    let head_office = read_all(&app, &format!("&store_id={STORE_2}&origin=head_office"), 100).await;
+    let head_office = read_all(
+        &app,
+        &format!("&store_id={STORE_2}&origin=head_office"),
+        100,
+    )
+    .await;
     let from_store = read_all(&app, &format!("&store_id={STORE_2}&origin=store"), 100).await;
 
     let origins = |events: &[Value]| -> Vec<(Value, Value)> {
@@ -118,7 +123,10 @@ async fn events_can_be_filtered_by_origin() {
             })
             .collect()
     };
-    assert_eq!(origins(&head_office), vec![(json!("head_office"), json!(4))]);
+    assert_eq!(
+        origins(&head_office),
+        vec![(json!("head_office"), json!(4))]
+    );
     assert_eq!(origins(&from_store), vec![(json!("store"), json!(-1))]);
     app.cleanup().await;
 }

@@ -171,10 +171,7 @@ mod tests {
             "ItemRegistered",
             serde_json::json!({"ItemRegistered": {}}),
         )];
-        assert_eq!(
-            central_changes(&store(), &events).expect("readable"),
-            []
-        );
+        assert_eq!(central_changes(&store(), &events).expect("readable"), []);
     }
 
     #[test]
@@ -202,5 +199,4 @@ mod tests {
             Err(SyncError::Protocol(_))
         ));
     }
-
 }
