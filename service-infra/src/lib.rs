@@ -1,7 +1,8 @@
 //! Infrastructure shared by the HTTP apps and the sync worker: telemetry set-up,
 //! HTTP observability layers and metrics, the JSON error body, health reports,
 //! access-token checks, the shutdown signal, retrying lost write races,
-//! reading an event log in global order, and the sync nudge bus.
+//! locking and loading event streams, reading an event log in global order,
+//! and the sync nudge bus.
 //!
 //! Only code that more than one process needs *and* that is about running a
 //! service belongs here. Domain rules live in `domain`; anything used by a
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod db_retry;
 pub mod error;
 pub mod event_log;
+pub mod event_streams;
 pub mod extract;
 pub mod health;
 pub mod http;

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use cqrs_es::Aggregate;
-use cqrs_es::event_sink::EventSink;
 use domain::central::{CentralCommand, CentralError, CentralEvent, CentralStock, stream_id};
 use domain::{Sku, StoreId};
 use serde_json::Value;
+use service_infra::event_streams::{decide, lock_and_load};
 use sqlx::{Postgres, Transaction};
 
 use crate::projections::write::{OperationRow, WriteBatch};
@@ -41,14 +40,6 @@ pub struct Streams {
     new_events: Vec<NewEvent>,
 }
 
-#[derive(sqlx::FromRow)]
-struct SnapshotRow {
-    aggregate_id: String,
-    last_sequence: i64,
-    payload: Value,
-    later_events: Option<Value>,
-}
-
 impl Streams {
     /// Streams starting from the given states; an SKU without a state is an
     /// empty (unregistered) stream.
@@ -63,9 +54,8 @@ impl Streams {
         }
     }
 
-    /// Locks the snapshot rows of `skus`' streams in id order (so two
-    /// transactions never deadlock) and loads each from its snapshot plus
-    /// any events after it. Unregistered streams have no row and stay empty.
+    /// Locks and loads `skus`' streams (`service_infra::event_streams`).
+    /// Unregistered streams have no snapshot row and stay empty.
     pub async fn lock_and_load(
         tx: &mut Transaction<'static, Postgres>,
         store_id: &StoreId,
@@ -77,36 +67,11 @@ impl Streams {
             .keys()
             .map(|sku| stream_id(store_id, sku))
             .collect();
-        let rows: Vec<SnapshotRow> = sqlx::query_as(
-            "SELECT s.aggregate_id, s.last_sequence, s.payload,
-                    (SELECT jsonb_agg(e.payload ORDER BY e.sequence) FROM events e
-                      WHERE e.aggregate_type = s.aggregate_type AND e.aggregate_id = s.aggregate_id
-                        AND e.sequence > s.last_sequence) AS later_events
-               FROM snapshots s
-              WHERE s.aggregate_type = $1 AND s.aggregate_id = ANY($2)
-              ORDER BY s.aggregate_id
-                FOR UPDATE OF s",
-        )
-        .bind(CentralStock::TYPE)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
-        for row in rows {
-            let sku = row
-                .aggregate_id
-                .rsplit_once('/')
-                .and_then(|(_, sku)| sku.parse::<Sku>().ok())
-                .ok_or_else(|| decode_error(format!("bad stream id {:?}", row.aggregate_id)))?;
-            let stream = streams.streams.entry(sku).or_default();
-            stream.state = serde_json::from_value(row.payload).map_err(decode_error)?;
-            stream.sequence = row.last_sequence;
-            let later: Vec<CentralEvent> = match row.later_events {
-                Some(events) => serde_json::from_value(events).map_err(decode_error)?,
-                None => Vec::new(),
-            };
-            for event in later {
-                stream.sequence += 1;
-                stream.state.apply(event);
+        let mut locked = lock_and_load::<CentralStock>(tx, &ids).await?;
+        for (sku, stream) in &mut streams.streams {
+            if let Some(loaded) = locked.remove(&stream_id(store_id, sku)) {
+                stream.state = loaded.state;
+                stream.sequence = loaded.sequence;
             }
         }
         Ok(streams)
@@ -133,11 +98,8 @@ impl Streams {
         let Some(stream) = self.streams.get_mut(sku) else {
             return Err(CentralError::SkuNotFound);
         };
-        let mut draft = stream.state.clone();
-        let sink = EventSink::default();
-        draft.handle(command, &(), &sink).await?;
-        let events = sink.collect().await;
-        stream.state = draft;
+        let (state, events) = decide(&stream.state, command).await?;
+        stream.state = state;
         for event in &events {
             stream.sequence += 1;
             stream.changed = true;
@@ -169,8 +131,4 @@ impl Streams {
         batch.add_operations(operations);
         Ok(batch)
     }
-}
-
-fn decode_error(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> sqlx::Error {
-    sqlx::Error::Decode(error.into())
 }

@@ -4,10 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use cqrs_es::Aggregate;
-use cqrs_es::event_sink::EventSink;
 use domain::Sku;
 use domain::store::{StockCommand, StockError, StockEvent, StockItem};
+use service_infra::event_streams::{decide, lock_and_load};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::projections;
@@ -34,52 +33,23 @@ pub struct StreamTx {
     streams: BTreeMap<Sku, LoadedStream>,
 }
 
-#[derive(sqlx::FromRow)]
-struct SnapshotRow {
-    aggregate_id: String,
-    last_sequence: i64,
-    payload: serde_json::Value,
-    later_events: Option<serde_json::Value>,
-}
-
 impl StreamTx {
-    /// Begins a transaction and locks the streams of `skus` in a fixed order
-    /// (so two transactions never deadlock), loading each from its snapshot
-    /// plus any events after it.
+    /// Begins a transaction and locks and loads the streams of `skus`
+    /// (`service_infra::event_streams`).
     pub async fn begin(pool: &PgPool, skus: &[Sku]) -> Result<Self, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        let ids: Vec<&str> = skus.iter().map(Sku::as_str).collect();
-        let rows: Vec<SnapshotRow> = sqlx::query_as(
-            "SELECT s.aggregate_id, s.last_sequence, s.payload,
-                    (SELECT jsonb_agg(e.payload ORDER BY e.sequence) FROM events e
-                      WHERE e.aggregate_type = s.aggregate_type AND e.aggregate_id = s.aggregate_id
-                        AND e.sequence > s.last_sequence) AS later_events
-               FROM snapshots s
-              WHERE s.aggregate_type = $1 AND s.aggregate_id = ANY($2)
-              ORDER BY s.aggregate_id
-                FOR UPDATE OF s",
-        )
-        .bind(StockItem::TYPE)
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut streams: BTreeMap<Sku, LoadedStream> = skus
-            .iter()
-            .map(|sku| (sku.clone(), LoadedStream::default()))
-            .collect();
-        for row in rows {
-            let sku: Sku = row.aggregate_id.parse().map_err(decode_error)?;
-            let stream = streams.entry(sku).or_default();
-            stream.item = serde_json::from_value(row.payload).map_err(decode_error)?;
-            stream.sequence = row.last_sequence;
-            let later: Vec<StockEvent> = match row.later_events {
-                Some(events) => serde_json::from_value(events).map_err(decode_error)?,
-                None => Vec::new(),
-            };
-            for event in later {
-                stream.sequence += 1;
-                stream.item.apply(event);
-            }
+        let ids: Vec<String> = skus.iter().map(Sku::to_string).collect();
+        let mut locked = lock_and_load::<StockItem>(&mut tx, &ids).await?;
+        let mut streams = BTreeMap::new();
+        for sku in skus {
+            streams.entry(sku.clone()).or_insert_with(|| {
+                let locked = locked.remove(sku.as_str()).unwrap_or_default();
+                LoadedStream {
+                    item: locked.state,
+                    sequence: locked.sequence,
+                    new_events: Vec::new(),
+                }
+            });
         }
         Ok(Self { tx, streams })
     }
@@ -103,11 +73,8 @@ impl StreamTx {
         let Some(stream) = self.streams.get_mut(sku) else {
             return Err(StockError::SkuNotFound);
         };
-        let mut draft = stream.item.clone();
-        let sink = EventSink::default();
-        draft.handle(command, &(), &sink).await?;
-        let events = sink.collect().await;
-        stream.item = draft;
+        let (item, events) = decide(&stream.item, command).await?;
+        stream.item = item;
         stream.new_events.extend(events.iter().cloned());
         Ok(events)
     }
@@ -166,8 +133,4 @@ impl StreamTx {
 
 fn encode_error(error: serde_json::Error) -> sqlx::Error {
     sqlx::Error::Encode(Box::new(error))
-}
-
-fn decode_error(error: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
-    sqlx::Error::Decode(Box::new(error))
 }
