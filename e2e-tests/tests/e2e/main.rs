@@ -10,6 +10,7 @@ mod harness;
 
 mod broker;
 mod chain;
+mod coalescing;
 mod conflict;
 mod crash;
 mod head_office;

@@ -76,6 +76,18 @@ impl Stack {
 
     /// Messages waiting in the dead-letter queue.
     pub async fn dead_letters(&self) -> u32 {
+        self.queued(&self.topology.names().dead_letter_queue())
+            .await
+    }
+
+    /// Nudges waiting in the queue of store `index`.
+    pub async fn queued_nudges(&self, index: usize) -> u32 {
+        let store_id = &self.store(index).id;
+        self.queued(&self.topology.names().store_queue(store_id))
+            .await
+    }
+
+    async fn queued(&self, queue: &str) -> u32 {
         let connection = lapin::Connection::connect(
             &self.resources.amqp_url,
             lapin::ConnectionProperties::default(),
@@ -87,16 +99,12 @@ impl Stack {
             passive: true,
             ..Default::default()
         };
-        let queue = channel
-            .queue_declare(
-                self.topology.names().dead_letter_queue().into(),
-                options,
-                lapin::types::FieldTable::default(),
-            )
+        let declared = channel
+            .queue_declare(queue.into(), options, lapin::types::FieldTable::default())
             .await
-            .expect("dead-letter queue exists");
+            .unwrap_or_else(|e| panic!("queue {queue} does not exist: {e}"));
         let _ = connection.close(200, "e2e".into()).await;
-        queue.message_count()
+        declared.message_count()
     }
 
     /// (Re)starts worker `index` and waits until it is ready.
