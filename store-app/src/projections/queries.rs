@@ -84,9 +84,12 @@ pub async fn record_failure(
     next_attempt_at: Option<DateTime<Utc>>,
 ) -> Result<u64, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE changes
-            SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
-          WHERE operation_id = ANY($1) AND status = 'pending'",
+        // Joined on `unnest` so each id is a primary-key probe, whatever the
+        // planner's statistics say about a large pending backlog.
+        "UPDATE changes c
+            SET attempts = c.attempts + 1, last_error = $2, next_attempt_at = $3
+           FROM unnest($1::uuid[]) AS failed(operation_id)
+          WHERE c.operation_id = failed.operation_id AND c.status = 'pending'",
     )
     .bind(operation_ids)
     .bind(error)

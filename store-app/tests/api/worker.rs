@@ -141,6 +141,18 @@ async fn a_transient_failure_marks_the_change_retrying_never_rejected() {
     assert_eq!(retrying["ok"], true);
     assert_eq!(retrying["attempts"], 1);
     assert_eq!(retrying["last_error"], "central unreachable");
+
+    app.worker_post(
+        "/v1/sync/failures",
+        json!({ "operation_ids": [id, id], "error": "timeout" }),
+    )
+    .await;
+    let again = status(&app, &id).await;
+    assert_eq!(
+        (again["attempts"].clone(), again["last_error"].clone()),
+        (json!(2), json!("timeout")),
+        "one attempt per call, even for an id listed twice"
+    );
 }
 
 #[tokio::test]
