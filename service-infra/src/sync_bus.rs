@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use std::sync::Mutex;
 
@@ -17,11 +17,6 @@ use tokio::sync::{Notify, RwLock};
 
 /// Default name of the nudge exchange.
 pub const DEFAULT_EXCHANGE: &str = "inventory.sync";
-
-/// Message header: when the nudge was published, in Unix milliseconds on
-/// the publisher's clock. A sync that started after it covers it, so the
-/// worker drops it (with an allowance for clocks that disagree).
-pub const NUDGED_AT_HEADER: &str = "nudged-at-ms";
 
 /// How long a caller waits for the broker to confirm a nudge.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(3);
@@ -160,21 +155,6 @@ fn pending(inner: &NudgerInner) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Properties of every nudge: persistent, plain text, and `headers` plus
-/// the publishing time ([`NUDGED_AT_HEADER`]).
-pub fn nudge_properties(now_ms: i64, mut headers: FieldTable) -> BasicProperties {
-    headers.insert(NUDGED_AT_HEADER.into(), AMQPValue::LongLongInt(now_ms));
-    BasicProperties::default()
-        .with_delivery_mode(2)
-        .with_content_type("text/plain".into())
-        .with_headers(headers)
-}
-
-/// The current time in Unix milliseconds.
-pub fn unix_ms_now() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 async fn publish(channel: &Channel, topology: &Topology, store_id: &str) -> Result<(), BusError> {
     let confirm = channel
         .basic_publish(
@@ -182,7 +162,9 @@ async fn publish(channel: &Channel, topology: &Topology, store_id: &str) -> Resu
             store_id.into(),
             BasicPublishOptions::default(),
             store_id.as_bytes(),
-            nudge_properties(unix_ms_now(), FieldTable::default()),
+            BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_content_type("text/plain".into()),
         )
         .await?;
     match tokio::time::timeout(CONFIRM_TIMEOUT, confirm).await {
@@ -236,21 +218,5 @@ async fn run(amqp_url: String, inner: Arc<NudgerInner>) {
         }
         *inner.channel.write().await = None;
         tracing::warn!("nudge publisher lost the broker; reconnecting");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_nudge_is_persistent_and_stamped_with_its_publishing_time() {
-        let properties = nudge_properties(1234, FieldTable::default());
-        assert_eq!(properties.delivery_mode(), &Some(2));
-        let stamped = properties
-            .headers()
-            .as_ref()
-            .and_then(|h| h.inner().get(NUDGED_AT_HEADER).cloned());
-        assert_eq!(stamped, Some(AMQPValue::LongLongInt(1234)));
     }
 }

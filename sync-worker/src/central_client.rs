@@ -123,8 +123,8 @@ impl CentralClient {
         Ok(response.results)
     }
 
-    /// Up to `limit` of head office's changes to `store_id` after `after`
-    /// (from the start when `None`), in central's commit order.
+    /// Up to `limit` events of `store_id` after `after` (from the start when
+    /// `None`), in central's commit order.
     #[tracing::instrument(skip_all, fields(store_id = %store_id, after = ?after))]
     pub async fn events(
         &self,
@@ -134,11 +134,7 @@ impl CentralClient {
     ) -> Result<EventsPage, CallError> {
         let limit = limit.to_string();
         call(&self.tokens, "central", || {
-            let mut query = vec![
-                ("store_id", store_id.as_str()),
-                ("origin", "head_office"),
-                ("limit", limit.as_str()),
-            ];
+            let mut query = vec![("store_id", store_id.as_str()), ("limit", limit.as_str())];
             if let Some(after) = after {
                 query.push(("after", after));
             }

@@ -10,8 +10,12 @@
 //! - On shutdown the sync stops after the batch in hand (or is abandoned
 //!   after a grace period) and its nudge goes back to the queue unacked.
 //!
-//! Duplicate nudges are harmless; a nudge is skipped when a complete sync
-//! started after it was sent.
+//! Duplicate nudges are harmless, and most are not even run: the nudges
+//! already waiting in the queue when a complete sync started are acked as
+//! coalesced. Every publisher nudges after committing and a sync reads what
+//! was committed before it started, so that sync covered them; the queue is
+//! first in, first out, so they are the next deliveries. No clocks are
+//! compared.
 
 use std::time::Duration;
 
@@ -20,13 +24,11 @@ use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-    BasicRejectOptions, ConfirmSelectOptions,
+    BasicRejectOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-use service_infra::sync_bus::unix_ms_now;
 
 use crate::bus;
 use crate::message::{self, Nudge};
@@ -37,11 +39,6 @@ use crate::topology::BrokerTopology;
 /// How long a sync may go on after shutdown was asked for before it is
 /// abandoned (its nudge is then redelivered; the sync is idempotent).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// How far another host's clock may be behind this one's before a nudge
-/// from it could be dropped although the last sync missed its change (the
-/// change would then wait for the next nudge or the scheduler).
-const CLOCK_SKEW_ALLOWANCE_MS: i64 = 1_000;
 
 /// What ends a consumer.
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +67,8 @@ pub struct StoreConsumer {
     topology: BrokerTopology,
     channel: Channel,
     stop: CancellationToken,
-    /// Unix ms when the last complete sync started.
-    last_complete_sync_ms: Option<i64>,
+    /// Deliveries still to ack without a sync (see the module comment).
+    covered: CoveredNudges,
     /// When the retry this consumer last published comes back.
     retry_due: Option<Instant>,
 }
@@ -91,7 +88,7 @@ impl StoreConsumer {
             topology,
             channel,
             stop,
-            last_complete_sync_ms: None,
+            covered: CoveredNudges::default(),
             retry_due: None,
         }
     }
@@ -150,23 +147,43 @@ impl StoreConsumer {
     /// Runs the sync a delivery asks for and settles the delivery.
     async fn handle(&mut self, delivery: Delivery) {
         let headers = delivery.properties.headers().as_ref();
+        let covered = self.covered.take();
         let settle = match message::read(self.store.id(), &delivery.data, headers) {
             Err(poison) => {
                 tracing::error!(%poison, routing_key = %delivery.routing_key, "poison message; dead-lettering it");
                 Settle::DeadLetter
             }
-            Ok(nudge) if self.is_redundant(&nudge) => Settle::Ack("coalesced"),
+            Ok(_) if covered => Settle::Ack("coalesced"),
             Ok(nudge) => self.sync(nudge).await,
         };
         self.settle(&delivery, settle).await;
     }
 
-    fn is_redundant(&self, nudge: &Nudge) -> bool {
-        covered_by_sync(nudge.nudged_at_ms, self.last_complete_sync_ms)
+    /// Nudges waiting behind the one in hand (0 when the broker does not
+    /// say, which only costs syncs).
+    async fn waiting_nudges(&self) -> u32 {
+        let queue = self.topology.names().store_queue(self.store.id().as_str());
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        match self
+            .channel
+            .queue_declare(queue.as_str().into(), options, FieldTable::default())
+            .await
+        {
+            Ok(queue) => queue.message_count(),
+            Err(error) => {
+                tracing::debug!(%error, "could not count the waiting nudges");
+                0
+            }
+        }
     }
 
     async fn sync(&mut self, nudge: Nudge) -> Settle {
-        let started_ms = unix_ms_now();
+        // Counted before the sync reads anything: every nudge counted was
+        // published after its change committed, so the sync sees the change.
+        let waiting = self.waiting_nudges().await;
         let run = SyncRun {
             attempt: nudge.attempt,
             stop: self.stop.clone(),
@@ -185,7 +202,7 @@ impl StoreConsumer {
         match result {
             Ok(report) if report.interrupted => Settle::Requeue,
             Ok(report) if report.deferred == 0 => {
-                self.last_complete_sync_ms = Some(started_ms);
+                self.covered.cover(waiting);
                 self.retry_due = None;
                 Settle::Ack("acked")
             }
@@ -203,7 +220,7 @@ impl StoreConsumer {
         }
         let delay = self.ctx.retry.delay(attempt);
         let names = self.topology.names();
-        let properties = message::properties(unix_ms_now(), Some((attempt, delay)));
+        let properties = message::properties(Some((attempt, delay)));
         match bus::publish(
             &self.channel,
             &names.retry_exchange(),
@@ -266,16 +283,23 @@ impl StoreConsumer {
     }
 }
 
-/// Whether a nudge sent at `nudged_at_ms` asks for nothing the complete sync
-/// that started at `sync_started_ms` did not do: publishers nudge after
-/// committing, and a sync reads everything committed before it started.
-/// Publishers' clocks may be behind ours by up to
-/// [`CLOCK_SKEW_ALLOWANCE_MS`].
-fn covered_by_sync(nudged_at_ms: Option<i64>, sync_started_ms: Option<i64>) -> bool {
-    matches!(
-        (nudged_at_ms, sync_started_ms),
-        (Some(sent), Some(started)) if sent.saturating_add(CLOCK_SKEW_ALLOWANCE_MS) < started
-    )
+/// How many of the next deliveries a complete sync already covered.
+#[derive(Debug, Default)]
+struct CoveredNudges(u32);
+
+impl CoveredNudges {
+    /// The next `waiting` deliveries are covered.
+    fn cover(&mut self, waiting: u32) {
+        self.0 = waiting;
+    }
+
+    /// Whether the delivery in hand is covered; counts it either way, poison
+    /// included, since the count is of deliveries.
+    fn take(&mut self) -> bool {
+        let covered = self.0 > 0;
+        self.0 = self.0.saturating_sub(1);
+        covered
+    }
 }
 
 #[cfg(test)]
@@ -283,20 +307,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_nudge_sent_well_before_a_complete_sync_started_is_covered() {
-        assert!(covered_by_sync(Some(10_000), Some(12_000)));
-    }
-
-    #[test]
-    fn a_nudge_within_the_clock_allowance_of_the_sync_start_runs() {
-        assert!(!covered_by_sync(Some(10_000), Some(10_500)));
-        assert!(!covered_by_sync(Some(10_000), Some(11_000)));
-        assert!(!covered_by_sync(Some(12_000), Some(10_000)));
-    }
-
-    #[test]
-    fn a_nudge_runs_when_either_time_is_unknown() {
-        assert!(!covered_by_sync(None, Some(12_000)));
-        assert!(!covered_by_sync(Some(10_000), None));
+    fn exactly_the_nudges_waiting_at_the_start_of_a_complete_sync_are_covered() {
+        let mut covered = CoveredNudges::default();
+        assert!(!covered.take(), "nothing is covered before a sync");
+        covered.cover(2);
+        assert!(covered.take());
+        assert!(covered.take());
+        assert!(
+            !covered.take(),
+            "a nudge queued after the count runs a sync"
+        );
     }
 }

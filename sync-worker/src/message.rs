@@ -1,14 +1,12 @@
 //! The nudge message: a store id as the body ("store X has changes"), plus
-//! headers the worker adds to its own nudges (retry attempt and level, the
-//! time it was published). Reading a delivery tells a nudge from poison.
+//! headers the worker adds to its retries (attempt and level). Reading a
+//! delivery tells a nudge from poison.
 
 use std::time::Duration;
 
 use domain::StoreId;
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable};
-
-use service_infra::sync_bus::{NUDGED_AT_HEADER, nudge_properties};
 
 use crate::retry::{ATTEMPT_HEADER, DELAY_HEADER};
 use crate::topology::{level_key, long_string};
@@ -18,9 +16,6 @@ use crate::topology::{level_key, long_string};
 pub struct Nudge {
     /// Retries of this nudge so far; 0 for a fresh one.
     pub attempt: u32,
-    /// When it was published (Unix ms, the publisher's clock); `None` from
-    /// a publisher that does not say, whose nudge is never coalesced away.
-    pub nudged_at_ms: Option<i64>,
 }
 
 /// Why a delivery is poison and goes to the dead-letter queue.
@@ -50,14 +45,13 @@ pub fn read(store: &StoreId, body: &[u8], headers: Option<&FieldTable>) -> Resul
         attempt: header(ATTEMPT_HEADER)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(0),
-        nudged_at_ms: header(NUDGED_AT_HEADER),
     })
 }
 
-/// Properties of a nudge the worker publishes (scheduler or retry): those
-/// of every nudge, and for a retry the attempt number and the level the
-/// retry exchange routes on.
-pub fn properties(now_ms: i64, retry: Option<(u32, Duration)>) -> BasicProperties {
+/// Properties of a nudge the worker publishes (scheduler or retry):
+/// persistent, and for a retry the attempt number and the level the retry
+/// exchange routes on.
+pub fn properties(retry: Option<(u32, Duration)>) -> BasicProperties {
     let mut headers = FieldTable::default();
     if let Some((attempt, delay)) = retry {
         headers.insert(
@@ -66,7 +60,10 @@ pub fn properties(now_ms: i64, retry: Option<(u32, Duration)>) -> BasicPropertie
         );
         headers.insert(DELAY_HEADER.into(), long_string(&level_key(delay)));
     }
-    nudge_properties(now_ms, headers)
+    BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("text/plain".into())
+        .with_headers(headers)
 }
 
 /// An integer header, whatever integer type (or decimal string) the
@@ -94,25 +91,16 @@ mod tests {
     }
 
     #[test]
-    fn a_bare_nudge_is_a_fresh_attempt() {
-        assert_eq!(
-            read(&store(), b"STORE-001", None),
-            Ok(Nudge {
-                attempt: 0,
-                nudged_at_ms: None
-            })
-        );
+    fn a_stores_nudge_is_a_fresh_attempt() {
+        assert_eq!(read(&store(), b"STORE-001", None), Ok(Nudge { attempt: 0 }));
     }
 
     #[test]
-    fn a_retry_carries_its_attempt_and_publishing_time() {
-        let props = properties(1234, Some((3, Duration::from_secs(4))));
+    fn a_retry_carries_its_attempt() {
+        let props = properties(Some((3, Duration::from_secs(4))));
         assert_eq!(
             read(&store(), b"STORE-001", props.headers().as_ref()),
-            Ok(Nudge {
-                attempt: 3,
-                nudged_at_ms: Some(1234)
-            })
+            Ok(Nudge { attempt: 3 })
         );
     }
 

@@ -4,10 +4,10 @@
 //! Several replicas must not multiply the schedule: rounds fall on
 //! wall-clock multiples of the interval (plus a little jitter), so every
 //! replica fires in the same short window; a store whose queue already
-//! holds a nudge is skipped; and each nudge carries its publishing time, so
-//! the store's consumer skips one that a complete sync, started after it
-//! was sent, already covered. A first round runs at start-up, so changes
-//! made while no worker was running are picked up at once.
+//! holds a nudge is skipped; and the store's consumer acks without syncing
+//! a nudge that was already queued when a complete sync started. A first
+//! round runs at start-up, so changes made while no worker was running are
+//! picked up at once.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +16,6 @@ use lapin::Channel;
 use lapin::options::{ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use rand::Rng;
-use service_infra::sync_bus::unix_ms_now;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{self, PublishError};
@@ -119,7 +118,7 @@ impl Scheduler {
             &self.channel,
             names.exchange(),
             store.as_str(),
-            message::properties(unix_ms_now(), None),
+            message::properties(None),
         )
         .await?;
         Ok(true)

@@ -87,9 +87,9 @@ impl Session<'_> {
     async fn supervise(&self) {
         let mut delay = FIRST_RECONNECT_DELAY;
         while !self.stop.is_cancelled() {
-            let began = tokio::time::Instant::now();
-            let ended = self.run().await;
-            if began.elapsed() > MAX_RECONNECT_DELAY {
+            let mut connected = false;
+            let ended = self.run(&mut connected).await;
+            if connected {
                 // The session ran: this is a new outage, not the same one.
                 delay = FIRST_RECONNECT_DELAY;
             }
@@ -112,7 +112,8 @@ impl Session<'_> {
 
     /// Connects, declares the topology and runs the consumers and the
     /// scheduler until `stop` (`Ok`) or until one of them ends (`Err`).
-    async fn run(&self) -> anyhow::Result<()> {
+    /// Sets `connected` once the topology is declared.
+    async fn run(&self, connected: &mut bool) -> anyhow::Result<()> {
         let connection = bus::connect(&self.config.amqp_url)
             .await
             .context("connecting to the broker")?;
@@ -124,6 +125,7 @@ impl Session<'_> {
             .await
             .context("declaring the topology")?;
         self.broker.set(Some(connection.status().clone()));
+        *connected = true;
         tracing::info!("connected to the broker");
 
         let tasks_stop = self.stop.child_token();

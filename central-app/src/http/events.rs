@@ -29,9 +29,6 @@ pub struct EventsQuery {
     pub store_id: Option<String>,
     /// Only this SKU's events.
     pub sku: Option<String>,
-    /// Only changes made there: `store` or `head_office` (registrations
-    /// are left out). The sync worker reads `head_office`.
-    pub origin: Option<String>,
 }
 
 /// One event of central's log.
@@ -116,11 +113,6 @@ pub async fn list(
             .sku
             .as_deref()
             .map(|sku| parse_field("sku", sku))
-            .transpose()?,
-        origin: query
-            .origin
-            .as_deref()
-            .map(|origin| parse_field("origin", origin))
             .transpose()?,
     };
     if claims.role == Role::Store

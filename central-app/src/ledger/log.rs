@@ -3,7 +3,6 @@
 //! of order), filtered by central's `store_id` and `sku` columns.
 
 use chrono::{DateTime, Utc};
-use domain::central::Origin;
 use domain::{Sku, StoreId};
 use serde_json::Value;
 pub use service_infra::event_log::LogCursor as Cursor;
@@ -15,8 +14,6 @@ use sqlx::PgPool;
 pub struct LogFilter {
     pub store_id: Option<StoreId>,
     pub sku: Option<Sku>,
-    /// Only changes made there (registrations have no origin).
-    pub origin: Option<Origin>,
 }
 
 /// One event of central's log.
@@ -75,9 +72,6 @@ pub async fn read(
     }
     if let Some(sku) = &filter.sku {
         filters.push(("sku", sku.to_string()));
-    }
-    if let Some(origin) = filter.origin {
-        filters.push(("origin", origin.as_str().to_owned()));
     }
     let page = read_page(pool, after, limit, &filters).await?;
     Ok(page.events.into_iter().map(LogEvent::from).collect())

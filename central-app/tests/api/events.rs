@@ -98,40 +98,6 @@ async fn events_can_be_filtered_by_store_and_sku() {
 }
 
 #[tokio::test]
-async fn events_can_be_filtered_by_origin() {
-    let app = spawn_app().await;
-    app.push_batch(STORE_2, vec![change(op(), CAMERA, -1, None)])
-        .await;
-    app.adjust(STORE_2, CAMERA, &json!({ "delta": 4 })).await;
-
-    let head_office = read_all(
-        &app,
-        &format!("&store_id={STORE_2}&origin=head_office"),
-        100,
-    )
-    .await;
-    let from_store = read_all(&app, &format!("&store_id={STORE_2}&origin=store"), 100).await;
-
-    let origins = |events: &[Value]| -> Vec<(Value, Value)> {
-        events
-            .iter()
-            .map(|e| {
-                (
-                    e["payload"]["ChangeApplied"]["origin"].clone(),
-                    e["payload"]["ChangeApplied"]["delta"].clone(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(
-        origins(&head_office),
-        vec![(json!("head_office"), json!(4))]
-    );
-    assert_eq!(origins(&from_store), vec![(json!("store"), json!(-1))]);
-    app.cleanup().await;
-}
-
-#[tokio::test]
 async fn a_store_reads_its_own_events() {
     let app = spawn_app().await;
     let token = app.token(crate::helpers::TestClient::Store1).await;

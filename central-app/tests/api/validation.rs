@@ -213,7 +213,6 @@ async fn every_bad_input_gets_a_4xx_json_error_and_writes_nothing() {
         "/v1/events?after=1-",
         "/v1/events?store_id=bad%20store",
         "/v1/events?sku=bad%20sku",
-        "/v1/events?origin=HeadOffice",
         "/v1/inventory/bad%20sku",
         "/v1/stores/bad%20store/inventory/ELEC-CAM-006",
     ];

@@ -15,27 +15,6 @@ pub enum Origin {
     HeadOffice,
 }
 
-impl Origin {
-    /// The name used in events and queries (`store`, `head_office`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Store => "store",
-            Self::HeadOffice => "head_office",
-        }
-    }
-}
-
-impl std::str::FromStr for Origin {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [Self::Store, Self::HeadOffice]
-            .into_iter()
-            .find(|origin| origin.as_str() == text)
-            .ok_or_else(|| format!("{text:?} is not one of store, head_office"))
-    }
-}
-
 /// One change to a (store, SKU) stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeRequest {

@@ -152,13 +152,3 @@ fn registering_twice_changes_nothing() {
         })
         .then_expect_events(vec![]);
 }
-
-#[test]
-fn origins_read_back_as_the_names_events_store() {
-    for origin in [Origin::Store, Origin::HeadOffice] {
-        let stored = serde_json::to_value(origin).expect("serializes");
-        assert_eq!(stored, serde_json::json!(origin.as_str()));
-        assert_eq!(origin.as_str().parse::<Origin>(), Ok(origin));
-    }
-    assert!("HeadOffice".parse::<Origin>().is_err());
-}

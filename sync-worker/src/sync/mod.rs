@@ -10,7 +10,7 @@
 mod pull;
 mod push;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,9 +175,10 @@ pub async fn sync_store_with(
         ..SyncReport::default()
     };
     let result = async {
-        push::push(ctx, store, run, &mut report).await?;
+        let mut recorded = HashSet::new();
+        push::push(ctx, store, run, &mut report, &mut recorded).await?;
         if !report.interrupted {
-            pull::pull(ctx, store, run, &mut report).await?;
+            pull::pull(ctx, store, run, &mut report, &recorded).await?;
         }
         Ok::<(), SyncError>(())
     }

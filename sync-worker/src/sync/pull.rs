@@ -1,15 +1,26 @@
-//! The pull half of a sync: head office's changes to the store, read from
-//! central's log page by page from the store's checkpoint, go to the store
-//! as central changes with the cursor of each page's last event as the new
-//! checkpoint.
+//! The pull half of a sync: central's log for the store, read page by page
+//! from the store's checkpoint, goes to the store as central changes with
+//! the cursor of each page's last event as the new checkpoint.
 //!
-//! The store's own changes are not read back: the push already recorded
-//! central's answer to each of them, and one whose answer was lost (a crash
-//! between central's commit and the store's record) is still pending at the
-//! store, so the next push sends it again and central replays its answer.
+//! Every `ChangeApplied` is sent, the store's own changes included: the
+//! store skips what it already reflects and counts a pending change central
+//! applied (its answer lost in a crash) as synced. Only the store's changes
+//! whose answers this very sync recorded are left out, as the store has
+//! nothing to learn from them.
+//!
+//! Reading only head office's changes would be cheaper but is not safe:
+//! when a worker loses the broker mid-sync, another worker may sync the
+//! same store while the first one has pushed a change but not yet recorded
+//! its answer. Central's next change to that SKU must then reach the store
+//! after that change's own event, or the store counts the change twice and
+//! expects a version central never reaches.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
 
 use domain::StoreId;
-use domain::central::CentralEvent;
+use domain::central::{CentralEvent, Origin};
 
 use super::{SyncContext, SyncError, SyncReport, SyncRun};
 use crate::central_client::LogEvent;
@@ -25,6 +36,7 @@ pub(super) async fn pull(
     store: &StoreClient,
     run: &SyncRun,
     report: &mut SyncReport,
+    recorded: &HashSet<Uuid>,
 ) -> Result<(), SyncError> {
     let mut after = store.checkpoint().await?;
     loop {
@@ -40,7 +52,7 @@ pub(super) async fn pull(
             break;
         };
         let checkpoint = last.cursor.clone();
-        let changes = central_changes(store.id(), &page.events)?;
+        let changes = central_changes(store.id(), &page.events, recorded)?;
         let recorded = store.apply_central_changes(&changes, &checkpoint).await?;
         report.pulled += recorded;
         ctx.metrics
@@ -57,10 +69,12 @@ pub(super) async fn pull(
 }
 
 /// The changes among `events` (all of `store_id`'s streams), in log order;
-/// registrations and unknown event types are skipped.
+/// registrations, unknown event types and the store's own changes listed in
+/// `recorded` are skipped.
 pub fn central_changes(
     store_id: &StoreId,
     events: &[LogEvent],
+    recorded: &HashSet<Uuid>,
 ) -> Result<Vec<CentralChange>, SyncError> {
     let mut changes = Vec::new();
     for event in events {
@@ -87,6 +101,7 @@ pub fn central_changes(
         let CentralEvent::ChangeApplied {
             operation_id,
             delta,
+            origin,
             version,
             quantity,
             ..
@@ -97,6 +112,9 @@ pub fn central_changes(
                 event.cursor
             )));
         };
+        if origin == Origin::Store && recorded.contains(&operation_id.as_uuid()) {
+            continue;
+        }
         changes.push(CentralChange {
             operation_id: operation_id.as_uuid(),
             sku: event.sku.clone(),
@@ -111,7 +129,6 @@ pub fn central_changes(
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use domain::central::Origin;
     use domain::{Delta, OperationId};
 
     use super::*;
@@ -151,7 +168,7 @@ mod tests {
             "ChangeApplied",
             applied(id, Origin::HeadOffice),
         )];
-        let changes = central_changes(&store(), &events).expect("readable");
+        let changes = central_changes(&store(), &events, &HashSet::new()).expect("readable");
         assert_eq!(
             changes,
             [CentralChange {
@@ -171,7 +188,10 @@ mod tests {
             "ItemRegistered",
             serde_json::json!({"ItemRegistered": {}}),
         )];
-        assert_eq!(central_changes(&store(), &events).expect("readable"), []);
+        assert_eq!(
+            central_changes(&store(), &events, &HashSet::new()).expect("readable"),
+            []
+        );
     }
 
     #[test]
@@ -182,7 +202,7 @@ mod tests {
             applied(OperationId::new_v7(), Origin::Store),
         )];
         assert!(matches!(
-            central_changes(&store(), &events),
+            central_changes(&store(), &events, &HashSet::new()),
             Err(SyncError::Protocol(_))
         ));
     }
@@ -195,8 +215,41 @@ mod tests {
             serde_json::json!({"ChangeApplied": {}}),
         )];
         assert!(matches!(
-            central_changes(&store(), &events),
+            central_changes(&store(), &events, &HashSet::new()),
             Err(SyncError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn the_stores_own_changes_recorded_by_this_sync_are_left_out() {
+        let (recorded, unrecorded, head_office) = (
+            OperationId::new_v7(),
+            OperationId::new_v7(),
+            OperationId::new_v7(),
+        );
+        let events = [
+            event(
+                "STORE-001",
+                "ChangeApplied",
+                applied(recorded, Origin::Store),
+            ),
+            event(
+                "STORE-001",
+                "ChangeApplied",
+                applied(unrecorded, Origin::Store),
+            ),
+            event(
+                "STORE-001",
+                "ChangeApplied",
+                applied(head_office, Origin::HeadOffice),
+            ),
+        ];
+        let skip = HashSet::from([recorded.as_uuid(), head_office.as_uuid()]);
+        let sent: Vec<Uuid> = central_changes(&store(), &events, &skip)
+            .expect("readable")
+            .iter()
+            .map(|c| c.operation_id)
+            .collect();
+        assert_eq!(sent, [unrecorded.as_uuid(), head_office.as_uuid()]);
     }
 }

@@ -3,7 +3,7 @@
 //! store. Answers that are not final stay pending and stop the push, so a
 //! later change never overtakes an earlier one that is still waiting.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -54,12 +54,14 @@ pub(super) fn verdict(change: &PendingChange, result: &ChangeResult) -> Verdict 
 }
 
 /// Pushes batches until the store has nothing pending, a change must wait
-/// for a retry, or `run.stop` is cancelled.
+/// for a retry, or `run.stop` is cancelled. The operation ids of the
+/// applied changes whose answers it recorded go to `recorded`.
 pub(super) async fn push(
     ctx: &SyncContext,
     store: &StoreClient,
     run: &SyncRun,
     report: &mut SyncReport,
+    recorded: &mut HashSet<Uuid>,
 ) -> Result<(), SyncError> {
     let mut previous_head: Option<Uuid> = None;
     loop {
@@ -91,6 +93,12 @@ pub(super) async fn push(
         let Answers { outcomes, retries } = sort_answers(ctx, &pending, &results, report);
         if !outcomes.is_empty() {
             store.record_outcomes(&outcomes).await?;
+            recorded.extend(
+                outcomes
+                    .iter()
+                    .filter(|o| o.outcome == "applied")
+                    .map(|o| o.operation_id),
+            );
         }
         if !retries.is_empty() {
             let next_attempt_at = next_attempt_at(ctx, run);
