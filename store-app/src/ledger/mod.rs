@@ -219,6 +219,11 @@ impl Ledger {
         changes: &[CentralChange],
         checkpoint: &str,
     ) -> Result<Vec<Appended>, LedgerError> {
+        if changes.is_empty() {
+            // Only the checkpoint moves (a page of the store's own changes).
+            save_checkpoint(&self.pool, checkpoint).await?;
+            return Ok(Vec::new());
+        }
         let operations: Vec<OperationId> = changes.iter().map(|c| c.operation_id).collect();
         retry_conflicts(|| async {
             let skus: Vec<Sku> = changes.iter().map(|c| c.sku.clone()).collect();
@@ -235,17 +240,26 @@ impl Ledger {
                 };
                 view.observe(&ignore_unknown_sku(tx.execute(&change.sku, command).await)?);
             }
-            sqlx::query(
-                "INSERT INTO central_checkpoint (cursor) VALUES ($1)
-                 ON CONFLICT (id) DO UPDATE SET cursor = EXCLUDED.cursor",
-            )
-            .bind(checkpoint)
-            .execute(tx.connection())
-            .await?;
+            save_checkpoint(tx.connection(), checkpoint).await?;
             Ok::<_, LedgerError>(tx.commit().await?)
         })
         .await
     }
+}
+
+/// Records how far the store has read central's log.
+async fn save_checkpoint<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    checkpoint: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO central_checkpoint (cursor) VALUES ($1)
+         ON CONFLICT (id) DO UPDATE SET cursor = EXCLUDED.cursor",
+    )
+    .bind(checkpoint)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 /// The time recorded in events, at the precision PostgreSQL stores, so the

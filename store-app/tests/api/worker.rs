@@ -195,6 +195,24 @@ async fn central_changes_apply_once_and_move_the_checkpoint() {
         .await
         .expect("json");
     assert_eq!(checkpoint["cursor"], "1234-7");
+
+    let nothing_new = app
+        .worker_post(
+            "/v1/sync/central-changes",
+            json!({ "changes": [], "checkpoint": "1300-9" }),
+        )
+        .await;
+    assert_eq!(nothing_new.status(), 200);
+    let moved: Value = app
+        .worker_get("/v1/sync/checkpoint")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        moved["cursor"], "1300-9",
+        "a page without changes still moves the checkpoint"
+    );
 }
 
 #[tokio::test]
