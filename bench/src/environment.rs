@@ -337,20 +337,7 @@ impl BenchEnv {
     }
 
     async fn drop_database(&self) -> anyhow::Result<()> {
-        let work = async {
-            let mut admin = PgConnection::connect(&self.admin_url).await?;
-            sqlx::raw_sql(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.db_name
-            ))
-            .execute(&mut admin)
-            .await?;
-            admin.close().await.ok();
-            anyhow::Ok(())
-        };
-        tokio::time::timeout(Duration::from_secs(60), work)
-            .await
-            .context("timed out")?
+        bench::drop_databases(&self.admin_url, std::slice::from_ref(&self.db_name)).await
     }
 
     async fn delete_exchange(&self) -> anyhow::Result<()> {

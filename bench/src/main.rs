@@ -11,7 +11,6 @@ mod environment;
 mod load;
 mod pgbench;
 mod report;
-mod stats;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,32 +20,15 @@ use clap::Parser;
 
 use crate::environment::{BenchEnv, FRESH_SKU, LONG_SKU, SAMPLE_SKUS};
 use crate::report::Table;
-use crate::stats::{Summary, fmt_ms, load_average};
+use bench::StackArgs;
+use bench::stats::{self, Summary, fmt_ms, load_average};
 
 /// Benchmarks `store-app` updates against PostgreSQL's own rate.
 #[derive(Debug, Parser)]
-#[command(name = "store-bench", version, about)]
+#[command(name = "store-bench", version)]
 struct Cli {
-    /// PostgreSQL server URL used to create (and finally drop) the
-    /// `bench_<uuid>` database.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres",
-        hide_env_values = true
-    )]
-    database_url: String,
-    /// RabbitMQ URL handed to the store (it publishes a sync nudge per update).
-    #[arg(
-        long,
-        env = "BENCH_AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
-        hide_env_values = true
-    )]
-    amqp_url: String,
-    /// Directory holding the release `store-app` binary.
-    #[arg(long, default_value = "target/release")]
-    bin_dir: PathBuf,
+    #[command(flatten)]
+    stack: StackArgs,
     /// Connection counts to measure, for both the store and pgbench.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
     connections: Vec<usize>,
@@ -104,7 +86,11 @@ fn main() -> std::process::ExitCode {
 /// Sets up, measures, and tears down whatever happens in between.
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let pgbench = pgbench::locate(cli.pgbench.as_deref()).await?;
-    let mut env = BenchEnv::new(&cli.database_url, &cli.amqp_url, &cli.bin_dir)?;
+    let mut env = BenchEnv::new(
+        &cli.stack.database_url,
+        &cli.stack.amqp_url,
+        &cli.stack.bin_dir,
+    )?;
     let outcome = tokio::select! {
         result = async {
             env.start().await?;

@@ -45,22 +45,8 @@ pub const COMMANDS: &[&str] = &[
 
 /// `--pgbench`, else PostgreSQL 15's pgbench, else `pgbench` on PATH.
 pub async fn locate(explicit: Option<&Path>) -> anyhow::Result<Pgbench> {
-    let candidates: Vec<PathBuf> = match explicit {
-        Some(path) => vec![path.to_owned()],
-        None => vec![
-            PathBuf::from("/usr/lib/postgresql/15/bin/pgbench"),
-            PathBuf::from("pgbench"),
-        ],
-    };
-    for path in candidates {
-        if let Ok(output) = Command::new(&path).arg("--version").output().await
-            && output.status.success()
-        {
-            let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-            return Ok(Pgbench { path, version });
-        }
-    }
-    bail!("pgbench not found: install PostgreSQL's client tools or pass --pgbench")
+    let (path, version) = bench::locate_pgbench(explicit).await?;
+    Ok(Pgbench { path, version })
 }
 
 /// Fails unless the store's snapshots have the shape the script rewrites:

@@ -34,6 +34,8 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bench::stats::{Rng, fmt_ms as ms, load_average, percentile};
+use bench::{StackArgs, drop_databases};
 use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
@@ -42,27 +44,10 @@ use uuid::Uuid;
 
 /// Benchmarks central's batch sync API against PostgreSQL's own rate.
 #[derive(Debug, Parser)]
-#[command(name = "central_bench", version, about)]
+#[command(name = "central_bench", version)]
 struct Cli {
-    /// Server on which the `bench_<uuid>` database is created and dropped.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        hide_env_values = true,
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    database_url: String,
-    /// Broker for central's nudges (only head-office changes publish).
-    #[arg(
-        long,
-        env = "BENCH_AMQP_URL",
-        hide_env_values = true,
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    amqp_url: String,
-    /// Directory holding the release `central-app` binary.
-    #[arg(long, default_value = "target/release")]
-    bin_dir: PathBuf,
+    #[command(flatten)]
+    stack: StackArgs,
     /// Batch sizes to measure.
     #[arg(long, value_delimiter = ',', default_value = "1,100,500")]
     sizes: Vec<usize>,
@@ -149,7 +134,7 @@ struct Env {
 
 impl Env {
     fn new(cli: &Cli) -> anyhow::Result<Self> {
-        let bin = cli.bin_dir.join("central-app");
+        let bin = cli.stack.bin_dir.join("central-app");
         if !bin.is_file() {
             bail!(
                 "{} not found: run cargo build --release --bins (or pass --bin-dir)",
@@ -158,13 +143,13 @@ impl Env {
         }
         let id = Uuid::new_v4().simple().to_string();
         let db_name = format!("bench_{id}");
-        let mut url = reqwest::Url::parse(&cli.database_url).context("BENCH_DATABASE_URL")?;
+        let mut url = reqwest::Url::parse(&cli.stack.database_url).context("BENCH_DATABASE_URL")?;
         url.set_path(&format!("/{db_name}"));
         Ok(Self {
-            admin_url: cli.database_url.clone(),
+            admin_url: cli.stack.database_url.clone(),
             db_url: url.to_string(),
             db_name,
-            amqp_url: cli.amqp_url.clone(),
+            amqp_url: cli.stack.amqp_url.clone(),
             exchange: format!("bench-{id}"),
             bin,
             dir: std::env::temp_dir().join(format!("central-bench-{id}")),
@@ -321,20 +306,9 @@ impl Env {
             let _ = tokio::time::timeout(Duration::from_secs(10), server.wait()).await;
         }
         if self.db_created {
-            let drop = async {
-                let mut admin = PgConnection::connect(&self.admin_url).await?;
-                sqlx::raw_sql(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.db_name
-                ))
-                .execute(&mut admin)
-                .await?;
-                admin.close().await.ok();
-                anyhow::Ok(())
-            };
-            match tokio::time::timeout(Duration::from_secs(60), drop).await {
-                Ok(Ok(())) => eprintln!("[teardown] database {} dropped", self.db_name),
-                other => eprintln!("[teardown] could not drop {}: {other:?}", self.db_name),
+            match drop_databases(&self.admin_url, std::slice::from_ref(&self.db_name)).await {
+                Ok(()) => eprintln!("[teardown] database {} dropped", self.db_name),
+                Err(error) => eprintln!("[teardown] could not drop {}: {error:#}", self.db_name),
             }
         }
         let delete = async {
@@ -789,41 +763,11 @@ async fn vacuum(cli: &Cli, conn: &mut PgConnection) -> anyhow::Result<()> {
 }
 
 async fn locate_pgbench(cli: &Cli) -> anyhow::Result<PathBuf> {
-    let candidates = match &cli.pgbench {
-        Some(path) => vec![path.clone()],
-        None => vec![
-            PathBuf::from("/usr/lib/postgresql/15/bin/pgbench"),
-            PathBuf::from("pgbench"),
-        ],
-    };
-    for path in candidates {
-        if let Ok(out) = Command::new(&path).arg("--version").output().await
-            && out.status.success()
-        {
-            println!("- {}", String::from_utf8_lossy(&out.stdout).trim());
-            return Ok(path);
-        }
-    }
-    bail!("pgbench not found: pass --pgbench or --skip-pgbench")
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, sorted.len().max(1)) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
+    let (path, version) = bench::locate_pgbench(cli.pgbench.as_deref())
+        .await
+        .context("pass --pgbench, or --skip-pgbench")?;
+    println!("- {version}");
+    Ok(path)
 }
 
 /// User + system CPU seconds of a process (clock ticks of 10 ms).
@@ -845,20 +789,4 @@ fn machine_cpu() -> Option<(f64, f64)> {
         .collect();
     let total: f64 = ticks.iter().take(8).sum();
     Some((total - ticks.get(3)? - ticks.get(4)?, total))
-}
-
-/// xorshift64*, seeded from a v4 UUID.
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Self {
-        Self(Uuid::new_v4().as_u64_pair().0 | 1)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % n as u64) as usize
-    }
 }

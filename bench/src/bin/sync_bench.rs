@@ -40,6 +40,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use bench::stats::{Rng, fmt_ms as ms, load_average, percentile};
+use bench::{StackArgs, drop_databases};
 use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
@@ -51,26 +53,10 @@ const STORES: [&str; 2] = ["STORE-001", "STORE-002"];
 
 /// Benchmarks propagation latency and backlog drain of the sync worker.
 #[derive(Debug, Parser)]
-#[command(name = "sync_bench", version, about)]
+#[command(name = "sync_bench", version)]
 struct Cli {
-    /// Server on which the benchmark's databases are created and dropped.
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        hide_env_values = true,
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    database_url: String,
-    #[arg(
-        long,
-        env = "BENCH_AMQP_URL",
-        hide_env_values = true,
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    amqp_url: String,
-    /// Directory holding the release binaries.
-    #[arg(long, default_value = "target/release")]
-    bin_dir: PathBuf,
+    #[command(flatten)]
+    stack: StackArgs,
     /// Steady update rates (per second, over both stores) to measure.
     #[arg(long, value_delimiter = ',', default_value = "100,500")]
     rates: Vec<u32>,
@@ -157,9 +143,9 @@ impl Stack {
     fn new(cli: &Cli) -> anyhow::Result<Self> {
         for bin in ["central-app", "store-app", "sync-worker"] {
             anyhow::ensure!(
-                cli.bin_dir.join(bin).is_file(),
+                cli.stack.bin_dir.join(bin).is_file(),
                 "{bin} missing in {}: run cargo build --release --bins",
-                cli.bin_dir.display()
+                cli.stack.bin_dir.display()
             );
         }
         let id = Uuid::new_v4().simple().to_string();
@@ -167,7 +153,7 @@ impl Stack {
             .iter()
             .map(|s| format!("bench_{id}_{s}"))
             .collect();
-        let base = reqwest::Url::parse(&cli.database_url).context("BENCH_DATABASE_URL")?;
+        let base = reqwest::Url::parse(&cli.stack.database_url).context("BENCH_DATABASE_URL")?;
         let db_urls: Vec<String> = databases
             .iter()
             .map(|name| {
@@ -179,10 +165,10 @@ impl Stack {
         // Lazy pools: they connect once the databases exist.
         let pool = |url: &String| PgPoolOptions::new().max_connections(2).connect_lazy(url);
         Ok(Self {
-            admin_url: cli.database_url.clone(),
-            amqp_url: cli.amqp_url.clone(),
+            admin_url: cli.stack.database_url.clone(),
+            amqp_url: cli.stack.amqp_url.clone(),
             exchange: format!("bench-{id}"),
-            bin_dir: cli.bin_dir.clone(),
+            bin_dir: cli.stack.bin_dir.clone(),
             dir: std::env::temp_dir().join(format!("sync-bench-{id}")),
             databases,
             created: Vec::new(),
@@ -530,19 +516,9 @@ impl Stack {
         for pool in &self.store_dbs {
             pool.close().await;
         }
-        let drop = async {
-            let mut admin = PgConnection::connect(&self.admin_url).await?;
-            for name in &self.created {
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await?;
-            }
-            admin.close().await.ok();
-            anyhow::Ok(())
-        };
-        match tokio::time::timeout(Duration::from_secs(60), drop).await {
-            Ok(Ok(())) => eprintln!("[teardown] databases {:?} dropped", self.created),
-            other => eprintln!("[teardown] could not drop {:?}: {other:?}", self.created),
+        match drop_databases(&self.admin_url, &self.created).await {
+            Ok(()) => eprintln!("[teardown] databases {:?} dropped", self.created),
+            Err(error) => eprintln!("[teardown] could not drop {:?}: {error:#}", self.created),
         }
         let x = &self.exchange;
         let mut queues: Vec<String> = STORES.iter().map(|s| format!("{x}.store.{s}")).collect();
@@ -1124,38 +1100,4 @@ async fn measure(cli: &Cli, stack: &mut Stack) -> anyhow::Result<()> {
         drain_phase(cli, stack).await?;
     }
     Ok(())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, sorted.len().max(1)) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-/// xorshift64*, seeded from a v4 UUID.
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Self {
-        Self(Uuid::new_v4().as_u64_pair().0 | 1)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % n as u64) as usize
-    }
 }

@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::wait::wait_until;
 use crate::harness::{Stack, StackOptions, load};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,17 +39,14 @@ async fn survives_under_load(what: &str, failure: impl AsyncFnOnce(&Stack)) {
         async move { load::updates(&store, 2000).await }
     });
     let worker = stack.workers[0].clone();
-    wait_until(
-        "300 changes applied at central",
-        Duration::from_secs(60),
-        || async {
-            worker
-                .metric("sync_changes_total", "outcome=\"applied\"")
-                .await
-                >= 300.0
-        },
-    )
-    .await;
+    worker
+        .wait_for_metric(
+            "sync_changes_total",
+            "outcome=\"applied\"",
+            300.0,
+            Duration::from_secs(60),
+        )
+        .await;
 
     failure(&stack).await;
 

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use crate::harness::wait::wait_until;
 use crate::harness::{Stack, load};
 
 /// Time for the store's publisher to send its last nudge after the load.
@@ -29,17 +28,14 @@ async fn nudges_queued_before_a_complete_sync_are_acked_without_syncing_again() 
     // were waiting when it started.
     let worker = stack.workers[0].clone();
     let expected = f64::from(queued - 1);
-    wait_until(
-        "every other queued nudge to be acked as coalesced",
-        Duration::from_secs(30),
-        || async {
-            worker
-                .metric("sync_messages_total", "result=\"coalesced\"")
-                .await
-                >= expected
-        },
-    )
-    .await;
+    worker
+        .wait_for_metric(
+            "sync_messages_total",
+            "result=\"coalesced\"",
+            expected,
+            Duration::from_secs(30),
+        )
+        .await;
 
     let coalesced = worker
         .metric("sync_messages_total", "result=\"coalesced\"")

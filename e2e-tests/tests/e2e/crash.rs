@@ -17,17 +17,14 @@ async fn a_worker_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
     });
 
     let worker = stack.workers[0].clone();
-    wait_until(
-        "1,000 changes applied at central",
-        Duration::from_secs(120),
-        || async {
-            worker
-                .metric("sync_changes_total", "outcome=\"applied\"")
-                .await
-                >= 1000.0
-        },
-    )
-    .await;
+    worker
+        .wait_for_metric(
+            "sync_changes_total",
+            "outcome=\"applied\"",
+            1000.0,
+            Duration::from_secs(120),
+        )
+        .await;
     stack.kill_worker(0);
     let store = stack.store(0).clone();
     wait_until(
@@ -64,17 +61,14 @@ async fn a_worker_stopped_with_sigterm_mid_load_exits_promptly_and_loses_nothing
         async move { load::updates(&store, 3000).await }
     });
     let worker = stack.workers[0].clone();
-    wait_until(
-        "500 changes applied at central",
-        Duration::from_secs(120),
-        || async {
-            worker
-                .metric("sync_changes_total", "outcome=\"applied\"")
-                .await
-                >= 500.0
-        },
-    )
-    .await;
+    worker
+        .wait_for_metric(
+            "sync_changes_total",
+            "outcome=\"applied\"",
+            500.0,
+            Duration::from_secs(120),
+        )
+        .await;
 
     let (took, status) = stack
         .terminate_worker(0, Duration::from_secs(20))

@@ -6,7 +6,6 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::clients::MetricsApi;
-use crate::harness::wait::wait_until;
 use crate::harness::{Stack, StackOptions, load};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,17 +23,14 @@ async fn two_workers_and_two_stores_under_load_apply_each_change_once() {
     // The first worker started first, so it is the active consumer of both
     // store queues; kill it half-way and the second one must take over.
     let first = stack.workers[0].clone();
-    wait_until(
-        "500 changes applied by the first worker",
-        Duration::from_secs(60),
-        || async {
-            first
-                .metric("sync_changes_total", "outcome=\"applied\"")
-                .await
-                >= 500.0
-        },
-    )
-    .await;
+    first
+        .wait_for_metric(
+            "sync_changes_total",
+            "outcome=\"applied\"",
+            500.0,
+            Duration::from_secs(60),
+        )
+        .await;
     stack.kill_worker(0);
 
     let [first_load, second_load] = loads;

@@ -285,6 +285,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The JSON body of a worker GET.
+    pub async fn worker_get_json(&self, path: &str) -> Value {
+        self.worker_get(path).await.json().await.expect("json")
+    }
+
     pub async fn worker_post(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.address))

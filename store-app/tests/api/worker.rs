@@ -53,12 +53,7 @@ async fn pending_changes_come_in_log_order() {
     let first = update(&app, json!({ "delta": -1 })).await;
     let second = update(&app, json!({ "delta": 2, "version": 1 })).await;
 
-    let page: Value = app
-        .worker_get("/v1/sync/pending?limit=10")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let page: Value = app.worker_get_json("/v1/sync/pending?limit=10").await;
 
     let changes = page["changes"].as_array().expect("changes");
     assert_eq!(changes.len(), 2);
@@ -188,12 +183,7 @@ async fn central_changes_apply_once_and_move_the_checkpoint() {
         ),
         (Some(40), Some(1))
     );
-    let checkpoint: Value = app
-        .worker_get("/v1/sync/checkpoint")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let checkpoint: Value = app.worker_get_json("/v1/sync/checkpoint").await;
     assert_eq!(checkpoint["cursor"], "1234-7");
 
     let nothing_new = app
@@ -203,12 +193,7 @@ async fn central_changes_apply_once_and_move_the_checkpoint() {
         )
         .await;
     assert_eq!(nothing_new.status(), 200);
-    let moved: Value = app
-        .worker_get("/v1/sync/checkpoint")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let moved: Value = app.worker_get_json("/v1/sync/checkpoint").await;
     assert_eq!(
         moved["cursor"], "1300-9",
         "a page without changes still moves the checkpoint"

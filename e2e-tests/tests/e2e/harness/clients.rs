@@ -276,6 +276,22 @@ impl MetricsApi {
         Self { url, http }
     }
 
+    /// Waits (failing after `timeout`) until [`MetricsApi::metric`] of
+    /// `name` and `labels` reaches `at_least`.
+    pub async fn wait_for_metric(
+        &self,
+        name: &str,
+        labels: &str,
+        at_least: f64,
+        timeout: Duration,
+    ) {
+        let what = format!("{name}{{{labels}}} ≥ {at_least}");
+        super::wait::wait_until(&what, timeout, || async {
+            self.metric(name, labels).await >= at_least
+        })
+        .await;
+    }
+
     /// The sum of every sample of `name` whose labels contain `labels`
     /// (e.g. `outcome="ok"`); 0 when absent or unreachable.
     pub async fn metric(&self, name: &str, labels: &str) -> f64 {
