@@ -1,5 +1,5 @@
 //! The two steps both ledgers' one-transaction executors share
-//! (../shared/EVENT-STORE.md): locking and loading streams, and running a
+//! (docs/event-store.md): locking and loading streams, and running a
 //! command on one.
 //!
 //! - [`lock_and_load`] locks the streams' snapshot rows `FOR UPDATE` in id
