@@ -8,7 +8,10 @@
 # 2. removes what earlier, interrupted runs left behind: databases named
 #    test_* and RabbitMQ vhosts named test-* that nothing is connected to,
 # 3. builds the binaries (debug; the end-to-end tests spawn them),
-# 4. runs `cargo test --workspace "$@"` and exits with its status.
+# 4. runs `cargo test --workspace "$@"`,
+# 5. without arguments, runs scripts/contract-test.sh: schemathesis checks
+#    both apps against their own OpenAPI documents.
+# It exits non-zero when any step fails.
 #
 # Environment (the tests read these two; both can be overridden):
 #   TEST_DATABASE_URL [postgres://postgres@127.0.0.1:5432/postgres]
@@ -103,4 +106,11 @@ for arg in "$@"; do
 done
 
 log "cargo test ${workspace[*]} $*"
-exec cargo test "${workspace[@]}" "$@"
+cargo test "${workspace[@]}" "$@"
+
+# The contract test (schemathesis against a running store and central) runs
+# with the whole suite, not when the caller picked packages or tests.
+if (($# == 0)); then
+    log "scripts/contract-test.sh"
+    "$ROOT/scripts/contract-test.sh"
+fi

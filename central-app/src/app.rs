@@ -7,7 +7,10 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use prometheus::Registry;
 use service_infra::auth::TokenVerifier;
-use service_infra::{HttpMetrics, metrics_router, not_found_fallback, with_observability};
+use service_infra::{
+    HttpMetrics, method_not_allowed_fallback, metrics_router, not_found_fallback,
+    with_observability,
+};
 
 use crate::auth::clients::Clients;
 use crate::auth::tokens::TokenIssuer;
@@ -53,13 +56,13 @@ pub fn router(state: AppState, registry: Registry, http_metrics: HttpMetrics) ->
         )
         .route("/v1/inventory/{sku}", get(http::inventory::availability))
         .route("/v1/events", get(http::events::list))
-        .route("/health/live", get(http::health::live))
+        .route("/health/live", get(service_infra::health::live))
         .route("/health/ready", get(http::health::ready))
         .with_state(state);
     let router = api
         .merge(http::docs::router())
         .merge(metrics_router(registry))
         .fallback(not_found_fallback)
-        .method_not_allowed_fallback(http::method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed_fallback);
     with_observability(router, http_metrics)
 }

@@ -15,6 +15,8 @@
 pub mod catalogue;
 pub mod central;
 pub mod idempotency;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod store;
 pub mod values;
 

@@ -14,6 +14,12 @@ pub type Version = i64;
 /// The largest absolute value a single delta may have.
 pub const MAX_ABS_DELTA: i64 = 1_000_000;
 
+/// The shape of a store id (checked by [`StoreId`]).
+pub const STORE_ID_PATTERN: &str = "^[A-Z0-9][A-Z0-9-]{0,31}$";
+
+/// The shape of a SKU (checked by [`Sku`]).
+pub const SKU_PATTERN: &str = "^[A-Z0-9][A-Z0-9-]{0,63}$";
+
 /// Why a raw value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
@@ -153,7 +159,9 @@ impl Delta {
 impl TryFrom<i64> for Delta {
     type Error = ValueError;
     fn try_from(value: i64) -> Result<Self, Self::Error> {
-        if value != 0 && value.abs() <= MAX_ABS_DELTA {
+        // `unsigned_abs`: `i64::MIN.abs()` overflows (and wraps to a negative
+        // number that would pass the bound in a release build).
+        if value != 0 && value.unsigned_abs() <= MAX_ABS_DELTA.unsigned_abs() {
             Ok(Self(value))
         } else {
             Err(ValueError::Delta(value))
@@ -204,6 +212,22 @@ mod tests {
         assert!(Delta::try_from(1_000_001).is_err());
         assert!(Delta::try_from(-1_000_001).is_err());
         assert_eq!(Delta::try_from(-1_000_000).map(Delta::get), Ok(-1_000_000));
+    }
+
+    #[test]
+    fn the_smallest_i64_is_not_a_delta() {
+        assert_eq!(Delta::try_from(i64::MIN), Err(ValueError::Delta(i64::MIN)));
+        assert!(Delta::try_from(i64::MAX).is_err());
+    }
+
+    #[test]
+    fn patterns_describe_what_the_types_accept() {
+        assert_eq!(STORE_ID_PATTERN, "^[A-Z0-9][A-Z0-9-]{0,31}$");
+        assert_eq!(SKU_PATTERN, "^[A-Z0-9][A-Z0-9-]{0,63}$");
+        assert_eq!(
+            ValueError::Sku(String::new()).to_string(),
+            format!("sku must match {SKU_PATTERN}, got \"\"")
+        );
     }
 
     #[test]

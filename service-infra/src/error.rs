@@ -9,7 +9,6 @@ use std::fmt;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::Value;
 
 pub use crate::extract::{Json, Path, Query};
@@ -135,18 +134,7 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// The JSON body of every error response.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// Stable, machine-readable error code, e.g. `validation_failed`.
-    #[schema(example = "validation_failed")]
-    pub code: String,
-    /// Human-readable explanation.
-    pub message: String,
-    /// Structured details; omitted when there are none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Value>,
-}
+pub use protocol::ErrorBody;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -170,4 +158,14 @@ impl IntoResponse for ApiError {
 /// Router fallback: 404 `route_not_found` as a JSON error body.
 pub async fn not_found_fallback() -> ApiError {
     ApiError::not_found("route_not_found", "no route matches this path")
+}
+
+/// Router fallback for a known path with another method: 405
+/// `method_not_allowed` as a JSON error body.
+pub async fn method_not_allowed_fallback() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not accept that method",
+    )
 }

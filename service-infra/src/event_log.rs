@@ -13,47 +13,13 @@
 //! nudge sent after a commit always finds its change — and a page never
 //! holds back events because unrelated transactions keep starting.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-/// Where a reader stands in the log: after this event.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LogCursor {
-    tx_id: u64,
-    position: i64,
-}
-
-/// A cursor string that is not one we issued.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid cursor {0:?}: use the next_cursor or cursor value of an earlier page")]
-pub struct InvalidCursor(pub String);
-
-impl FromStr for LogCursor {
-    type Err = InvalidCursor;
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let invalid = || InvalidCursor(value.to_owned());
-        let (tx, position) = value.split_once('-').ok_or_else(invalid)?;
-        let position: i64 = position.parse().map_err(|_| invalid())?;
-        if position < 0 {
-            return Err(invalid());
-        }
-        Ok(Self {
-            tx_id: tx.parse().map_err(|_| invalid())?,
-            position,
-        })
-    }
-}
-
-impl fmt::Display for LogCursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.tx_id, self.position)
-    }
-}
+pub use protocol::cursor::{InvalidCursor, LogCursor};
 
 /// One event as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

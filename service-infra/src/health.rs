@@ -10,7 +10,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 /// The state of one dependency.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -75,9 +74,22 @@ impl IntoResponse for Readiness {
     }
 }
 
+/// The body of `/health/live`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Liveness {
+    /// Always `"live"`.
+    #[schema(example = "live")]
+    pub status: &'static str,
+}
+
 /// `/health/live`: the process is running and serving HTTP.
-pub async fn live() -> Json<Value> {
-    Json(json!({ "status": "live" }))
+#[utoipa::path(get, path = "/health/live", tag = "health",
+    responses(
+        (status = 200, body = Liveness, description = "The process serves HTTP"),
+        (status = 405, response = protocol::error::MethodNotAllowed),
+    ))]
+pub async fn live() -> Json<Liveness> {
+    Json(Liveness { status: "live" })
 }
 
 #[cfg(test)]

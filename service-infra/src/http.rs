@@ -5,14 +5,16 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, Method, Response};
+use axum::http::{HeaderName, Method, Response, StatusCode};
 use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::error::ApiError;
 use crate::metrics::HttpMetrics;
 
 /// The header carrying the request id, set on every request and response.
@@ -44,6 +46,7 @@ pub fn current_request_id() -> Option<String> {
 pub fn with_observability(router: Router, metrics: HttpMetrics) -> Router {
     // Router::layer wraps each route, so the last layer added runs first.
     router
+        .layer(middleware::from_fn(limit_headers))
         .layer(middleware::from_fn_with_state(metrics, observe))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(
@@ -54,6 +57,30 @@ pub fn with_observability(router: Router, metrics: HttpMetrics) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+}
+
+/// The most header bytes (names and values) a request may carry; a larger
+/// head is refused with 431 `headers_too_large` before any handler runs.
+/// (Past hyper's own limits, about 400 KiB or 100 headers, hyper answers
+/// 431 itself, with an empty body, before the request reaches the router.)
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses requests whose headers exceed [`MAX_HEADER_BYTES`].
+async fn limit_headers(req: Request, next: Next) -> axum::response::Response {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("request headers take {size} bytes; at most {MAX_HEADER_BYTES} are accepted"),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// The matched route template, or the raw path when no route matched.

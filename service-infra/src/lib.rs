@@ -22,8 +22,8 @@ pub mod shutdown;
 pub mod sync_bus;
 pub mod telemetry;
 
-pub use error::{ApiError, ErrorBody, not_found_fallback};
-pub use extract::{Json, Path, Query};
+pub use error::{ApiError, ErrorBody, method_not_allowed_fallback, not_found_fallback};
+pub use extract::{Json, Path, Query, RawBody};
 pub use http::with_observability;
 pub use metrics::{HttpMetrics, metrics_router};
 pub use shutdown::shutdown_signal;

@@ -88,11 +88,9 @@ async fn json_body_of_the_wrong_shape_is_422_with_the_reason() {
     let (response, body) = send(app().0, post_json(r#"{"sku":"A-1","delta":"three"}"#)).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "validation_failed");
+    assert_eq!(body["details"]["field"], "delta", "{body}");
     let reason = body["details"]["reason"].as_str().expect("reason");
-    assert!(
-        reason.starts_with("delta:"),
-        "reason {reason:?} names the field"
-    );
+    assert!(reason.contains("invalid type"), "reason {reason:?}");
 }
 
 #[tokio::test]

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use domain::StoreId;
+use protocol::LogCursor;
+use protocol::central::{BatchChange, BatchRequest, BatchResponse};
+pub use protocol::central::{ChangeResult, EventView as LogEvent, EventsPage};
 use reqwest::{Client, Url};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::http::{CallError, call, endpoint};
 use crate::store_client::PendingChange;
@@ -16,63 +16,6 @@ use crate::token::TokenSource;
 
 /// How long the readiness probe waits for central.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Central's answer to one pushed change.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ChangeResult {
-    pub operation_id: Uuid,
-    /// `applied`, `version_conflict`, `version_ahead`, `insufficient_stock`,
-    /// `operation_id_reused` or `sku_not_found`.
-    pub outcome: String,
-    /// Version after the change if applied, else central's current version.
-    pub version: Option<i64>,
-    /// Quantity that goes with `version`.
-    pub quantity: Option<i64>,
-    /// True when central repeated the answer to an earlier push.
-    #[serde(default)]
-    pub replayed: bool,
-}
-
-#[derive(Deserialize)]
-struct BatchResponse {
-    results: Vec<ChangeResult>,
-}
-
-#[derive(Serialize)]
-struct BatchRequest<'a> {
-    store_id: &'a StoreId,
-    changes: Vec<BatchChange<'a>>,
-}
-
-#[derive(Serialize)]
-struct BatchChange<'a> {
-    operation_id: Uuid,
-    sku: &'a str,
-    delta: i64,
-    expected_version: Option<i64>,
-    occurred_at: DateTime<Utc>,
-}
-
-/// One event of central's log.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LogEvent {
-    /// Pass as `after` to continue after this event.
-    pub cursor: String,
-    pub store_id: String,
-    pub sku: String,
-    /// `ItemRegistered` or `ChangeApplied`.
-    pub event_type: String,
-    /// The event as stored, e.g. `{"ChangeApplied": {...}}`.
-    pub payload: serde_json::Value,
-}
-
-/// A page of central's log.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EventsPage {
-    pub events: Vec<LogEvent>,
-    /// Present when the page was full: there may be more.
-    pub next_cursor: Option<String>,
-}
 
 /// Talks to central on behalf of every store. Cheap to clone.
 #[derive(Clone)]
@@ -104,15 +47,15 @@ impl CentralClient {
         changes: &[PendingChange],
     ) -> Result<Vec<ChangeResult>, CallError> {
         let body = BatchRequest {
-            store_id,
+            store_id: store_id.clone(),
             changes: changes
                 .iter()
                 .map(|c| BatchChange {
                     operation_id: c.operation_id,
-                    sku: &c.sku,
+                    sku: c.sku.clone(),
                     delta: c.delta,
                     expected_version: c.expected_version,
-                    occurred_at: c.occurred_at,
+                    occurred_at: Some(c.occurred_at.into()),
                 })
                 .collect(),
         };
@@ -129,14 +72,15 @@ impl CentralClient {
     pub async fn events(
         &self,
         store_id: &StoreId,
-        after: Option<&str>,
+        after: Option<LogCursor>,
         limit: u32,
     ) -> Result<EventsPage, CallError> {
         let limit = limit.to_string();
+        let after = after.map(|cursor| cursor.to_string());
         call(&self.tokens, "central", || {
             let mut query = vec![("store_id", store_id.as_str()), ("limit", limit.as_str())];
-            if let Some(after) = after {
-                query.push(("after", after));
+            if let Some(after) = &after {
+                query.push(("after", after.as_str()));
             }
             self.http.get(self.events_url.clone()).query(&query)
         })

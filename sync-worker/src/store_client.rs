@@ -4,82 +4,17 @@
 //! Every write there is idempotent, so any call may be repeated.
 
 use chrono::{DateTime, Utc};
-use domain::StoreId;
+use domain::{OperationId, StoreId};
+use protocol::LogCursor;
+pub use protocol::worker::{CentralChange, OutcomeReport, PendingChange};
+use protocol::worker::{
+    CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingPage, Recorded,
+};
 use reqwest::{Client, Url};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::config::StoreEndpoint;
 use crate::http::{CallError, call, endpoint};
 use crate::token::TokenSource;
-
-/// A change waiting for central, in the store's log order.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PendingChange {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub delta: i64,
-    pub expected_version: Option<i64>,
-    pub occurred_at: DateTime<Utc>,
-    /// Failed attempts so far.
-    #[serde(default)]
-    pub attempts: i32,
-}
-
-#[derive(Deserialize)]
-struct PendingPage {
-    store_id: String,
-    changes: Vec<PendingChange>,
-}
-
-/// Central's final answer to one change: `applied`, `version_conflict` or
-/// `insufficient_stock`, with central's version and quantity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub outcome: String,
-    pub version: i64,
-    pub quantity: i64,
-}
-
-/// A change central made to one of the store's SKUs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CentralChange {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub delta: i64,
-    pub version: i64,
-    pub quantity: i64,
-}
-
-#[derive(Serialize)]
-struct OutcomesBody<'a> {
-    outcomes: &'a [Outcome],
-}
-
-#[derive(Serialize)]
-struct FailureBody<'a> {
-    operation_ids: &'a [Uuid],
-    error: &'a str,
-    next_attempt_at: DateTime<Utc>,
-}
-
-#[derive(Serialize)]
-struct CentralChangesBody<'a> {
-    changes: &'a [CentralChange],
-    checkpoint: &'a str,
-}
-
-#[derive(Deserialize)]
-struct Recorded {
-    recorded: usize,
-}
-
-#[derive(Deserialize)]
-struct Checkpoint {
-    cursor: Option<String>,
-}
 
 /// Why a store's answer cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +25,7 @@ pub enum StoreError {
     WrongStore {
         url: String,
         configured: StoreId,
-        answered: String,
+        answered: StoreId,
     },
 }
 
@@ -143,7 +78,7 @@ impl StoreClient {
                 .query(&[("limit", limit.as_str())])
         })
         .await?;
-        if page.store_id != self.id.as_str() {
+        if page.store_id != self.id {
             return Err(StoreError::WrongStore {
                 url: self.base.to_string(),
                 configured: self.id.clone(),
@@ -155,8 +90,10 @@ impl StoreClient {
 
     /// Records central's final answers; returns how many events the store
     /// appended (0 when they were recorded before).
-    pub async fn record_outcomes(&self, outcomes: &[Outcome]) -> Result<usize, CallError> {
-        let body = OutcomesBody { outcomes };
+    pub async fn record_outcomes(&self, outcomes: &[OutcomeReport]) -> Result<u64, CallError> {
+        let body = OutcomesRequest {
+            outcomes: outcomes.to_vec(),
+        };
         let recorded: Recorded = call(&self.tokens, &self.service, || {
             self.http.post(self.outcomes_url.clone()).json(&body)
         })
@@ -167,14 +104,14 @@ impl StoreClient {
     /// Marks changes `retrying` with the error and the next attempt's time.
     pub async fn record_failure(
         &self,
-        operation_ids: &[Uuid],
+        operation_ids: &[OperationId],
         error: &str,
         next_attempt_at: DateTime<Utc>,
-    ) -> Result<usize, CallError> {
-        let body = FailureBody {
-            operation_ids,
-            error,
-            next_attempt_at,
+    ) -> Result<u64, CallError> {
+        let body = FailureReport {
+            operation_ids: operation_ids.to_vec(),
+            error: protocol::FailureText::lossy(error),
+            next_attempt_at: Some(next_attempt_at.into()),
         };
         let recorded: Recorded = call(&self.tokens, &self.service, || {
             self.http.post(self.failures_url.clone()).json(&body)
@@ -184,7 +121,7 @@ impl StoreClient {
     }
 
     /// The cursor after the last central event the store applied.
-    pub async fn checkpoint(&self) -> Result<Option<String>, CallError> {
+    pub async fn checkpoint(&self) -> Result<Option<LogCursor>, CallError> {
         let checkpoint: Checkpoint = call(&self.tokens, &self.service, || {
             self.http.get(self.checkpoint_url.clone())
         })
@@ -196,10 +133,10 @@ impl StoreClient {
     /// in one transaction at the store.
     pub async fn apply_central_changes(
         &self,
-        changes: &[CentralChange],
-        checkpoint: &str,
-    ) -> Result<usize, CallError> {
-        let body = CentralChangesBody {
+        changes: Vec<CentralChange>,
+        checkpoint: LogCursor,
+    ) -> Result<u64, CallError> {
+        let body = CentralChangesRequest {
             changes,
             checkpoint,
         };

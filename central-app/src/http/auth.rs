@@ -6,41 +6,18 @@
 //! RFC 6749 §5.2 (`error`, `error_description`) and also carry the usual
 //! `code` and `message`. Secrets never reach a log line.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
-use serde::{Deserialize, Serialize};
+use protocol::central::{OAuthErrorBody, TokenRequest, TokenResponse};
+use protocol::error as responses;
 use serde_json::json;
-use utoipa::ToSchema;
+use service_infra::RawBody;
 
 use crate::app::AppState;
 use crate::config::Secret;
-
-/// The token request's fields, from whichever encoding was used.
-#[derive(Deserialize, ToSchema)]
-pub struct TokenRequest {
-    #[serde(default)]
-    #[schema(example = "client_credentials")]
-    pub grant_type: Option<String>,
-    #[serde(default)]
-    pub client_id: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub client_secret: Option<Secret>,
-}
-
-/// A successful token response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[schema(example = "Bearer")]
-    pub token_type: &'static str,
-    /// Seconds until the token expires.
-    pub expires_in: u64,
-}
 
 /// A refused token request.
 struct OAuthError {
@@ -90,15 +67,25 @@ impl IntoResponse for OAuthError {
 /// Obtain an access token with client credentials.
 #[utoipa::path(
     post, path = "/auth/token", tag = "auth",
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
+    )),
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, description = "invalid_request or unsupported_grant_type"),
-        (status = 401, description = "invalid_client"),
+        (status = 400, body = OAuthErrorBody, description = "`invalid_request` (a missing or repeated field, an unreadable body, credentials both in Basic and the body) or `unsupported_grant_type`"),
+        (status = 401, body = OAuthErrorBody, description = "`invalid_client`: unknown client or wrong secret"),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 503, body = OAuthErrorBody, description = "`temporarily_unavailable`: the client store is down"),
     )
 )]
 #[tracing::instrument(name = "issue_token", skip_all, fields(client_id))]
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Response {
     match issue(&state, &headers, &body).await {
         Ok(token) => {
             let mut response = axum::Json(token).into_response();
@@ -120,24 +107,35 @@ async fn issue(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
-    let mut request = parse_body(headers, body)?;
-    if let Some((id, secret)) = basic_credentials(headers)? {
-        request.client_id = Some(id);
-        request.client_secret = Some(secret);
+    let request = parse_body(headers, body)?;
+    match request.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        None => return Err(OAuthError::invalid_request("grant_type is required")),
+        Some(_) => {
+            return Err(OAuthError {
+                status: StatusCode::BAD_REQUEST,
+                error: "unsupported_grant_type",
+                description: "only grant_type=client_credentials is supported",
+            });
+        }
     }
-    if let Some(grant) = &request.grant_type
-        && grant != "client_credentials"
-    {
-        return Err(OAuthError {
-            status: StatusCode::BAD_REQUEST,
-            error: "unsupported_grant_type",
-            description: "only grant_type=client_credentials is supported",
-        });
-    }
-    let (Some(client_id), Some(secret)) = (request.client_id, request.client_secret) else {
-        return Err(OAuthError::invalid_request(
-            "client_id and client_secret are required",
-        ));
+    let in_body = request.client_id.is_some() || request.client_secret.is_some();
+    let (client_id, secret) = match (basic_credentials(headers)?, in_body) {
+        // RFC 6749 §2.3: one authentication method per request.
+        (Some(_), true) => {
+            return Err(OAuthError::invalid_request(
+                "send the client credentials either as Basic or in the body, not both",
+            ));
+        }
+        (Some(credentials), false) => credentials,
+        (None, _) => match (request.client_id, request.client_secret) {
+            (Some(id), Some(secret)) => (id, Secret::new(secret)),
+            _ => {
+                return Err(OAuthError::invalid_request(
+                    "client_id and client_secret are required",
+                ));
+            }
+        },
     };
     tracing::Span::current().record("client_id", client_id.as_str());
     let client = state
@@ -165,7 +163,7 @@ async fn issue(
     tracing::info!(role = %client.role, "token issued");
     Ok(TokenResponse {
         access_token: issued.access_token,
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
         expires_in: issued.expires_in,
     })
 }
@@ -182,16 +180,12 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErr
         .trim()
         .to_ascii_lowercase();
     if body.is_empty() {
-        return Ok(TokenRequest {
-            grant_type: None,
-            client_id: None,
-            client_secret: None,
-        });
+        return Ok(TokenRequest::default());
     }
     match content_type.as_str() {
         "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
             .map_err(|_| OAuthError::invalid_request("the form body is malformed")),
-        "application/json" => serde_json::from_slice(body)
+        "application/json" => service_infra::extract::parse_json(body)
             .map_err(|_| OAuthError::invalid_request("the JSON body is malformed")),
         _ => Err(OAuthError::invalid_request(
             "send application/x-www-form-urlencoded or application/json",
@@ -200,19 +194,17 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErr
 }
 
 /// Client id and secret from an `Authorization: Basic` header, if any.
+/// Another scheme (such as the `Bearer` token Swagger UI adds once
+/// authorized) is not client authentication and is ignored.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, Secret)>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let malformed = || OAuthError::invalid_request("the Basic credentials are malformed");
     let value = value.to_str().map_err(|_| malformed())?;
-    let Some((scheme, encoded)) = value.split_once(' ') else {
-        return Err(malformed());
-    };
+    let (scheme, encoded) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_request(
-            "use Basic credentials or the request body",
-        ));
+        return Ok(None);
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())

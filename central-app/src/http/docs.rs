@@ -2,13 +2,12 @@
 //! the bearer scheme so the UI's Authorize button works.
 
 use axum::Router;
-use service_infra::ErrorBody;
+use protocol::error::ErrorResponses;
 use service_infra::auth::BearerScheme;
-use service_infra::health::Readiness;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{ChangeResult, RefusalBody, auth, events, health, inventory, sync};
+use super::{auth, events, health, inventory, sync};
 
 /// Central's API description.
 #[derive(OpenApi)]
@@ -23,10 +22,9 @@ use super::{ChangeResult, RefusalBody, auth, events, health, inventory, sync};
         sync::push_batch, sync::push_change,
         inventory::adjust, inventory::store_item, inventory::availability,
         events::list,
-        health::live, health::ready,
+        service_infra::health::live, health::ready,
     ),
-    components(schemas(ErrorBody, ChangeResult, RefusalBody, Readiness)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &ErrorResponses),
     tags(
         (name = "auth", description = "OAuth2 client credentials and public keys"),
         (name = "sync", description = "Store changes pushed by the sync worker"),

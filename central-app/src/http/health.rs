@@ -13,7 +13,11 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Report readiness: 200 when the database answers, 503 otherwise.
 #[utoipa::path(
     get, path = "/health/ready", tag = "health",
-    responses((status = 200, body = Readiness), (status = 503, body = Readiness))
+    responses(
+        (status = 200, body = Readiness, description = "Ready: the database answers"),
+        (status = 405, response = protocol::error::MethodNotAllowed),
+        (status = 503, body = Readiness, description = "Not ready: the database does not answer"),
+    )
 )]
 pub async fn ready(State(state): State<AppState>) -> Readiness {
     let database =
@@ -23,10 +27,4 @@ pub async fn ready(State(state): State<AppState>) -> Readiness {
             Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
         };
     Readiness::from_checks([("database", true, database)])
-}
-
-/// Report liveness: 200 while the process serves HTTP.
-#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200)))]
-pub async fn live() -> axum::Json<serde_json::Value> {
-    service_infra::health::live().await
 }

@@ -5,81 +5,37 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
 use domain::central::Origin;
-use domain::{Delta, OperationId, Sku};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use service_infra::auth::{Bearer, Role};
-use service_infra::{ApiError, ErrorBody, Json, Path};
-use utoipa::ToSchema;
-
-use super::{
-    ANY_ROLE, ChangeResult, RefusalBody, StoreSkuPath, authorize, db_error, parse_expected,
-    parse_field,
+use domain::{OperationId, Sku, StoreId};
+use protocol::central::{
+    AdjustRequest, Availability, ChangeResult, RefusalBody, RefusalOrError, StoreAvailability,
+    StoreItem,
 };
+use protocol::error as responses;
+use service_infra::auth::{Bearer, Role};
+use service_infra::{ApiError, Json, Path};
+
+use super::{ANY_ROLE, StoreSkuPath, authorize, db_error, parse_field};
 use crate::app::AppState;
 use crate::ledger::Change;
 use crate::projections::stock;
 
-/// Longest `reason` accepted.
-const MAX_REASON: usize = 500;
-
-/// A head-office change: a count correction, an online order reserved at a
-/// store. It reaches the store through the worker.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AdjustRequest {
-    #[schema(value_type = i64, example = -1)]
-    pub delta: Delta,
-    /// Compare-and-set: apply only at exactly this version.
-    #[serde(default)]
-    pub expected_version: Option<i64>,
-    /// Makes the request safe to retry; a UUIDv7 is minted when absent.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub operation_id: Option<OperationId>,
-    /// Why, for the log (at most 500 characters).
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// A store's SKU as head office sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoreItem {
-    pub store_id: String,
-    pub sku: String,
-    pub name: String,
-    pub quantity: i64,
-    pub version: i64,
-}
-
-/// One store's share of an SKU's availability.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoreAvailability {
-    pub store_id: String,
-    pub quantity: i64,
-    pub version: i64,
-}
-
-/// Chain-wide availability of an SKU.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Availability {
-    pub sku: String,
-    pub name: String,
-    pub total_quantity: i64,
-    pub stores: Vec<StoreAvailability>,
-}
-
 /// Change a store's stock at head office.
 #[utoipa::path(
     post, path = "/v1/stores/{store_id}/inventory/{sku}/adjust", tag = "inventory",
-    params(("store_id" = String, Path, example = "STORE-001"), ("sku" = String, Path, example = "ELEC-LAPTOP-001")),
+    params(("store_id" = StoreId, Path), ("sku" = Sku, Path)),
     request_body = AdjustRequest,
     responses(
         (status = 200, description = "Applied, or a replay of an applied change", body = ChangeResult),
-        (status = 404, description = "sku_not_found", body = RefusalBody),
-        (status = 409, description = "version_conflict, version_ahead or operation_id_reused", body = RefusalBody),
-        (status = 422, description = "insufficient_stock or invalid input", body = RefusalBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, description = "`sku_not_found`, with central's figures", body = RefusalBody),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 409, description = "`version_conflict`, `version_ahead` or `operation_id_reused`, with central's figures", body = RefusalBody),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, description = "`insufficient_stock` (a refusal with central's figures) or `validation_failed` (an error body)", body = RefusalOrError),
+        (status = 503, response = responses::Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -92,26 +48,16 @@ pub async fn adjust(
 ) -> Result<Response, ApiError> {
     let (store_id, sku) = path.parse()?;
     authorize(&claims, &[Role::Admin], &store_id)?;
-    if body
-        .reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_REASON)
-    {
-        return Err(ApiError::validation(
-            format!("reason must have at most {MAX_REASON} characters"),
-            json!({ "field": "reason" }),
-        ));
-    }
     let operation_id = body.operation_id.unwrap_or_else(OperationId::new_v7);
     tracing::Span::current().record("operation_id", tracing::field::display(operation_id));
     let change = Change {
         operation_id,
         sku,
         delta: body.delta,
-        expected_version: parse_expected("expected_version", body.expected_version)?,
+        expected_version: body.expected_version.map(protocol::StreamVersion::get),
         occurred_at: Utc::now(),
         origin: Origin::HeadOffice,
-        reason: body.reason,
+        reason: body.reason.map(protocol::Reason::into_inner),
     };
     super::sync::single(&state, &store_id, change).await
 }
@@ -119,11 +65,16 @@ pub async fn adjust(
 /// A store's SKU at central.
 #[utoipa::path(
     get, path = "/v1/stores/{store_id}/inventory/{sku}", tag = "inventory",
-    params(("store_id" = String, Path, example = "STORE-001"), ("sku" = String, Path, example = "ELEC-LAPTOP-001")),
+    params(("store_id" = StoreId, Path), ("sku" = Sku, Path)),
     responses(
         (status = 200, body = StoreItem),
-        (status = 404, description = "sku_not_found", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::SkuNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -145,8 +96,8 @@ pub async fn store_item(
             )
         })?;
     Ok(Json(StoreItem {
-        store_id: row.store_id,
-        sku: row.sku,
+        store_id,
+        sku,
         name: row.name,
         quantity: row.quantity,
         version: row.version,
@@ -156,11 +107,16 @@ pub async fn store_item(
 /// Chain-wide availability of an SKU: the total and each store's share.
 #[utoipa::path(
     get, path = "/v1/inventory/{sku}", tag = "inventory",
-    params(("sku" = String, Path, example = "ELEC-LAPTOP-001")),
+    params(("sku" = Sku, Path)),
     responses(
-        (status = 200, body = Availability),
-        (status = 404, description = "sku_not_found", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 200, body = Availability, description = "Every store's share; a `store` token sees its own store only"),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::SkuNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -175,23 +131,35 @@ pub async fn availability(
     let rows = stock::availability(state.ledger.pool(), &sku)
         .await
         .map_err(db_error)?;
-    let Some(first) = rows.first() else {
+    // A store token sees its own store only: other stores' figures are
+    // theirs to share.
+    let visible: Vec<_> = rows
+        .into_iter()
+        .filter(|row| claims.may_access_store(&row.store_id))
+        .collect();
+    let Some(first) = visible.first() else {
         return Err(ApiError::not_found(
             "sku_not_found",
-            format!("no store carries sku {sku}"),
+            format!("no store this token may see carries sku {sku}"),
         ));
     };
-    Ok(Json(Availability {
-        sku: sku.to_string(),
-        name: first.name.clone(),
-        total_quantity: rows.iter().map(|row| row.quantity).sum(),
-        stores: rows
-            .iter()
-            .map(|row| StoreAvailability {
-                store_id: row.store_id.clone(),
+    let name = first.name.clone();
+    let stores = visible
+        .into_iter()
+        .map(|row| {
+            Ok(StoreAvailability {
+                store_id: parse_field("store_id", &row.store_id).map_err(|_| {
+                    ApiError::internal(anyhow::anyhow!("stored store id is invalid"))
+                })?,
                 quantity: row.quantity,
                 version: row.version,
             })
-            .collect(),
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(Availability {
+        total_quantity: stores.iter().map(|store| store.quantity).sum(),
+        sku,
+        name,
+        stores,
     }))
 }

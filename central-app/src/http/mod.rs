@@ -13,11 +13,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::central::Outcome;
 use domain::{Sku, StoreId, Version};
-use serde::{Deserialize, Serialize};
+use protocol::central::{ChangeResult, RefusalBody};
+use serde::Deserialize;
 use serde_json::json;
 use service_infra::auth::{Claims, Role};
 use service_infra::{ApiError, Json};
-use utoipa::ToSchema;
 
 use crate::ledger::{Decision, LedgerError, is_transient_conflict};
 
@@ -70,20 +70,6 @@ where
     })
 }
 
-/// Checks a client-supplied expected version, or 422 naming `field`.
-pub(crate) fn parse_expected(field: &str, value: Option<i64>) -> Result<Option<Version>, ApiError> {
-    value
-        .map(|version| {
-            domain::values::parse_version(version).map_err(|err| {
-                ApiError::validation(
-                    format!("{field} is not valid"),
-                    json!({ "field": field, "reason": err.to_string() }),
-                )
-            })
-        })
-        .transpose()
-}
-
 /// A database failure as the client sees it: 503 when the database is
 /// unreachable or too busy, 500 otherwise.
 pub(crate) fn db_error(error: sqlx::Error) -> ApiError {
@@ -114,46 +100,15 @@ pub(crate) fn ledger_error(error: LedgerError) -> ApiError {
     }
 }
 
-/// Central's answer to one change of a batch.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChangeResult {
-    #[schema(value_type = String, format = Uuid)]
-    pub operation_id: String,
-    /// `applied`, `version_conflict`, `version_ahead`, `insufficient_stock`,
-    /// `operation_id_reused` or `sku_not_found`.
-    #[schema(example = "applied")]
-    pub outcome: &'static str,
-    /// Version after the change if applied, else central's current version;
-    /// null when the SKU is unknown.
-    pub version: Option<i64>,
-    /// Quantity that goes with `version`.
-    pub quantity: Option<i64>,
-    /// True when this repeats the answer to an earlier push of the operation.
-    pub replayed: bool,
-}
-
-impl From<&Decision> for ChangeResult {
-    fn from(decision: &Decision) -> Self {
-        Self {
-            operation_id: decision.operation_id.to_string(),
-            outcome: decision.outcome.code(),
-            version: decision.version,
-            quantity: decision.quantity,
-            replayed: decision.replayed,
-        }
+/// Central's answer to one change, as the wire shows it.
+pub(crate) fn change_result(decision: &Decision) -> ChangeResult {
+    ChangeResult {
+        operation_id: decision.operation_id,
+        outcome: decision.outcome,
+        version: decision.version,
+        quantity: decision.quantity,
+        replayed: decision.replayed,
     }
-}
-
-/// The body of a refused single change: the error code and message, plus
-/// central's current figures at top level and in `details`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefusalBody {
-    #[schema(example = "version_conflict")]
-    pub code: &'static str,
-    pub message: String,
-    pub version: Option<i64>,
-    pub quantity: Option<i64>,
-    pub details: serde_json::Value,
 }
 
 /// The HTTP answer to a single change: 200 when applied (or a replay of an
@@ -165,7 +120,7 @@ pub(crate) fn change_response(
     expected_version: Option<Version>,
 ) -> Response {
     let (status, message) = match decision.outcome {
-        Outcome::Applied => return Json(ChangeResult::from(decision)).into_response(),
+        Outcome::Applied => return Json(change_result(decision)).into_response(),
         Outcome::VersionConflict => (
             StatusCode::CONFLICT,
             match (expected_version, decision.version) {
@@ -207,7 +162,7 @@ pub(crate) fn change_response(
         ),
     };
     let body = RefusalBody {
-        code: decision.outcome.code(),
+        code: decision.outcome,
         message,
         version: decision.version,
         quantity: decision.quantity,
@@ -224,13 +179,4 @@ pub(crate) fn change_response(
 
 fn show(value: Option<i64>) -> String {
     value.map_or_else(|| "none".to_owned(), |v| v.to_string())
-}
-
-/// 405 as a JSON error body.
-pub(crate) async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this path does not accept that method",
-    )
 }

@@ -3,82 +3,37 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use domain::StoreId;
 use domain::central::Origin;
-use domain::{Delta, OperationId, Sku, StoreId};
-use serde::{Deserialize, Serialize};
+use protocol::central::{
+    BatchRequest, BatchResponse, ChangeResult, MAX_BATCH, RefusalBody, RefusalOrError, SingleChange,
+};
+use protocol::error as responses;
 use serde_json::json;
 use service_infra::auth::{Bearer, Role};
-use service_infra::{ApiError, ErrorBody, Json, Path};
-use utoipa::ToSchema;
+use service_infra::{ApiError, Json, Path};
 
-use super::{
-    ChangeResult, RefusalBody, StoreSkuPath, authorize, change_response, ledger_error,
-    parse_expected,
-};
+use super::{StoreSkuPath, authorize, change_response, change_result, ledger_error};
 use crate::app::AppState;
 use crate::ledger::Change;
 
-/// The largest batch accepted in one request.
-pub const MAX_BATCH: usize = 1000;
-
 const PUSHERS: &[Role] = &[Role::SyncWorker, Role::Store];
-
-/// A batch of one store's changes, in the store's log order.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct BatchRequest {
-    #[schema(value_type = String, example = "STORE-001")]
-    pub store_id: StoreId,
-    /// At most 1000 changes.
-    pub changes: Vec<BatchChange>,
-}
-
-/// One change in a batch.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct BatchChange {
-    #[schema(value_type = String, format = Uuid)]
-    pub operation_id: OperationId,
-    #[schema(value_type = String, example = "ELEC-LAPTOP-001")]
-    pub sku: Sku,
-    /// Non-zero, |delta| <= 1,000,000.
-    #[schema(value_type = i64, example = -2)]
-    pub delta: Delta,
-    /// Compare-and-set: apply only at exactly this version.
-    #[serde(default)]
-    pub expected_version: Option<i64>,
-    /// When the change happened at the store; defaults to now.
-    #[serde(default)]
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-/// One change to the SKU in the path.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SingleChange {
-    #[schema(value_type = String, format = Uuid)]
-    pub operation_id: OperationId,
-    #[schema(value_type = i64, example = -2)]
-    pub delta: Delta,
-    #[serde(default)]
-    pub expected_version: Option<i64>,
-    #[serde(default)]
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-/// One result per change, in request order.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchResponse {
-    pub results: Vec<ChangeResult>,
-}
 
 /// Push a batch of store changes.
 #[utoipa::path(
     post, path = "/v1/sync/batch", tag = "sync",
     request_body = BatchRequest,
     responses(
-        (status = 200, description = "Each change decided on its own", body = BatchResponse),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Role or store not allowed", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ErrorBody),
+        (status = 200, description = "Each change decided on its own, in order", body = BatchResponse),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -96,25 +51,19 @@ pub async fn push_batch(
         ));
     }
     let now = Utc::now();
-    let changes = request
+    let changes: Vec<Change> = request
         .changes
         .into_iter()
-        .enumerate()
-        .map(|(index, change)| {
-            Ok(Change {
-                operation_id: change.operation_id,
-                sku: change.sku,
-                delta: change.delta,
-                expected_version: parse_expected(
-                    &format!("changes[{index}].expected_version"),
-                    change.expected_version,
-                )?,
-                occurred_at: change.occurred_at.unwrap_or(now),
-                origin: Origin::Store,
-                reason: None,
-            })
+        .map(|change| Change {
+            operation_id: change.operation_id,
+            sku: change.sku,
+            delta: change.delta,
+            expected_version: change.expected_version.map(protocol::StreamVersion::get),
+            occurred_at: change.occurred_at.map_or(now, |at| at.0),
+            origin: Origin::Store,
+            reason: None,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     let decisions = state
         .ledger
         .apply_batch(&request.store_id, &changes)
@@ -123,22 +72,27 @@ pub async fn push_batch(
     state.metrics.observe_batch(changes.len());
     state.metrics.record_decisions(&decisions);
     Ok(Json(BatchResponse {
-        results: decisions.iter().map(ChangeResult::from).collect(),
+        results: decisions.iter().map(change_result).collect(),
     }))
 }
 
 /// Push one store change.
 #[utoipa::path(
     post, path = "/v1/stores/{store_id}/inventory/{sku}/changes", tag = "sync",
-    params(("store_id" = String, Path, example = "STORE-001"), ("sku" = String, Path, example = "ELEC-LAPTOP-001")),
+    params(("store_id" = StoreId, Path), ("sku" = domain::Sku, Path)),
     request_body = SingleChange,
     responses(
         (status = 200, description = "Applied, or a replay of an applied change", body = ChangeResult),
-        (status = 404, description = "sku_not_found", body = RefusalBody),
-        (status = 409, description = "version_conflict, version_ahead or operation_id_reused", body = RefusalBody),
-        (status = 422, description = "insufficient_stock or invalid input", body = RefusalBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Role or store not allowed", body = ErrorBody),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, description = "`sku_not_found`, with central's figures", body = RefusalBody),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 409, description = "`version_conflict`, `version_ahead` or `operation_id_reused`, with central's figures", body = RefusalBody),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, description = "`insufficient_stock` (a refusal with central's figures) or `validation_failed` (an error body)", body = RefusalOrError),
+        (status = 503, response = responses::Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -155,8 +109,8 @@ pub async fn push_change(
         operation_id: body.operation_id,
         sku,
         delta: body.delta,
-        expected_version: parse_expected("expected_version", body.expected_version)?,
-        occurred_at: body.occurred_at.unwrap_or_else(Utc::now),
+        expected_version: body.expected_version.map(protocol::StreamVersion::get),
+        occurred_at: body.occurred_at.map_or_else(Utc::now, |at| at.0),
         origin: Origin::Store,
         reason: None,
     };

@@ -100,6 +100,7 @@ async fn clients_create_prints_a_generated_secret_that_works() {
         .http
         .post(app.url("/auth/token"))
         .basic_auth("store-9", Some(secret))
+        .form(&[("grant_type", "client_credentials")])
         .send()
         .await
         .expect("token request");

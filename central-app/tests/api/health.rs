@@ -53,7 +53,11 @@ async fn metrics_count_outcomes_batches_and_tokens() {
     .await;
     app.http
         .post(app.url("/auth/token"))
-        .json(&json!({ "client_id": "nobody", "client_secret": "nothing-at-all" }))
+        .json(&json!({
+            "grant_type": "client_credentials",
+            "client_id": "nobody",
+            "client_secret": "nothing-at-all",
+        }))
         .send()
         .await
         .expect("token request");

@@ -10,7 +10,7 @@ async fn chain_wide_availability_sums_every_store_with_a_breakdown() {
     let app = spawn_app().await;
     app.adjust(STORE_1, CAMERA, &json!({ "delta": -5 })).await;
     app.adjust(STORE_2, CAMERA, &json!({ "delta": 2 })).await;
-    let token = app.token(crate::helpers::TestClient::Store1).await;
+    let token = app.token(crate::helpers::TestClient::Worker).await;
 
     let (status, body) = crate::helpers::json_body(
         app.get(Some(&token), &format!("/v1/inventory/{CAMERA}"))

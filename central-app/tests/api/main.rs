@@ -2,6 +2,7 @@
 
 mod cli;
 mod concurrency;
+mod contract;
 mod events;
 mod fixtures;
 mod health;

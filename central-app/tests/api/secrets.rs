@@ -82,13 +82,18 @@ async fn client_secrets_never_appear_in_the_logs() {
         .http
         .post(&url)
         .basic_auth("log-probe", Some(KNOWN_SECRET))
+        .form(&[("grant_type", "client_credentials")])
         .send()
         .await
         .expect("basic token");
     let wrong_client = app
         .http
         .post(&url)
-        .json(&json!({ "client_id": "nobody", "client_secret": KNOWN_SECRET }))
+        .json(&json!({
+            "grant_type": "client_credentials",
+            "client_id": "nobody",
+            "client_secret": KNOWN_SECRET,
+        }))
         .send()
         .await
         .expect("json token");

@@ -67,7 +67,11 @@ async fn form_basic_and_json_credentials_all_get_a_token() {
     let json = app
         .http
         .post(app.url("/auth/token"))
-        .json(&json!({ "client_id": client.id(), "client_secret": client.secret() }))
+        .json(&json!({
+            "grant_type": "client_credentials",
+            "client_id": client.id(),
+            "client_secret": client.secret(),
+        }))
         .send()
         .await
         .expect("json");

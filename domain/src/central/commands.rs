@@ -7,6 +7,7 @@ use crate::values::{Delta, OperationId, Sku, StoreId, Version};
 
 /// Where a change was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// Pushed by the sync worker from the store's log.

@@ -73,6 +73,7 @@ pub enum SyncOutcome {
 
 /// Why central refused a change for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionReason {
     VersionConflict,

@@ -1,6 +1,7 @@
 //! OpenAPI document and Swagger UI.
 
 use axum::Router;
+use protocol::error::ErrorResponses;
 use service_infra::auth::BearerScheme;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -10,20 +11,23 @@ use super::{events, health, inventory, sync, worker};
 /// The store API's OpenAPI description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "store-app", description = "One store's event-sourced inventory API."),
+    info(title = "store-app", description = "One store's event-sourced inventory API. \
+        The local API (`/v1/local`) serves the store's tills; `/v1/sync` serves the sync worker \
+        (bearer token of role sync-worker, issued by central)."),
     paths(
         inventory::update, inventory::get_one, inventory::list, inventory::latest_operation,
         sync::status, sync::trigger, events::list,
         worker::pending, worker::record_outcomes, worker::record_failure,
-        worker::checkpoint, worker::apply_central_changes, health::ready,
+        worker::checkpoint, worker::apply_central_changes,
+        service_infra::health::live, health::ready,
     ),
-    components(schemas(service_infra::ErrorBody)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &ErrorResponses),
     tags(
         (name = "inventory", description = "Stock updates and reads"),
         (name = "sync", description = "Sync status and trigger"),
         (name = "events", description = "The store's event log"),
         (name = "worker", description = "Endpoints for the sync worker (role sync-worker)"),
+        (name = "health", description = "Liveness and readiness"),
     )
 )]
 pub struct ApiDoc;

@@ -69,6 +69,17 @@ impl IntoApiError for StockError {
     }
 }
 
+/// A value read back from the store's own tables as its wire type; a value
+/// that does not fit means the tables were changed by hand: a 500.
+pub fn stored<T, R>(raw: R) -> Result<T, ApiError>
+where
+    T: TryFrom<R>,
+    T::Error: std::fmt::Display,
+{
+    T::try_from(raw)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored value is invalid: {e}")))
+}
+
 /// A 422 for a value that failed domain validation.
 pub fn invalid(field: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::validation(error.to_string(), json!({ "field": field }))

@@ -8,7 +8,11 @@ use crate::app::AppState;
 
 /// `/health/ready`.
 #[utoipa::path(get, path = "/health/ready", tag = "health",
-    responses((status = 200, description = "ready"), (status = 503, description = "database down")))]
+    responses(
+        (status = 200, body = Readiness, description = "Ready: the database answers (broker and central are reported)"),
+        (status = 405, response = protocol::error::MethodNotAllowed),
+        (status = 503, body = Readiness, description = "Not ready: the database does not answer"),
+    ))]
 pub async fn ready(State(state): State<AppState>) -> Readiness {
     let database = sqlx::query("SELECT 1")
         .execute(state.ledger.pool())

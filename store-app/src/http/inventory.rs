@@ -3,14 +3,15 @@
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use domain::{Delta, OperationId, Sku};
-use serde::{Deserialize, Serialize};
+use domain::{OperationId, Sku};
+use protocol::SyncState;
+use protocol::error as responses;
+use protocol::local::{
+    LatestOperation, StockPage, StockPageQuery, StockView, UpdateRequest, UpdateResponse,
+};
 use service_infra::{ApiError, Json, Path, Query};
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use super::error::{database_error, invalid};
+use super::error::{database_error, invalid, stored};
 use crate::app::AppState;
 use crate::ledger::{AcceptedChange, ChangeRequest};
 use crate::projections::queries;
@@ -19,137 +20,41 @@ use crate::projections::rows::StockRow;
 /// Header set on the answer to a repeated operation id.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// Longest accepted `reason`.
-const MAX_REASON_LEN: usize = 500;
-
-/// A stock change. `delta` > 0 adds stock, < 0 removes or reserves it.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateBody {
-    /// Non-zero, |delta| <= 1,000,000.
-    pub delta: i64,
-    /// Compare-and-set: the version the client last saw.
-    pub version: Option<i64>,
-    /// Idempotency key; the store mints a UUIDv7 when absent.
-    pub operation_id: Option<Uuid>,
-    pub reason: Option<String>,
-}
-
-/// The accepted change and the figures right after it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UpdateResponse {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub delta: i64,
-    pub quantity: i64,
-    pub version: i64,
-    /// Sync status when the change was accepted: `pending`.
-    pub status: String,
-}
-
-/// One SKU's stock.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StockView {
-    pub sku: String,
-    pub name: String,
-    /// What the store may sell now: confirmed plus pending.
-    pub quantity: i64,
-    pub confirmed_quantity: i64,
-    pub confirmed_version: i64,
-    /// The version central will have once pending changes are applied.
-    pub version: i64,
-    pub pending_changes: i32,
-    pub last_synced_at: Option<DateTime<Utc>>,
-}
-
-impl From<StockRow> for StockView {
-    fn from(row: StockRow) -> Self {
-        Self {
-            sku: row.sku,
-            name: row.name,
-            quantity: row.quantity,
-            confirmed_quantity: row.confirmed_quantity,
-            confirmed_version: row.confirmed_version,
-            version: row.version,
-            pending_changes: row.pending_changes,
-            last_synced_at: row.last_synced_at,
-        }
-    }
-}
-
-/// A page of SKUs.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StockPage {
-    pub items: Vec<StockView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// Paging of the stock list.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PageParams {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1..=500, default 100.
-    pub limit: Option<i64>,
-}
-
-/// The latest local change of a SKU.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct LatestOperation {
-    pub operation_id: Uuid,
-}
-
 pub(super) fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
     raw.parse().map_err(|e| invalid("sku", e))
 }
 
-pub(super) fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
-    match limit.unwrap_or(default) {
-        n if (1..=max).contains(&n) => Ok(n),
-        n => Err(invalid(
-            "limit",
-            format!("limit must be between 1 and {max}, got {n}"),
-        )),
-    }
+fn stock_view(row: StockRow) -> Result<StockView, ApiError> {
+    Ok(StockView {
+        sku: stored(row.sku)?,
+        name: row.name,
+        quantity: row.quantity,
+        confirmed_quantity: row.confirmed_quantity,
+        confirmed_version: row.confirmed_version,
+        version: row.version,
+        pending_changes: row.pending_changes,
+        last_synced_at: row.last_synced_at,
+    })
 }
 
-fn change_request(sku: Sku, body: UpdateBody) -> Result<ChangeRequest, ApiError> {
-    let delta = Delta::try_from(body.delta).map_err(|e| invalid("delta", e))?;
-    let expected_version = body
-        .version
-        .map(domain::values::parse_version)
-        .transpose()
-        .map_err(|e| invalid("version", e))?;
-    if body
-        .reason
-        .as_ref()
-        .is_some_and(|r| r.len() > MAX_REASON_LEN)
-    {
-        return Err(invalid(
-            "reason",
-            format!("reason is longer than {MAX_REASON_LEN} bytes"),
-        ));
-    }
-    Ok(ChangeRequest {
+fn change_request(sku: Sku, body: UpdateRequest) -> ChangeRequest {
+    ChangeRequest {
         sku,
-        operation_id: body
-            .operation_id
-            .map(OperationId::from)
-            .unwrap_or_else(OperationId::new_v7),
-        delta,
-        expected_version,
-        reason: body.reason,
-    })
+        operation_id: body.operation_id.unwrap_or_else(OperationId::new_v7),
+        delta: body.delta,
+        expected_version: body.version.map(protocol::StreamVersion::get),
+        reason: body.reason.map(protocol::Reason::into_inner),
+    }
 }
 
 fn update_response(change: &AcceptedChange) -> UpdateResponse {
     UpdateResponse {
-        operation_id: change.operation_id.as_uuid(),
-        sku: change.sku.to_string(),
-        delta: change.delta.get(),
+        operation_id: change.operation_id,
+        sku: change.sku.clone(),
+        delta: change.delta,
         quantity: change.quantity,
         version: change.version,
-        status: "pending".into(),
+        status: SyncState::Pending,
     }
 }
 
@@ -157,23 +62,30 @@ fn update_response(change: &AcceptedChange) -> UpdateResponse {
 /// background. Repeating an `operation_id` with the same body answers with
 /// the original result and `Idempotent-Replayed: true`.
 #[utoipa::path(post, path = "/v1/local/inventory/{sku}/update", tag = "inventory",
-    params(("sku" = String, Path, description = "e.g. ELEC-LAPTOP-001")),
-    request_body = UpdateBody,
+    params(("sku" = Sku, Path)),
+    request_body = UpdateRequest,
     responses(
-        (status = 201, body = UpdateResponse, description = "Accepted (or replayed)"),
-        (status = 400, body = service_infra::ErrorBody, description = "malformed_request"),
-        (status = 404, body = service_infra::ErrorBody, description = "sku_not_found"),
-        (status = 409, body = service_infra::ErrorBody, description = "version_conflict, operation_id_reused"),
-        (status = 415, body = service_infra::ErrorBody, description = "unsupported_media_type"),
-        (status = 422, body = service_infra::ErrorBody, description = "validation_failed, insufficient_stock"),
+        (status = 201, body = UpdateResponse, description = "Accepted (or replayed, with `Idempotent-Replayed: true`)"),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 404, response = responses::SkuNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationOrStock),
+        (status = 503, response = responses::Unavailable),
     ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, sku = %sku, operation_id))]
 pub async fn update(
     State(state): State<AppState>,
     Path(sku): Path<String>,
-    Json(body): Json<UpdateBody>,
+    body: Result<Json<UpdateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let result = record_change(&state, &sku, body).await;
+    // A refused body is counted like any other refused update.
+    let result = match body {
+        Ok(Json(body)) => record_change(&state, &sku, body).await,
+        Err(error) => Err(error),
+    };
     let counter = &state.metrics.changes;
     let change = match result {
         Ok(change) => change,
@@ -202,9 +114,9 @@ pub async fn update(
 async fn record_change(
     state: &AppState,
     sku: &str,
-    body: UpdateBody,
+    body: UpdateRequest,
 ) -> Result<AcceptedChange, ApiError> {
-    let request = change_request(parse_sku(sku)?, body)?;
+    let request = change_request(parse_sku(sku)?, body);
     tracing::Span::current().record(
         "operation_id",
         tracing::field::display(request.operation_id),
@@ -214,47 +126,72 @@ async fn record_change(
 
 /// One SKU's stock at this store.
 #[utoipa::path(get, path = "/v1/local/inventory/{sku}", tag = "inventory",
-    params(("sku" = String, Path)),
-    responses((status = 200, body = StockView), (status = 404, body = service_infra::ErrorBody)))]
+    params(("sku" = Sku, Path)),
+    responses(
+        (status = 200, body = StockView),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 404, response = responses::SkuNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(sku = %sku))]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(sku): Path<String>,
 ) -> Result<Json<StockView>, ApiError> {
     let sku = parse_sku(&sku)?;
-    queries::stock_item(state.ledger.pool(), sku.as_str())
+    let row = queries::stock_item(state.ledger.pool(), sku.as_str())
         .await
         .map_err(database_error)?
-        .map(|row| Json(row.into()))
-        .ok_or_else(|| ApiError::not_found("sku_not_found", format!("sku {sku} is not registered")))
+        .ok_or_else(|| {
+            ApiError::not_found("sku_not_found", format!("sku {sku} is not registered"))
+        })?;
+    stock_view(row).map(Json)
 }
 
 /// Every SKU at this store, in SKU order, with cursor paging.
-#[utoipa::path(get, path = "/v1/local/inventory", tag = "inventory", params(PageParams),
-    responses((status = 200, body = StockPage), (status = 422, body = service_infra::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/local/inventory", tag = "inventory", params(StockPageQuery),
+    responses(
+        (status = 200, body = StockPage),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
-    Query(params): Query<PageParams>,
+    Query(query): Query<StockPageQuery>,
 ) -> Result<Json<StockPage>, ApiError> {
-    let limit = page_limit(params.limit, 100, 500)?;
-    let rows = queries::stock_page(state.ledger.pool(), params.cursor.as_deref(), limit)
+    let limit = i64::from(query.limit.get());
+    let cursor = query.cursor.as_ref().map(Sku::as_str);
+    let rows = queries::stock_page(state.ledger.pool(), cursor, limit)
         .await
         .map_err(database_error)?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.sku.clone()))
-        .flatten();
-    Ok(Json(StockPage {
-        items: rows.into_iter().map(StockView::from).collect(),
-        next_cursor,
-    }))
+    let full = rows.len() as i64 == limit;
+    let items = rows
+        .into_iter()
+        .map(stock_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if full {
+        items.last().map(|item| item.sku.clone())
+    } else {
+        None
+    };
+    Ok(Json(StockPage { items, next_cursor }))
 }
 
 /// The operation id of the SKU's latest local change.
 #[utoipa::path(get, path = "/v1/local/inventory/{sku}/operation_id", tag = "inventory",
-    params(("sku" = String, Path)),
-    responses((status = 200, body = LatestOperation),
-              (status = 404, body = service_infra::ErrorBody, description = "sku_not_found, operation_not_found")))]
+    params(("sku" = Sku, Path)),
+    responses(
+        (status = 200, body = LatestOperation),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 404, response = responses::SkuOrOperationNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(sku = %sku))]
 pub async fn latest_operation(
     State(state): State<AppState>,
@@ -268,7 +205,11 @@ pub async fn latest_operation(
             ApiError::not_found("sku_not_found", format!("sku {sku} is not registered"))
         })?;
     row.last_operation_id
-        .map(|operation_id| Json(LatestOperation { operation_id }))
+        .map(|id| {
+            Json(LatestOperation {
+                operation_id: OperationId::from(id),
+            })
+        })
         .ok_or_else(|| {
             ApiError::not_found(
                 "operation_not_found",

@@ -11,7 +11,9 @@ mod worker;
 
 use axum::Router;
 use axum::routing::{get, post};
-use service_infra::{metrics_router, not_found_fallback, with_observability};
+use service_infra::{
+    method_not_allowed_fallback, metrics_router, not_found_fallback, with_observability,
+};
 
 use crate::app::AppState;
 
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .merge(docs::router())
         .merge(metrics_router(metrics.registry.clone()))
-        .fallback(not_found_fallback);
+        .fallback(not_found_fallback)
+        .method_not_allowed_fallback(method_not_allowed_fallback);
     with_observability(api, metrics.http)
 }

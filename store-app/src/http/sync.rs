@@ -1,106 +1,111 @@
-//! A change's sync status and the manual sync trigger: `/v1/local/sync/...`.
+//! A change's sync status and the manual sync trigger:
+//! `/v1/local/sync/...` (the store's local API; the worker's API is in
+//! `worker.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use domain::OperationId;
+use domain::store::RejectionReason;
+use protocol::SyncState;
+use protocol::error as responses;
+use protocol::local::{SyncStatus, TriggerResponse};
 use service_infra::{ApiError, Json, Path};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::error::database_error;
+use super::error::{database_error, stored};
 use crate::app::AppState;
 use crate::projections::queries::{self, ChangeStatus};
 
-/// Where a change stands with central.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SyncStatus {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub delta: i64,
-    /// `pending`, `retrying`, `synced` or `rejected`.
-    pub status: String,
-    /// False only when the change was rejected.
-    pub ok: bool,
-    pub message: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// Central's version after the change (synced) or when it refused it.
-    pub central_version: Option<i64>,
-    /// Why it was rejected: `version_conflict` or `insufficient_stock`.
-    pub reason: Option<String>,
-    /// The rejected change this one depended on.
-    pub because_of: Option<Uuid>,
-}
-
-impl From<ChangeStatus> for SyncStatus {
-    fn from(change: ChangeStatus) -> Self {
-        let status = match change.status.as_str() {
-            "pending" if change.attempts > 0 => "retrying",
-            other => other,
-        }
-        .to_owned();
-        let message = match (status.as_str(), &change.result_code, &change.because_of) {
-            ("synced", ..) => "applied at central".to_owned(),
-            ("rejected", _, Some(cause)) => {
-                format!("rejected: it depended on change {cause}, which central rejected")
-            }
-            ("rejected", Some(code), None) => format!("rejected by central: {code}"),
-            ("retrying", ..) => "waiting to retry after a transient error".to_owned(),
-            _ => "waiting to be sent to central".to_owned(),
-        };
-        Self {
-            ok: status != "rejected",
-            operation_id: change.operation_id,
-            sku: change.sku,
-            delta: change.delta,
-            status,
-            message,
-            attempts: change.attempts,
-            last_error: change.last_error,
-            next_attempt_at: change.next_attempt_at,
-            central_version: change.central_version,
-            reason: change.result_code,
-            because_of: change.because_of,
-        }
+/// Where a stored change stands, as the sync status reports it.
+fn sync_state(change: &ChangeStatus) -> Result<SyncState, ApiError> {
+    match change.status.as_str() {
+        "pending" if change.attempts > 0 => Ok(SyncState::Retrying),
+        "pending" => Ok(SyncState::Pending),
+        "synced" => Ok(SyncState::Synced),
+        "rejected" => Ok(SyncState::Rejected),
+        other => Err(ApiError::internal(anyhow::anyhow!(
+            "unknown change status {other:?}"
+        ))),
     }
 }
 
-/// Accepted trigger.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TriggerResponse {
-    pub store_id: String,
-    pub status: String,
+fn rejection_reason(code: &str) -> Result<RejectionReason, ApiError> {
+    match code {
+        "version_conflict" => Ok(RejectionReason::VersionConflict),
+        "insufficient_stock" => Ok(RejectionReason::InsufficientStock),
+        other => Err(ApiError::internal(anyhow::anyhow!(
+            "unknown rejection reason {other:?}"
+        ))),
+    }
+}
+
+fn sync_status(change: ChangeStatus) -> Result<SyncStatus, ApiError> {
+    let status = sync_state(&change)?;
+    let message = match (status, &change.result_code, &change.because_of) {
+        (SyncState::Synced, ..) => "applied at central".to_owned(),
+        (SyncState::Rejected, _, Some(cause)) => {
+            format!("rejected: it depended on change {cause}, which central rejected")
+        }
+        (SyncState::Rejected, Some(code), None) => format!("rejected by central: {code}"),
+        (SyncState::Retrying, ..) => "waiting to retry after a transient error".to_owned(),
+        _ => "waiting to be sent to central".to_owned(),
+    };
+    Ok(SyncStatus {
+        // As in the prototype: ok only once central has the change.
+        ok: status == SyncState::Synced,
+        operation_id: OperationId::from(change.operation_id),
+        sku: stored(change.sku)?,
+        delta: stored(change.delta)?,
+        status,
+        message,
+        attempts: change.attempts,
+        last_error: change.last_error,
+        next_attempt_at: change.next_attempt_at,
+        central_version: change.central_version,
+        reason: change
+            .result_code
+            .as_deref()
+            .map(rejection_reason)
+            .transpose()?,
+        because_of: change.because_of.map(OperationId::from),
+    })
 }
 
 /// The sync status of one change.
 #[utoipa::path(get, path = "/v1/local/sync/status/{operation_id}", tag = "sync",
-    params(("operation_id" = Uuid, Path)),
-    responses((status = 200, body = SyncStatus),
-              (status = 404, body = service_infra::ErrorBody, description = "operation_not_found"),
-              (status = 422, body = service_infra::ErrorBody, description = "validation_failed")))]
+    params(("operation_id" = OperationId, Path)),
+    responses(
+        (status = 200, body = SyncStatus),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 404, response = responses::OperationNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(operation_id = %operation_id))]
 pub async fn status(
     State(state): State<AppState>,
     Path(operation_id): Path<Uuid>,
 ) -> Result<Json<SyncStatus>, ApiError> {
-    queries::change(state.ledger.pool(), operation_id)
+    let change = queries::change(state.ledger.pool(), operation_id)
         .await
         .map_err(database_error)?
-        .map(|change| Json(change.into()))
         .ok_or_else(|| {
             ApiError::not_found(
                 "operation_not_found",
                 format!("no change with operation id {operation_id}"),
             )
-        })
+        })?;
+    sync_status(change).map(Json)
 }
 
 /// Asks the sync worker to sync this store now.
 #[utoipa::path(post, path = "/v1/local/sync/trigger", tag = "sync",
-    responses((status = 202, body = TriggerResponse),
-              (status = 503, body = service_infra::ErrorBody, description = "broker_unavailable")))]
+    responses(
+        (status = 202, body = TriggerResponse),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 503, response = responses::BrokerUnavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn trigger(
     State(state): State<AppState>,
@@ -120,7 +125,7 @@ pub async fn trigger(
     Ok((
         StatusCode::ACCEPTED,
         Json(TriggerResponse {
-            store_id: state.store_id.to_string(),
+            store_id: state.store_id.clone(),
             status: "sync requested".into(),
         }),
     ))

@@ -1,102 +1,23 @@
-//! The sync worker's side of the store: `/v1/sync/...`, bearer token of role
-//! `sync-worker` only. Every write is idempotent: the worker may repeat any
+//! The store's API for the sync worker: `/v1/sync/...`, bearer token of
+//! role `sync-worker` only (the local API is in `inventory.rs`, `sync.rs`
+//! and `events.rs`). Every write is idempotent: the worker may repeat any
 //! call after a crash or a broker redelivery.
 
 use axum::extract::State;
-use chrono::{DateTime, Utc};
-use domain::store::{RejectionReason, SyncOutcome};
-use domain::{Delta, OperationId};
-use serde::{Deserialize, Serialize};
+use domain::OperationId;
+use protocol::error as responses;
+use protocol::worker::{
+    CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingChange, PendingPage,
+    PendingQuery, Recorded,
+};
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Query};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::error::{database_error, invalid};
-use super::inventory::{page_limit, parse_sku};
+use super::error::{database_error, stored};
 use crate::app::AppState;
 use crate::ledger::{Appended, CentralChange};
-use crate::projections::queries;
-
-/// A change waiting for central, as the worker pushes it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PendingChange {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub delta: i64,
-    pub expected_version: Option<i64>,
-    pub occurred_at: DateTime<Utc>,
-    pub attempts: i32,
-}
-
-/// The oldest pending changes, in log order.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PendingPage {
-    pub store_id: String,
-    pub changes: Vec<PendingChange>,
-}
-
-/// How many pending changes to return.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PendingParams {
-    /// 1..=5000, default 500.
-    pub limit: Option<i64>,
-}
-
-/// Central's final answer to one change.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OutcomeBody {
-    pub operation_id: Uuid,
-    pub sku: String,
-    /// `applied`, `version_conflict` or `insufficient_stock`.
-    pub outcome: String,
-    /// Central's version and quantity after the decision.
-    pub version: i64,
-    pub quantity: i64,
-}
-
-/// A batch of outcomes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OutcomesBody {
-    pub outcomes: Vec<OutcomeBody>,
-}
-
-/// How many events recording the outcomes appended (0 for a repeat).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Recorded {
-    pub recorded: usize,
-}
-
-/// A transient failure to sync some changes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct FailureBody {
-    pub operation_ids: Vec<Uuid>,
-    pub error: String,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-}
-
-/// Where the store stands in central's log.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Checkpoint {
-    pub cursor: Option<String>,
-}
-
-/// A change central made to this store's stream.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CentralChangeBody {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub delta: i64,
-    pub version: i64,
-    pub quantity: i64,
-}
-
-/// Changes read from central's log, and the cursor after the last of them.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CentralChangesBody {
-    pub changes: Vec<CentralChangeBody>,
-    pub checkpoint: String,
-}
+use crate::projections::queries::{self, ChangeStatus};
 
 fn require_worker(claims: &service_infra::auth::Claims) -> Result<(), ApiError> {
     claims.require_role(&[Role::SyncWorker])
@@ -118,115 +39,137 @@ fn observe_settled(state: &AppState, appended: &[Appended]) {
     }
 }
 
+fn recorded(count: usize) -> Json<Recorded> {
+    Json(Recorded {
+        recorded: count as u64,
+    })
+}
+
+fn pending_change(row: ChangeStatus) -> Result<PendingChange, ApiError> {
+    Ok(PendingChange {
+        operation_id: OperationId::from(row.operation_id),
+        sku: stored(row.sku)?,
+        delta: stored(row.delta)?,
+        expected_version: row.expected_version.map(stored).transpose()?,
+        occurred_at: row.occurred_at,
+        attempts: row.attempts,
+    })
+}
+
 /// Pending changes in log order, for the worker to push.
-#[utoipa::path(get, path = "/v1/sync/pending", tag = "worker", params(PendingParams),
+#[utoipa::path(get, path = "/v1/sync/pending", tag = "worker", params(PendingQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = PendingPage), (status = 401, body = service_infra::ErrorBody),
-              (status = 403, body = service_infra::ErrorBody)))]
+    responses(
+        (status = 200, body = PendingPage),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn pending(
     State(state): State<AppState>,
     Bearer(claims): Bearer,
-    Query(params): Query<PendingParams>,
+    Query(query): Query<PendingQuery>,
 ) -> Result<Json<PendingPage>, ApiError> {
     require_worker(&claims)?;
-    let limit = page_limit(params.limit, 500, 5000)?;
-    let rows = queries::pending(state.ledger.pool(), limit)
+    let rows = queries::pending(state.ledger.pool(), i64::from(query.limit.get()))
         .await
         .map_err(database_error)?;
     Ok(Json(PendingPage {
-        store_id: state.store_id.to_string(),
+        store_id: state.store_id.clone(),
         changes: rows
             .into_iter()
-            .map(|c| PendingChange {
-                operation_id: c.operation_id,
-                sku: c.sku,
-                delta: c.delta,
-                expected_version: c.expected_version,
-                occurred_at: c.occurred_at,
-                attempts: c.attempts,
-            })
-            .collect(),
+            .map(pending_change)
+            .collect::<Result<_, _>>()?,
     }))
-}
-
-fn parse_outcome(body: &OutcomeBody) -> Result<SyncOutcome, ApiError> {
-    let (version, quantity) = (body.version, body.quantity);
-    let rejected = |reason| SyncOutcome::Rejected {
-        reason,
-        version,
-        quantity,
-    };
-    match body.outcome.as_str() {
-        "applied" => Ok(SyncOutcome::Applied { version, quantity }),
-        "version_conflict" => Ok(rejected(RejectionReason::VersionConflict)),
-        "insufficient_stock" => Ok(rejected(RejectionReason::InsufficientStock)),
-        other => Err(invalid(
-            "outcome",
-            format!(
-                "{other:?} is not a final outcome (applied, version_conflict, insufficient_stock)"
-            ),
-        )),
-    }
 }
 
 /// Records central's final answers; each becomes `ChangeSynced` or
 /// `ChangeRejected` (rejecting the changes that depended on it too).
-#[utoipa::path(post, path = "/v1/sync/outcomes", tag = "worker", request_body = OutcomesBody,
+#[utoipa::path(post, path = "/v1/sync/outcomes", tag = "worker", request_body = OutcomesRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = Recorded), (status = 422, body = service_infra::ErrorBody)))]
+    responses(
+        (status = 200, body = Recorded),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::SkuNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, outcomes = body.outcomes.len()))]
 pub async fn record_outcomes(
     State(state): State<AppState>,
     Bearer(claims): Bearer,
-    Json(body): Json<OutcomesBody>,
+    Json(body): Json<OutcomesRequest>,
 ) -> Result<Json<Recorded>, ApiError> {
     require_worker(&claims)?;
-    let outcomes = body
+    let outcomes: Vec<_> = body
         .outcomes
-        .iter()
+        .into_iter()
         .map(|o| {
-            Ok((
-                parse_sku(&o.sku)?,
-                OperationId::from(o.operation_id),
-                parse_outcome(o)?,
-            ))
+            let outcome = o
+                .outcome
+                .into_sync_outcome(o.version.get(), o.quantity.get());
+            (o.sku, o.operation_id, outcome)
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     let appended = state.ledger.record_outcomes(&outcomes).await?;
     observe_settled(&state, &appended);
-    Ok(Json(Recorded {
-        recorded: appended.len(),
-    }))
+    Ok(recorded(appended.len()))
 }
 
 /// Marks changes `retrying` after a transient failure.
-#[utoipa::path(post, path = "/v1/sync/failures", tag = "worker", request_body = FailureBody,
-    security(("bearer" = [])), responses((status = 200, body = Recorded)))]
+#[utoipa::path(post, path = "/v1/sync/failures", tag = "worker", request_body = FailureReport,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Recorded),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn record_failure(
     State(state): State<AppState>,
     Bearer(claims): Bearer,
-    Json(body): Json<FailureBody>,
+    Json(body): Json<FailureReport>,
 ) -> Result<Json<Recorded>, ApiError> {
     require_worker(&claims)?;
-    let error: String = body.error.chars().take(1000).collect();
+    let ids: Vec<Uuid> = body
+        .operation_ids
+        .iter()
+        .map(OperationId::as_uuid)
+        .collect();
     let updated = queries::record_failure(
         state.ledger.pool(),
-        &body.operation_ids,
-        &error,
-        body.next_attempt_at,
+        &ids,
+        body.error.as_str(),
+        body.next_attempt_at.map(|at| at.0),
     )
     .await
     .map_err(database_error)?;
-    Ok(Json(Recorded {
-        recorded: updated as usize,
-    }))
+    Ok(recorded(updated as usize))
 }
 
 /// The cursor after the last central change this store applied.
 #[utoipa::path(get, path = "/v1/sync/checkpoint", tag = "worker", security(("bearer" = [])),
-    responses((status = 200, body = Checkpoint)))]
+    responses(
+        (status = 200, body = Checkpoint),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn checkpoint(
     State(state): State<AppState>,
@@ -235,44 +178,51 @@ pub async fn checkpoint(
     require_worker(&claims)?;
     let cursor = queries::central_checkpoint(state.ledger.pool())
         .await
-        .map_err(database_error)?;
+        .map_err(database_error)?
+        .map(|text| text.parse())
+        .transpose()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored checkpoint: {e}")))?;
     Ok(Json(Checkpoint { cursor }))
 }
 
 /// Applies central's changes to this store (`CentralChangeApplied`) and moves
 /// the checkpoint, in one transaction; changes already reflected are skipped.
 #[utoipa::path(post, path = "/v1/sync/central-changes", tag = "worker",
-    request_body = CentralChangesBody, security(("bearer" = [])),
-    responses((status = 200, body = Recorded), (status = 422, body = service_infra::ErrorBody)))]
+    request_body = CentralChangesRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Recorded),
+        (status = 400, response = responses::MalformedRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::SkuNotFound),
+        (status = 405, response = responses::MethodNotAllowed),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Unavailable),
+    ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, changes = body.changes.len()))]
 pub async fn apply_central_changes(
     State(state): State<AppState>,
     Bearer(claims): Bearer,
-    Json(body): Json<CentralChangesBody>,
+    Json(body): Json<CentralChangesRequest>,
 ) -> Result<Json<Recorded>, ApiError> {
     require_worker(&claims)?;
-    body.checkpoint
-        .parse::<service_infra::event_log::LogCursor>()
-        .map_err(|e| invalid("checkpoint", e))?;
-    let changes = body
+    let changes: Vec<_> = body
         .changes
-        .iter()
-        .map(|c| {
-            Ok(CentralChange {
-                sku: parse_sku(&c.sku)?,
-                operation_id: OperationId::from(c.operation_id),
-                delta: Delta::try_from(c.delta).map_err(|e| invalid("delta", e))?,
-                version: c.version,
-                quantity: c.quantity,
-            })
+        .into_iter()
+        .map(|c| CentralChange {
+            sku: c.sku,
+            operation_id: c.operation_id,
+            delta: c.delta,
+            version: c.version.get(),
+            quantity: c.quantity.get(),
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     let appended = state
         .ledger
-        .apply_central_changes(&changes, &body.checkpoint)
+        .apply_central_changes(&changes, &body.checkpoint.to_string())
         .await?;
     observe_settled(&state, &appended);
-    Ok(Json(Recorded {
-        recorded: appended.len(),
-    }))
+    Ok(recorded(appended.len()))
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod concurrency;
+mod contract;
 mod crash;
 mod errors;
 mod events;

@@ -112,9 +112,9 @@ pub struct SyncReport {
     /// needs an operator: `operation_id_reused`, `sku_not_found`).
     pub deferred: usize,
     /// Events the store appended for central's changes.
-    pub pulled: usize,
+    pub pulled: u64,
     /// The store's checkpoint in central's log after the pull.
-    pub checkpoint: Option<String>,
+    pub checkpoint: Option<protocol::LogCursor>,
     /// Stopped early by shutdown; the rest is left for the next sync.
     pub interrupted: bool,
     pub duration_ms: u64,

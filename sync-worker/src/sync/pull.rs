@@ -17,10 +17,8 @@
 
 use std::collections::HashSet;
 
-use uuid::Uuid;
-
-use domain::StoreId;
-use domain::central::{CentralEvent, Origin};
+use domain::central::Origin;
+use domain::{OperationId, StoreId};
 
 use super::{SyncContext, SyncError, SyncReport, SyncRun};
 use crate::central_client::LogEvent;
@@ -36,7 +34,7 @@ pub(super) async fn pull(
     store: &StoreClient,
     run: &SyncRun,
     report: &mut SyncReport,
-    recorded: &HashSet<Uuid>,
+    recorded: &HashSet<OperationId>,
 ) -> Result<(), SyncError> {
     let mut after = store.checkpoint().await?;
     loop {
@@ -44,21 +42,18 @@ pub(super) async fn pull(
             report.interrupted = true;
             break;
         }
-        let page = ctx
-            .central
-            .events(store.id(), after.as_deref(), PAGE_SIZE)
-            .await?;
+        let page = ctx.central.events(store.id(), after, PAGE_SIZE).await?;
         let Some(last) = page.events.last() else {
             break;
         };
-        let checkpoint = last.cursor.clone();
+        let checkpoint = last.cursor;
         let changes = central_changes(store.id(), &page.events, recorded)?;
-        let recorded = store.apply_central_changes(&changes, &checkpoint).await?;
+        let recorded = store.apply_central_changes(changes, checkpoint).await?;
         report.pulled += recorded;
         ctx.metrics
             .changes
             .with_label_values(&["pulled"])
-            .inc_by(recorded as u64);
+            .inc_by(recorded);
         after = Some(checkpoint);
         if page.next_cursor.is_none() {
             break;
@@ -68,13 +63,14 @@ pub(super) async fn pull(
     Ok(())
 }
 
-/// The changes among `events` (all of `store_id`'s streams), in log order;
-/// registrations, unknown event types and the store's own changes listed in
-/// `recorded` are skipped.
+/// The changes among `events` (all of `store_id`'s streams), in log order,
+/// read from each event's typed `change`; events without one
+/// (registrations) and the store's own changes listed in `recorded` are
+/// skipped.
 pub fn central_changes(
     store_id: &StoreId,
     events: &[LogEvent],
-    recorded: &HashSet<Uuid>,
+    recorded: &HashSet<OperationId>,
 ) -> Result<Vec<CentralChange>, SyncError> {
     let mut changes = Vec::new();
     for event in events {
@@ -84,41 +80,26 @@ pub fn central_changes(
                 event.store_id
             )));
         }
-        match event.event_type.as_str() {
-            "ChangeApplied" => {}
-            "ItemRegistered" => continue,
-            other => {
-                tracing::debug!(
-                    event_type = other,
-                    "skipping an event type the store does not need"
-                );
-                continue;
-            }
-        }
-        let parsed: CentralEvent = serde_json::from_value(event.payload.clone()).map_err(|e| {
-            SyncError::Protocol(format!("unreadable ChangeApplied at {}: {e}", event.cursor))
-        })?;
-        let CentralEvent::ChangeApplied {
-            operation_id,
-            delta,
-            origin,
-            version,
-            quantity,
-            ..
-        } = parsed
-        else {
-            return Err(SyncError::Protocol(format!(
-                "event at {} is typed ChangeApplied but holds another event",
-                event.cursor
-            )));
+        let Some(change) = &event.change else {
+            // Registrations and any other event that records no change.
+            continue;
         };
-        if origin == Origin::Store && recorded.contains(&operation_id.as_uuid()) {
+        let sku = event.sku.parse().map_err(|e| {
+            SyncError::Protocol(format!("event at {} names a bad SKU: {e}", event.cursor))
+        })?;
+        let (operation_id, origin) = (change.operation_id, change.origin);
+        if origin == Origin::Store && recorded.contains(&operation_id) {
             continue;
         }
+        let bad_figure = |e: protocol::version::FigureError| {
+            SyncError::Protocol(format!("event at {} has a bad figure: {e}", event.cursor))
+        };
+        let version = change.version.try_into().map_err(bad_figure)?;
+        let quantity = change.quantity.try_into().map_err(bad_figure)?;
         changes.push(CentralChange {
-            operation_id: operation_id.as_uuid(),
-            sku: event.sku.clone(),
-            delta: delta.get(),
+            operation_id,
+            sku,
+            delta: change.delta,
             version,
             quantity,
         });
@@ -129,7 +110,8 @@ pub fn central_changes(
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use domain::{Delta, OperationId};
+    use domain::Delta;
+    use protocol::central::LoggedChange;
 
     use super::*;
 
@@ -137,57 +119,56 @@ mod tests {
         "STORE-001".parse().expect("store id")
     }
 
-    fn event(store_id: &str, event_type: &str, payload: serde_json::Value) -> LogEvent {
+    fn event(store_id: &str, change: Option<LoggedChange>) -> LogEvent {
         LogEvent {
-            cursor: "7-3".into(),
+            position: 3,
+            cursor: "7-3".parse().expect("cursor"),
             store_id: store_id.into(),
             sku: "SKU-1".into(),
-            event_type: event_type.into(),
-            payload,
+            sequence: 2,
+            event_type: if change.is_some() {
+                "ChangeApplied"
+            } else {
+                "ItemRegistered"
+            }
+            .into(),
+            change,
+            payload: serde_json::json!({}),
+            metadata: serde_json::json!({}),
+            recorded_at: Utc::now(),
         }
     }
 
-    fn applied(operation_id: OperationId, origin: Origin) -> serde_json::Value {
-        serde_json::to_value(CentralEvent::ChangeApplied {
+    fn applied(operation_id: OperationId, origin: Origin) -> Option<LoggedChange> {
+        Some(LoggedChange {
             operation_id,
             delta: Delta::try_from(-2).expect("delta"),
-            expected_version: Some(4),
             origin,
-            occurred_at: Utc::now(),
             version: 5,
             quantity: 8,
         })
-        .expect("serializes")
     }
 
     #[test]
-    fn change_applied_events_become_central_changes() {
+    fn logged_changes_become_central_changes() {
         let id = OperationId::new_v7();
-        let events = [event(
-            "STORE-001",
-            "ChangeApplied",
-            applied(id, Origin::HeadOffice),
-        )];
+        let events = [event("STORE-001", applied(id, Origin::HeadOffice))];
         let changes = central_changes(&store(), &events, &HashSet::new()).expect("readable");
         assert_eq!(
             changes,
             [CentralChange {
-                operation_id: id.as_uuid(),
-                sku: "SKU-1".into(),
-                delta: -2,
-                version: 5,
-                quantity: 8,
+                operation_id: id,
+                sku: "SKU-1".parse().expect("sku"),
+                delta: Delta::try_from(-2).expect("delta"),
+                version: 5.try_into().expect("version"),
+                quantity: 8.try_into().expect("quantity"),
             }]
         );
     }
 
     #[test]
-    fn registrations_are_skipped() {
-        let events = [event(
-            "STORE-001",
-            "ItemRegistered",
-            serde_json::json!({"ItemRegistered": {}}),
-        )];
+    fn events_without_a_change_are_skipped() {
+        let events = [event("STORE-001", None)];
         assert_eq!(
             central_changes(&store(), &events, &HashSet::new()).expect("readable"),
             []
@@ -198,21 +179,7 @@ mod tests {
     fn another_stores_event_is_refused() {
         let events = [event(
             "STORE-002",
-            "ChangeApplied",
             applied(OperationId::new_v7(), Origin::Store),
-        )];
-        assert!(matches!(
-            central_changes(&store(), &events, &HashSet::new()),
-            Err(SyncError::Protocol(_))
-        ));
-    }
-
-    #[test]
-    fn an_unreadable_payload_is_refused() {
-        let events = [event(
-            "STORE-001",
-            "ChangeApplied",
-            serde_json::json!({"ChangeApplied": {}}),
         )];
         assert!(matches!(
             central_changes(&store(), &events, &HashSet::new()),
@@ -228,28 +195,16 @@ mod tests {
             OperationId::new_v7(),
         );
         let events = [
-            event(
-                "STORE-001",
-                "ChangeApplied",
-                applied(recorded, Origin::Store),
-            ),
-            event(
-                "STORE-001",
-                "ChangeApplied",
-                applied(unrecorded, Origin::Store),
-            ),
-            event(
-                "STORE-001",
-                "ChangeApplied",
-                applied(head_office, Origin::HeadOffice),
-            ),
+            event("STORE-001", applied(recorded, Origin::Store)),
+            event("STORE-001", applied(unrecorded, Origin::Store)),
+            event("STORE-001", applied(head_office, Origin::HeadOffice)),
         ];
-        let skip = HashSet::from([recorded.as_uuid(), head_office.as_uuid()]);
-        let sent: Vec<Uuid> = central_changes(&store(), &events, &skip)
+        let skip = HashSet::from([recorded, head_office]);
+        let sent: Vec<OperationId> = central_changes(&store(), &events, &skip)
             .expect("readable")
             .iter()
             .map(|c| c.operation_id)
             .collect();
-        assert_eq!(sent, [unrecorded.as_uuid(), head_office.as_uuid()]);
+        assert_eq!(sent, [unrecorded, head_office]);
     }
 }

@@ -6,17 +6,19 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
-use uuid::Uuid;
+use domain::OperationId;
+use domain::central::Outcome;
+use protocol::{FinalOutcome, Quantity, StreamVersion};
 
 use super::{SyncContext, SyncError, SyncReport, SyncRun};
 use crate::central_client::ChangeResult;
-use crate::store_client::{Outcome, PendingChange, StoreClient};
+use crate::store_client::{OutcomeReport, PendingChange, StoreClient};
 
 /// Central's answer to one change, as the store should hear it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
     /// Final: record it at the store.
-    Final(Outcome),
+    Final(OutcomeReport),
     /// Not final: the change stays pending and is retried; the text is
     /// recorded as the change's last error.
     Retry(&'static str),
@@ -26,31 +28,31 @@ pub(super) enum Verdict {
 /// a doubtful answer into a rejection: only `version_conflict` and
 /// `insufficient_stock` reject a change.
 pub(super) fn verdict(change: &PendingChange, result: &ChangeResult) -> Verdict {
-    let outcome = result.outcome.as_str();
-    match (outcome, result.version, result.quantity) {
-        ("applied" | "version_conflict" | "insufficient_stock", Some(version), Some(quantity)) => {
-            Verdict::Final(Outcome {
-                operation_id: change.operation_id,
-                sku: change.sku.clone(),
-                outcome: outcome.to_owned(),
-                version,
-                quantity,
-            })
-        }
-        ("applied" | "version_conflict" | "insufficient_stock", ..) => {
-            Verdict::Retry("central's answer had no version or quantity")
-        }
-        ("version_ahead", ..) => Verdict::Retry(
-            "version_ahead: an earlier change of this SKU has not reached central yet",
-        ),
-        ("operation_id_reused", ..) => Verdict::Retry(
-            "operation_id_reused: central holds a different change under this operation id; needs an operator",
-        ),
-        ("sku_not_found", ..) => Verdict::Retry(
-            "sku_not_found: central does not know this SKU for this store; needs an operator",
-        ),
-        _ => Verdict::Retry("central answered with an unknown outcome"),
-    }
+    let Some(outcome) = FinalOutcome::of(result.outcome) else {
+        return Verdict::Retry(match result.outcome {
+            Outcome::VersionAhead => {
+                "version_ahead: an earlier change of this SKU has not reached central yet"
+            }
+            Outcome::OperationIdReused => {
+                "operation_id_reused: central holds a different change under this operation id; needs an operator"
+            }
+            _ => "sku_not_found: central does not know this SKU for this store; needs an operator",
+        });
+    };
+    let figures = result
+        .version
+        .and_then(|version| StreamVersion::try_from(version).ok())
+        .zip(result.quantity.and_then(|q| Quantity::try_from(q).ok()));
+    let Some((version, quantity)) = figures else {
+        return Verdict::Retry("central's answer had no version or quantity");
+    };
+    Verdict::Final(OutcomeReport {
+        operation_id: change.operation_id,
+        sku: change.sku.clone(),
+        outcome,
+        version,
+        quantity,
+    })
 }
 
 /// Pushes batches until the store has nothing pending, a change must wait
@@ -61,9 +63,9 @@ pub(super) async fn push(
     store: &StoreClient,
     run: &SyncRun,
     report: &mut SyncReport,
-    recorded: &mut HashSet<Uuid>,
+    recorded: &mut HashSet<OperationId>,
 ) -> Result<(), SyncError> {
-    let mut previous_head: Option<Uuid> = None;
+    let mut previous_head: Option<OperationId> = None;
     loop {
         if run.stop.is_cancelled() {
             report.interrupted = true;
@@ -96,7 +98,7 @@ pub(super) async fn push(
             recorded.extend(
                 outcomes
                     .iter()
-                    .filter(|o| o.outcome == "applied")
+                    .filter(|o| o.outcome == FinalOutcome::Applied)
                     .map(|o| o.operation_id),
             );
         }
@@ -117,9 +119,9 @@ pub(super) async fn push(
 /// Central's answers to a batch, sorted for the store.
 struct Answers {
     /// Final answers, in push order.
-    outcomes: Vec<Outcome>,
+    outcomes: Vec<OutcomeReport>,
     /// Changes to retry, by the error recorded with them.
-    retries: BTreeMap<&'static str, Vec<Uuid>>,
+    retries: BTreeMap<&'static str, Vec<OperationId>>,
 }
 
 /// Sorts the answers to `pending` into final and retry, counting them in
@@ -138,10 +140,10 @@ fn sort_answers(
     for (change, result) in pending.iter().zip(results) {
         ctx.metrics
             .changes
-            .with_label_values(&[outcome_label(&result.outcome)])
+            .with_label_values(&[result.outcome.code()])
             .inc();
         match verdict(change, result) {
-            Verdict::Final(outcome) if outcome.outcome == "applied" => {
+            Verdict::Final(outcome) if outcome.outcome == FinalOutcome::Applied => {
                 report.applied += 1;
                 if !result.replayed {
                     let latency = (now - change.occurred_at).num_milliseconds().max(0);
@@ -154,11 +156,11 @@ fn sort_answers(
                 answers.outcomes.push(outcome);
             }
             Verdict::Retry(reason) => {
-                if result.outcome != "version_ahead" {
+                if result.outcome != Outcome::VersionAhead {
                     tracing::error!(
                         operation_id = %change.operation_id,
                         sku = %change.sku,
-                        outcome = %result.outcome,
+                        outcome = result.outcome.code(),
                         "central refused a change in a way only an operator can resolve; it stays pending"
                     );
                 }
@@ -213,7 +215,7 @@ async fn note_failure(
         .changes
         .with_label_values(&["failed"])
         .inc_by(pending.len() as u64);
-    let ids: Vec<Uuid> = pending.iter().map(|c| c.operation_id).collect();
+    let ids: Vec<OperationId> = pending.iter().map(|c| c.operation_id).collect();
     if let Err(record_error) = store
         .record_failure(&ids, error, next_attempt_at(ctx, run))
         .await
@@ -227,38 +229,25 @@ fn next_attempt_at(ctx: &SyncContext, run: &SyncRun) -> chrono::DateTime<Utc> {
     Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::zero())
 }
 
-/// The outcome as a metric label, from a fixed set.
-fn outcome_label(outcome: &str) -> &'static str {
-    match outcome {
-        "applied" => "applied",
-        "version_conflict" => "version_conflict",
-        "version_ahead" => "version_ahead",
-        "insufficient_stock" => "insufficient_stock",
-        "operation_id_reused" => "operation_id_reused",
-        "sku_not_found" => "sku_not_found",
-        _ => "unknown",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn change() -> PendingChange {
         PendingChange {
-            operation_id: Uuid::now_v7(),
-            sku: "SKU-1".into(),
-            delta: -1,
-            expected_version: Some(3),
+            operation_id: OperationId::new_v7(),
+            sku: "SKU-1".parse().expect("sku"),
+            delta: domain::Delta::try_from(-1).expect("delta"),
+            expected_version: StreamVersion::try_from(3).ok(),
             occurred_at: Utc::now(),
             attempts: 0,
         }
     }
 
-    fn result(change: &PendingChange, outcome: &str, version: Option<i64>) -> ChangeResult {
+    fn result(change: &PendingChange, outcome: Outcome, version: Option<i64>) -> ChangeResult {
         ChangeResult {
             operation_id: change.operation_id,
-            outcome: outcome.into(),
+            outcome,
             version,
             quantity: version.map(|_| 10),
             replayed: false,
@@ -268,17 +257,21 @@ mod tests {
     #[test]
     fn applied_and_refusals_for_good_are_final() {
         let c = change();
-        for outcome in ["applied", "version_conflict", "insufficient_stock"] {
+        for (outcome, recorded_as) in [
+            (Outcome::Applied, FinalOutcome::Applied),
+            (Outcome::VersionConflict, FinalOutcome::VersionConflict),
+            (Outcome::InsufficientStock, FinalOutcome::InsufficientStock),
+        ] {
             let Verdict::Final(recorded) = verdict(&c, &result(&c, outcome, Some(4))) else {
-                panic!("{outcome} must be final");
+                panic!("{outcome:?} must be final");
             };
             assert_eq!(
                 (
-                    recorded.outcome.as_str(),
-                    recorded.version,
-                    recorded.quantity
+                    recorded.outcome,
+                    recorded.version.get(),
+                    recorded.quantity.get()
                 ),
-                (outcome, 4, 10)
+                (recorded_as, 4, 10)
             );
         }
     }
@@ -287,17 +280,16 @@ mod tests {
     fn version_ahead_reuse_and_unknown_sku_are_never_final() {
         let c = change();
         for outcome in [
-            "version_ahead",
-            "operation_id_reused",
-            "sku_not_found",
-            "something_new",
+            Outcome::VersionAhead,
+            Outcome::OperationIdReused,
+            Outcome::SkuNotFound,
         ] {
             assert!(
                 matches!(
                     verdict(&c, &result(&c, outcome, Some(2))),
                     Verdict::Retry(_)
                 ),
-                "{outcome} must be retried"
+                "{outcome:?} must be retried"
             );
         }
     }
@@ -306,7 +298,7 @@ mod tests {
     fn a_final_outcome_without_figures_is_retried() {
         let c = change();
         assert!(matches!(
-            verdict(&c, &result(&c, "applied", None)),
+            verdict(&c, &result(&c, Outcome::Applied, None)),
             Verdict::Retry(_)
         ));
     }

@@ -1,0 +1,157 @@
+//! The store's own API (`/v1/local/...`): what tills and staff send and get.
+
+use chrono::{DateTime, Utc};
+use domain::store::RejectionReason;
+use domain::{Delta, OperationId, Sku, StoreId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::cursor::{After, LogCursor};
+use crate::limit::Limit;
+use crate::outcome::SyncState;
+use crate::text::Reason;
+use crate::version::StreamVersion;
+
+/// A stock change: `delta` > 0 adds stock, < 0 removes it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"delta": -2, "reason": "sale"}))]
+pub struct UpdateRequest {
+    pub delta: Delta,
+    /// Compare-and-set: the version the client last saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<StreamVersion>,
+    /// Makes a retry safe; the store mints a UUIDv7 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<OperationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// The accepted change and the figures right after it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UpdateResponse {
+    pub operation_id: OperationId,
+    pub sku: Sku,
+    pub delta: Delta,
+    /// What the store may sell now, this change included.
+    #[schema(example = 48)]
+    pub quantity: i64,
+    /// The stream's version once central has applied this change.
+    #[schema(example = 1)]
+    pub version: i64,
+    /// `pending` when the change was accepted.
+    pub status: SyncState,
+}
+
+/// One SKU's stock at this store.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StockView {
+    pub sku: Sku,
+    #[schema(example = "ThinkPad X1 Carbon")]
+    pub name: String,
+    /// What the store may sell now: confirmed plus pending.
+    pub quantity: i64,
+    /// What central has accepted.
+    pub confirmed_quantity: i64,
+    pub confirmed_version: i64,
+    /// The version central will have once pending changes are applied.
+    pub version: i64,
+    pub pending_changes: i32,
+    pub last_synced_at: Option<DateTime<Utc>>,
+}
+
+/// A page of SKUs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StockPage {
+    pub items: Vec<StockView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<Sku>,
+}
+
+/// Paging of the stock list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StockPageQuery {
+    /// `next_cursor` of the previous page (the last SKU it listed).
+    pub cursor: Option<Sku>,
+    #[serde(default)]
+    #[param(required = false)]
+    pub limit: Limit<500, 100>,
+}
+
+/// The latest local change of a SKU.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LatestOperation {
+    pub operation_id: OperationId,
+}
+
+/// Where a change stands with central.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SyncStatus {
+    pub operation_id: OperationId,
+    pub sku: Sku,
+    pub delta: Delta,
+    pub status: SyncState,
+    /// True once central applied the change (`synced`), as in the prototype.
+    pub ok: bool,
+    /// Where the change stands, in words.
+    #[schema(example = "applied at central")]
+    pub message: String,
+    /// Failed attempts so far.
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Central's version after the change (synced) or when it refused it.
+    pub central_version: Option<i64>,
+    /// Why it was rejected.
+    pub reason: Option<RejectionReason>,
+    /// The rejected change this one depended on.
+    pub because_of: Option<OperationId>,
+}
+
+/// An accepted sync trigger.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TriggerResponse {
+    pub store_id: StoreId,
+    #[schema(example = "sync requested")]
+    pub status: String,
+}
+
+/// Which events of the store's log to read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    #[serde(default)]
+    #[param(required = false)]
+    pub after: After,
+    #[serde(default)]
+    #[param(required = false)]
+    pub limit: Limit<1000, 100>,
+    /// Only this SKU's stream.
+    pub sku: Option<Sku>,
+}
+
+/// One event of the store's log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    /// Insertion number; the order is given by `cursor`.
+    pub position: i64,
+    /// Pass as `after` to continue after this event.
+    pub cursor: LogCursor,
+    pub sku: String,
+    /// The event's number in its SKU's stream.
+    pub sequence: i64,
+    #[schema(example = "StockAdjusted")]
+    pub event_type: String,
+    /// The event as stored (`{"StockAdjusted": {...}}`), for people.
+    pub payload: serde_json::Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A page of the store's log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventView>,
+    /// Set when the page is full: more events may follow now.
+    pub next_cursor: Option<LogCursor>,
+}
