@@ -1,15 +1,17 @@
-//! The throw-away world a benchmark runs in: a fresh database, a release
+//! The throw-away world store-bench runs in: a fresh database, a release
 //! `store-app` serving it on a free port, a temporary directory, a nudge
 //! exchange of its own. [`BenchEnv::teardown`] removes all of it.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use bench::StackArgs;
+use bench::binary::{self, Binary};
+use bench::database;
+use bench::scratch::Scratch;
 use sqlx::{Connection, PgConnection};
-use tokio::process::{Child, Command};
-use uuid::Uuid;
+use tokio::process::Child;
 
 /// The prototype's ten SKUs, loaded by `store-app populate`.
 pub const SAMPLE_SKUS: &[&str] = &[
@@ -36,16 +38,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Everything set up for one run; fields fill in as setup proceeds so
 /// teardown removes exactly what exists.
 pub struct BenchEnv {
-    admin_url: String,
-    db_name: String,
-    db_url: String,
-    amqp_url: String,
-    exchange: String,
-    store_bin: PathBuf,
-    tmp_dir: PathBuf,
+    scratch: Scratch,
+    store_app: Binary,
     port: u16,
-    db_created: bool,
-    exchange_used: bool,
     store: Option<Child>,
 }
 
@@ -73,43 +68,25 @@ impl std::fmt::Display for Backlog {
 
 impl BenchEnv {
     /// Checks the binary and names everything; creates nothing yet.
-    pub fn new(admin_url: &str, amqp_url: &str, bin_dir: &Path) -> anyhow::Result<Self> {
-        let store_bin = bin_dir.join("store-app");
-        if !store_bin.is_file() {
-            bail!(
-                "{} not found: run cargo build --release --bins first (or pass --bin-dir)",
-                store_bin.display()
-            );
-        }
-        let id = Uuid::new_v4().simple().to_string();
-        let db_name = format!("bench_{id}");
-        let mut url = reqwest::Url::parse(admin_url).context("BENCH_DATABASE_URL is not a URL")?;
-        url.set_path(&format!("/{db_name}"));
+    pub fn new(stack: &StackArgs) -> anyhow::Result<Self> {
         Ok(Self {
-            admin_url: admin_url.to_owned(),
-            db_url: url.to_string(),
-            db_name,
-            amqp_url: amqp_url.to_owned(),
-            exchange: format!("bench-{id}"),
-            store_bin,
-            tmp_dir: std::env::temp_dir().join(format!("store-bench-{id}")),
+            store_app: Binary::find(&stack.bin_dir, "store-app", "warn")?,
+            scratch: Scratch::new(stack, "store-bench", &[])?,
             port: 0,
-            db_created: false,
-            exchange_used: false,
             store: None,
         })
     }
 
     pub fn db_url(&self) -> &str {
-        &self.db_url
+        self.scratch.databases.url(0)
     }
 
     pub fn db_name(&self) -> &str {
-        &self.db_name
+        self.scratch.databases.name(0)
     }
 
     pub fn tmp_dir(&self) -> &Path {
-        &self.tmp_dir
+        &self.scratch.dir
     }
 
     pub fn base_url(&self) -> String {
@@ -117,28 +94,29 @@ impl BenchEnv {
     }
 
     fn store_log(&self) -> PathBuf {
-        self.tmp_dir.join("store-app.log")
+        self.scratch.dir.join("store-app.log")
+    }
+
+    /// What every run of `store-app` gets: its database and the broker.
+    fn store_env(&self) -> [(&'static str, String); 3] {
+        [
+            ("DATABASE_URL", self.db_url().to_owned()),
+            ("AMQP_URL", self.scratch.amqp_url.clone()),
+            ("AMQP_EXCHANGE", self.scratch.exchange.clone()),
+        ]
     }
 
     /// Creates the database, migrates and populates it, starts the store and
     /// waits until it is ready.
     pub async fn start(&mut self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.tmp_dir)
-            .with_context(|| format!("creating {}", self.tmp_dir.display()))?;
-        let mut admin = PgConnection::connect(&self.admin_url)
-            .await
-            .context("connecting to BENCH_DATABASE_URL")?;
-        sqlx::raw_sql(&format!("CREATE DATABASE {}", self.db_name))
-            .execute(&mut admin)
-            .await
-            .context("creating the benchmark database")?;
-        self.db_created = true;
-        admin.close().await.ok();
-        eprintln!("[setup] database {} created", self.db_name);
+        self.scratch.create_dir()?;
+        self.scratch.databases.create().await?;
+        eprintln!("[setup] database {} created", self.db_name());
 
-        self.run_store_task(&["migrate"]).await?;
-        self.run_store_task(&["populate"]).await?;
-        let catalogue = self.tmp_dir.join("bench-catalogue.csv");
+        let env = self.store_env();
+        self.store_app.run(&["migrate"], &env).await?;
+        self.store_app.run(&["populate"], &env).await?;
+        let catalogue = self.scratch.dir.join("bench-catalogue.csv");
         std::fs::write(
             &catalogue,
             format!(
@@ -146,94 +124,35 @@ impl BenchEnv {
             ),
         )?;
         let catalogue = catalogue.to_string_lossy().into_owned();
-        self.run_store_task(&["populate", "--catalogue", &catalogue])
+        self.store_app
+            .run(&["populate", "--catalogue", &catalogue], &env)
             .await?;
         eprintln!("[setup] migrated and populated");
 
-        self.port = free_port()?;
-        let log = std::fs::File::create(self.store_log())?;
-        let mut command = self.store_command();
-        command
-            .arg("serve")
-            .env("BIND_ADDR", format!("127.0.0.1:{}", self.port))
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log));
-        self.exchange_used = true;
-        self.store = Some(command.spawn().context("starting store-app serve")?);
-        self.wait_ready().await?;
+        self.port = binary::free_port()?;
+        let mut env = env.to_vec();
+        env.push(("BIND_ADDR", format!("127.0.0.1:{}", self.port)));
+        let store = self.store_app.spawn(&["serve"], &env, &self.store_log())?;
+        let ready = format!("{}/health/ready", self.base_url());
+        binary::wait_ready(
+            &ready,
+            Some(self.store.insert(store)),
+            READY_TIMEOUT,
+            |_| true,
+        )
+        .await?;
         eprintln!("[setup] store-app serving on {}", self.base_url());
         Ok(())
     }
 
-    fn store_command(&self) -> Command {
-        let mut command = Command::new(&self.store_bin);
-        command
-            .env("DATABASE_URL", &self.db_url)
-            .env("AMQP_URL", &self.amqp_url)
-            .env("AMQP_EXCHANGE", &self.exchange)
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        command
-    }
-
-    /// Runs a `store-app` subcommand to completion (bounded to 5 minutes).
-    async fn run_store_task(&self, args: &[&str]) -> anyhow::Result<()> {
-        let mut command = self.store_command();
-        command.args(args);
-        let output = tokio::time::timeout(Duration::from_secs(300), command.output())
-            .await
-            .with_context(|| format!("store-app {} took over 5 minutes", args.join(" ")))?
-            .with_context(|| format!("running store-app {}", args.join(" ")))?;
-        if !output.status.success() {
-            bail!(
-                "store-app {} failed ({}): {}{}",
-                args.join(" "),
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        Ok(())
-    }
-
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
-        let url = format!("{}/health/ready", self.base_url());
-        let give_up = Instant::now() + READY_TIMEOUT;
-        let mut last = String::from("no answer");
-        while Instant::now() < give_up {
-            if let Some(store) = self.store.as_mut()
-                && let Some(status) = store.try_wait()?
-            {
-                bail!("store-app serve exited during start-up ({status})");
-            }
-            match client.get(&url).send().await {
-                Ok(response) if response.status().is_success() => return Ok(()),
-                Ok(response) => last = format!("{}", response.status()),
-                Err(error) => last = error.to_string(),
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        bail!("store-app was not ready within {READY_TIMEOUT:?} (last: {last})")
-    }
-
     /// The server's version string.
     pub async fn server_version(&self) -> anyhow::Result<String> {
-        let mut conn = PgConnection::connect(&self.db_url).await?;
-        let version: String = sqlx::query_scalar("SHOW server_version")
-            .fetch_one(&mut conn)
-            .await?;
-        conn.close().await.ok();
-        Ok(version)
+        database::server_version(self.db_url()).await
     }
 
     /// Events, pending changes and snapshot size of some SKUs, in order.
     pub async fn stream_sizes(&self, skus: &[&str]) -> anyhow::Result<Vec<StreamSize>> {
-        let mut conn = PgConnection::connect(&self.db_url).await?;
+        let mut conn = PgConnection::connect(self.db_url()).await?;
         let mut sizes = Vec::new();
         for sku in skus {
             let (events, pending, payload_bytes): (i64, i64, i64) = sqlx::query_as(
@@ -260,7 +179,7 @@ impl BenchEnv {
 
     /// One SKU's snapshot payload, as the store wrote it.
     pub async fn snapshot_payload(&self, sku: &str) -> anyhow::Result<serde_json::Value> {
-        let mut conn = PgConnection::connect(&self.db_url).await?;
+        let mut conn = PgConnection::connect(self.db_url()).await?;
         let payload = sqlx::query_scalar(
             "SELECT payload FROM snapshots WHERE aggregate_type = 'StockItem' AND aggregate_id = $1",
         )
@@ -284,82 +203,15 @@ impl BenchEnv {
 
     /// Prints the end of the store's log (after a failure).
     pub fn print_store_log_tail(&self, lines: usize) {
-        if let Ok(text) = std::fs::read_to_string(self.store_log()) {
-            let all: Vec<&str> = text.lines().collect();
-            if !all.is_empty() {
-                eprintln!("--- last lines of the store-app log ---");
-                for line in &all[all.len().saturating_sub(lines)..] {
-                    eprintln!("{line}");
-                }
-            }
-        }
+        binary::print_log_tail(&self.store_log(), lines);
     }
 
     /// Stops the store, drops the database, deletes the exchange and the
     /// temporary directory. Reports problems but never fails.
     pub async fn teardown(&mut self) {
-        if let Some(mut store) = self.store.take() {
-            store.start_kill().ok();
-            if tokio::time::timeout(Duration::from_secs(10), store.wait())
-                .await
-                .is_err()
-            {
-                eprintln!("[teardown] store-app did not exit within 10 s");
-            }
+        if let Some(store) = self.store.take() {
+            binary::stop(store, "store-app").await;
         }
-        if self.db_created {
-            match self.drop_database().await {
-                Ok(()) => eprintln!("[teardown] database {} dropped", self.db_name),
-                Err(error) => eprintln!(
-                    "[teardown] could not drop database {}: {error:#}",
-                    self.db_name
-                ),
-            }
-            self.db_created = false;
-        }
-        if self.exchange_used {
-            if let Err(error) = self.delete_exchange().await {
-                eprintln!(
-                    "[teardown] could not delete exchange {}: {error:#}",
-                    self.exchange
-                );
-            }
-            self.exchange_used = false;
-        }
-        if self.tmp_dir.exists()
-            && let Err(error) = std::fs::remove_dir_all(&self.tmp_dir)
-        {
-            eprintln!(
-                "[teardown] could not remove {}: {error}",
-                self.tmp_dir.display()
-            );
-        }
+        self.scratch.remove(&[], &[], false).await;
     }
-
-    async fn drop_database(&self) -> anyhow::Result<()> {
-        bench::drop_databases(&self.admin_url, std::slice::from_ref(&self.db_name)).await
-    }
-
-    async fn delete_exchange(&self) -> anyhow::Result<()> {
-        let work = async {
-            let connection =
-                lapin::Connection::connect(&self.amqp_url, lapin::ConnectionProperties::default())
-                    .await?;
-            let channel = connection.create_channel().await?;
-            channel
-                .exchange_delete(self.exchange.as_str().into(), Default::default())
-                .await?;
-            connection.close(200, "benchmark done".into()).await.ok();
-            anyhow::Ok(())
-        };
-        tokio::time::timeout(Duration::from_secs(10), work)
-            .await
-            .context("timed out")?
-    }
-}
-
-/// A TCP port nothing listens on right now.
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
 }

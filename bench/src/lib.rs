@@ -1,16 +1,33 @@
 //! What the three benchmark binaries (`store-bench`, `central_bench`,
 //! `sync_bench`) share: the options naming the servers and the binaries
-//! under test, dropping the benchmark's databases, finding pgbench, and the
-//! statistics helpers.
+//! under test, the `main` every one of them has, and the modules below.
+//!
+//! - [`scratch`]: what a run creates (databases, exchange, directory) and
+//!   its removal; [`database`]: the databases among them;
+//! - [`binary`]: running the release binaries (subcommands, servers, readiness);
+//! - [`central`]: preparing a central-app (key, schema, catalogue, worker client);
+//! - [`catalogue`]: the generated catalogue and store ids;
+//! - [`pgbench`]: finding and running pgbench and reading what it reports;
+//! - [`cpu`]: CPU time of processes and of the machine;
+//! - [`stats`], [`table`]: latency summaries and Markdown tables.
+//!
+//! The store-bench binary's own modules live beside these in `src/`
+//! (declared in `main.rs`); central_bench's and sync_bench's in
+//! `src/bin/<name>/`.
 
+pub mod binary;
+pub mod catalogue;
+pub mod central;
+pub mod cpu;
+pub mod database;
+pub mod pgbench;
+pub mod scratch;
 pub mod stats;
+pub mod table;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use anyhow::bail;
-use sqlx::{Connection, PgConnection};
-use tokio::process::Command;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Where the benchmark runs: the servers it creates its databases and broker
 /// names on (and removes them from), and the release binaries it starts.
@@ -38,41 +55,36 @@ pub struct StackArgs {
     pub bin_dir: PathBuf,
 }
 
-/// Drops `names` on the server of `admin_url` (connections are closed by
-/// force); gives up after a minute.
-pub async fn drop_databases(admin_url: &str, names: &[String]) -> anyhow::Result<()> {
-    let work = async {
-        let mut admin = PgConnection::connect(admin_url).await?;
-        for name in names {
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await?;
+/// A benchmark's `main`: runs `work` on a multi-threaded runtime and turns
+/// its outcome into the exit code, printing the error (as `<name> failed:
+/// ...`) if there is one.
+pub fn run_main(name: &str, work: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{name}: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
         }
-        admin.close().await.ok();
-        anyhow::Ok(())
     };
-    tokio::time::timeout(Duration::from_secs(60), work)
-        .await
-        .map_err(|_| anyhow::anyhow!("timed out"))?
-}
-
-/// `explicit`, else PostgreSQL 15's pgbench, else `pgbench` on PATH: its
-/// path and what `--version` printed.
-pub async fn locate_pgbench(explicit: Option<&Path>) -> anyhow::Result<(PathBuf, String)> {
-    let candidates: Vec<PathBuf> = match explicit {
-        Some(path) => vec![path.to_owned()],
-        None => vec![
-            PathBuf::from("/usr/lib/postgresql/15/bin/pgbench"),
-            PathBuf::from("pgbench"),
-        ],
-    };
-    for path in candidates {
-        if let Ok(output) = Command::new(&path).arg("--version").output().await
-            && output.status.success()
-        {
-            let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-            return Ok((path, version));
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name} failed: {error:#}");
+            ExitCode::FAILURE
         }
     }
-    bail!("pgbench not found: install PostgreSQL's client tools or pass --pgbench")
+}
+
+/// `work`, or an "interrupted" error as soon as Ctrl-C arrives (the caller
+/// then tears down what it set up).
+pub async fn until_interrupted<T>(
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    }
 }

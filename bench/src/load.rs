@@ -1,6 +1,7 @@
-//! HTTP load on `POST /v1/local/inventory/{sku}/update`. Every connection is
-//! a task with its own keep-alive client sending requests one after another;
-//! every loop ends at a deadline or a fixed count.
+//! store-bench's HTTP load on `POST /v1/local/inventory/{sku}/update`.
+//! Every connection is a task with its own keep-alive client sending
+//! requests one after another; every loop ends at a deadline or a fixed
+//! count.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::stats::{Errors, Rng, Summary};
+use bench::stats::{Errors, Rng, Summary, load_average};
 
 /// Longest a single request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -53,6 +54,20 @@ fn transport_error(error: reqwest::Error) -> String {
     } else {
         "transport error".into()
     }
+}
+
+/// Waits for every connection's task; their latencies and errors together.
+async fn join_connections<T: 'static>(
+    mut tasks: JoinSet<(Vec<T>, Errors)>,
+) -> anyhow::Result<(Vec<T>, Errors)> {
+    let mut all = Vec::new();
+    let mut errors = Errors::default();
+    while let Some(joined) = tasks.join_next().await {
+        let (part, part_errors) = joined?;
+        all.extend(part);
+        errors.merge(part_errors);
+    }
+    Ok((all, errors))
 }
 
 /// What a fixed-duration run measured.
@@ -116,13 +131,7 @@ pub async fn fixed_duration(
             (latencies, errors)
         });
     }
-    let mut latencies = Vec::new();
-    let mut errors = Errors::default();
-    while let Some(joined) = tasks.join_next().await {
-        let (l, e) = joined?;
-        latencies.extend(l);
-        errors.merge(e);
-    }
+    let (latencies, errors) = join_connections(tasks).await?;
     Ok(LoadOutcome {
         connections,
         window: duration,
@@ -211,19 +220,13 @@ pub async fn append_stream(
                 eprintln!(
                     "[long stream] {now}/{total} appended after {:.0} s, {rate:.0}/s now, eta {eta}, load {}",
                     start.elapsed().as_secs_f64(),
-                    crate::stats::load_average()
+                    load_average()
                 );
                 last = now;
             }
         })
     };
-    let mut all = Vec::new();
-    let mut errors = Errors::default();
-    while let Some(joined) = tasks.join_next().await {
-        let (l, e) = joined?;
-        all.extend(l);
-        errors.merge(e);
-    }
+    let (all, errors) = join_connections(tasks).await?;
     progress.abort();
     let elapsed = start.elapsed();
     let appended = done.load(Ordering::Relaxed);

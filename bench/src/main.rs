@@ -9,19 +9,20 @@
 
 mod environment;
 mod load;
-mod pgbench;
 mod report;
+mod update_script;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use bench::StackArgs;
+use bench::pgbench::{self, Pgbench};
+use bench::stats::{Summary, fmt_ms, load_average};
+use bench::table::Table;
 use clap::Parser;
 
 use crate::environment::{BenchEnv, FRESH_SKU, LONG_SKU, SAMPLE_SKUS};
-use crate::report::Table;
-use bench::StackArgs;
-use bench::stats::{self, Summary, fmt_ms, load_average};
 
 /// Benchmarks `store-app` updates against PostgreSQL's own rate.
 #[derive(Debug, Parser)]
@@ -63,41 +64,18 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("store-bench: cannot start the async runtime: {error}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("store-bench failed: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    bench::run_main("store-bench", run(Cli::parse()))
 }
 
 /// Sets up, measures, and tears down whatever happens in between.
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let pgbench = pgbench::locate(cli.pgbench.as_deref()).await?;
-    let mut env = BenchEnv::new(
-        &cli.stack.database_url,
-        &cli.stack.amqp_url,
-        &cli.stack.bin_dir,
-    )?;
-    let outcome = tokio::select! {
-        result = async {
-            env.start().await?;
-            measure(&cli, &env, &pgbench).await
-        } => result,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
+    let pgbench = Pgbench::locate(cli.pgbench.as_deref()).await?;
+    let mut env = BenchEnv::new(&cli.stack)?;
+    let outcome = bench::until_interrupted(async {
+        env.start().await?;
+        measure(&cli, &env, &pgbench).await
+    })
+    .await;
     if let Err(error) = &outcome {
         eprintln!("\nerror: {error:#}");
         env.print_store_log_tail(30);
@@ -106,7 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     outcome
 }
 
-async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &pgbench::Pgbench) -> anyhow::Result<()> {
+async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result<()> {
     let duration = Duration::from_secs(cli.duration);
     let warmup = Duration::from_secs(cli.warmup);
     println!("# store-bench results\n");
@@ -123,8 +101,8 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &pgbench::Pgbench) -> anyho
         cli.duration, cli.duration, cli.warmup
     );
 
-    pgbench::check_snapshot_shape(&env.snapshot_payload(SAMPLE_SKUS[0]).await?)?;
-    let script = pgbench::write_script(env.tmp_dir(), SAMPLE_SKUS)?;
+    update_script::check_snapshot_shape(&env.snapshot_payload(SAMPLE_SKUS[0]).await?)?;
+    let script = update_script::write_script(env.tmp_dir(), SAMPLE_SKUS)?;
     let mut rows = Vec::new();
     for &connections in &cli.connections {
         anyhow::ensure!(connections > 0, "--connections must be positive");
@@ -134,13 +112,14 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &pgbench::Pgbench) -> anyho
             cli.pgbench_jobs, cli.duration
         );
         let pg = pgbench
-            .run(
-                &script,
-                env.db_url(),
-                connections,
-                cli.pgbench_jobs,
-                cli.duration,
-            )
+            .run(&pgbench::Run {
+                script: &script,
+                db_url: env.db_url(),
+                clients: connections,
+                jobs: cli.pgbench_jobs,
+                seconds: cli.duration,
+                defines: Vec::new(),
+            })
             .await
             .with_context(|| format!("pgbench at {connections} connections"))?;
         let store_backlog = env.backlog(SAMPLE_SKUS).await?;

@@ -1,6 +1,8 @@
-//! PostgreSQL's own rate for the writes of one update: a pgbench script with
-//! the statements `store-app` runs (see `store-app/src/ledger/streams.rs`
-//! and `projections/write.rs`), as separate statements.
+//! PostgreSQL's own rate for a benchmark's writes: finding pgbench, running
+//! a script with it (`-M prepared -r -l`), and reading its summary, its
+//! per-statement latencies and its per-transaction log. The scripts
+//! themselves belong to the benchmarks (store-bench's `update_script.rs`,
+//! central_bench's `batch_script.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +16,23 @@ use crate::stats::Summary;
 #[derive(Debug)]
 pub struct Pgbench {
     pub path: PathBuf,
+    /// What `--version` printed.
     pub version: String,
+}
+
+/// One pgbench run: `-f script` on `db_url` for `seconds`.
+#[derive(Debug)]
+pub struct Run<'a> {
+    pub script: &'a Path,
+    pub db_url: &'a str,
+    /// `-c`.
+    pub clients: usize,
+    /// `-j` (at most `clients`).
+    pub jobs: usize,
+    /// `-T`.
+    pub seconds: u64,
+    /// `-D name=value` for each.
+    pub defines: Vec<(&'static str, String)>,
 }
 
 /// What one pgbench run reported.
@@ -24,144 +42,59 @@ pub struct PgbenchOutcome {
     pub latency_avg_ms: f64,
     pub transactions: u64,
     pub failed: u64,
-    /// Average latency per script command (`-r`), labelled.
-    pub statements: Vec<(&'static str, f64)>,
-    /// Percentiles of the per-transaction log (`-l`).
+    /// Average latency (ms) of each script command, in order (`-r`).
+    pub statements: Vec<f64>,
+    /// Percentiles of the per-transaction log (`-l`); its `errors` are the
+    /// transactions logged as failed or skipped.
     pub latencies: Summary,
 }
 
-/// Labels of the script's commands, in order (as `-r` lists them).
-pub const COMMANDS: &[&str] = &[
-    "\\set sku index",
-    "BEGIN",
-    "snapshot SELECT … FOR UPDATE (+ later events)",
-    "operation id lookup in changes",
-    "INSERT events",
-    "INSERT changes",
-    "UPDATE stock",
-    "UPDATE snapshots",
-    "COMMIT",
-];
-
-/// `--pgbench`, else PostgreSQL 15's pgbench, else `pgbench` on PATH.
-pub async fn locate(explicit: Option<&Path>) -> anyhow::Result<Pgbench> {
-    let (path, version) = bench::locate_pgbench(explicit).await?;
-    Ok(Pgbench { path, version })
-}
-
-/// Fails unless the store's snapshots have the shape the script rewrites:
-/// the aggregate's figures, `quantity` and `version`, and no pending list.
-pub fn check_snapshot_shape(payload: &serde_json::Value) -> anyhow::Result<()> {
-    let has = |key: &str| payload.get(key).is_some_and(serde_json::Value::is_i64);
-    if !has("quantity") || !has("version") || payload.get("pending").is_some() {
-        bail!(
-            "the store's snapshot payload changed shape ({payload}); \
-             update the UPDATE snapshots statement in bench/src/pgbench.rs to match"
-        );
-    }
-    Ok(())
-}
-
-/// Writes the script; returns its path. Each SQL command is on one line.
-pub fn write_script(dir: &Path, skus: &[&str]) -> anyhow::Result<PathBuf> {
-    let path = dir.join("update.sql");
-    std::fs::write(&path, script(skus)).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
-}
-
-/// One update, as PostgreSQL sees it: lock and load the stream, look the
-/// operation id up, append the event, insert the change, rewrite the stock
-/// row and the snapshot (the aggregate's figures: quantity and version).
-/// Delta is always +1, so no stock goes below its start and the store's own
-/// updates afterwards never see insufficient stock.
-fn script(skus: &[&str]) -> String {
-    let list = skus
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sku = format!("(ARRAY[{list}])[:i]");
-    let next_event = format!(
-        "e.aggregate_type = 'StockItem' AND e.aggregate_id = {sku} \
-         AND e.sequence = (SELECT last_sequence + 1 FROM snapshots \
-         WHERE aggregate_type = 'StockItem' AND aggregate_id = {sku})"
-    );
-    [
-        format!("\\set i random(1, {})", skus.len()),
-        "BEGIN;".to_owned(),
-        format!(
-            "SELECT s.aggregate_id, s.last_sequence, s.payload, \
-             (SELECT jsonb_agg(e.payload ORDER BY e.sequence) FROM events e \
-             WHERE e.aggregate_type = s.aggregate_type AND e.aggregate_id = s.aggregate_id \
-             AND e.sequence > s.last_sequence) AS later_events \
-             FROM snapshots s WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = ANY(ARRAY[{sku}]) \
-             ORDER BY s.aggregate_id FOR UPDATE OF s;"
-        ),
-        "SELECT sku, delta, expected_version, quantity_after, version_after, occurred_at \
-         FROM changes WHERE operation_id = (SELECT gen_random_uuid());"
-            .to_owned(),
-        format!(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload) \
-             SELECT 'StockItem', s.aggregate_id, s.last_sequence + 1, 'StockAdjusted', '1.0', \
-             jsonb_build_object('StockAdjusted', jsonb_build_object('operation_id', gen_random_uuid(), \
-             'delta', 1, 'expected_version', NULL, 'reason', NULL, 'at', now(), \
-             'quantity', t.quantity + 1, 'version', t.version + 1)) \
-             FROM snapshots s JOIN stock t ON t.sku = s.aggregate_id \
-             WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = {sku};"
-        ),
-        format!(
-            "INSERT INTO changes (operation_id, sku, delta, expected_version, reason, occurred_at, \
-             quantity_after, version_after, position, status) \
-             SELECT (e.payload #>> '{{StockAdjusted,operation_id}}')::uuid, e.aggregate_id, 1, NULL, NULL, \
-             e.recorded_at, (e.payload #>> '{{StockAdjusted,quantity}}')::bigint, \
-             (e.payload #>> '{{StockAdjusted,version}}')::bigint, e.position, 'pending' \
-             FROM events e WHERE {next_event};"
-        ),
-        format!(
-            "UPDATE stock t SET quantity = t.quantity + 1, version = t.version + 1, \
-             pending_changes = t.pending_changes + 1, \
-             last_operation_id = (e.payload #>> '{{StockAdjusted,operation_id}}')::uuid \
-             FROM events e WHERE t.sku = {sku} AND {next_event};"
-        ),
-        format!(
-            "UPDATE snapshots s SET last_sequence = s.last_sequence + 1, current_snapshot = s.last_sequence + 1, \
-             payload = s.payload || jsonb_build_object('quantity', t.quantity, 'version', t.version) \
-             FROM stock t WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = {sku} \
-             AND t.sku = s.aggregate_id;"
-        ),
-        "COMMIT;".to_owned(),
-    ]
-    .join("\n")
-        + "\n"
-}
-
 impl Pgbench {
-    /// `pgbench -n -M prepared -r -l -c N -j J -T secs -f script db`, bounded
-    /// to the duration plus two minutes. The transaction logs go next to the
-    /// script and are removed once read.
-    pub async fn run(
-        &self,
-        script: &Path,
-        db_url: &str,
-        clients: usize,
-        jobs: usize,
-        seconds: u64,
-    ) -> anyhow::Result<PgbenchOutcome> {
-        let dir = script.parent().unwrap_or(Path::new("."));
-        let prefix = format!("pgbench_c{clients}");
+    /// `explicit`, else PostgreSQL 15's pgbench, else `pgbench` on PATH.
+    pub async fn locate(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        let candidates: Vec<PathBuf> = match explicit {
+            Some(path) => vec![path.to_owned()],
+            None => vec![
+                PathBuf::from("/usr/lib/postgresql/15/bin/pgbench"),
+                PathBuf::from("pgbench"),
+            ],
+        };
+        for path in candidates {
+            if let Ok(output) = Command::new(&path).arg("--version").output().await
+                && output.status.success()
+            {
+                let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+                return Ok(Self { path, version });
+            }
+        }
+        bail!("pgbench not found: install PostgreSQL's client tools or pass --pgbench")
+    }
+
+    /// `pgbench -n -M prepared -r -l -c N -j J -T secs [-D ...] -f script
+    /// db`, bounded to the duration plus two minutes. The transaction logs
+    /// go next to the script and are removed once read. Fails unless
+    /// pgbench printed its summary and either succeeded or processed
+    /// transactions.
+    pub async fn run(&self, run: &Run<'_>) -> anyhow::Result<PgbenchOutcome> {
+        let dir = run.script.parent().unwrap_or(Path::new("."));
+        let prefix = format!("pgbench_c{}", run.clients);
         let mut command = Command::new(&self.path);
         command
             .current_dir(dir)
             .args(["-n", "-M", "prepared", "-r", "-l"])
             .arg(format!("--log-prefix={prefix}"))
-            .args(["-c", &clients.to_string()])
-            .args(["-j", &jobs.min(clients).to_string()])
-            .args(["-T", &seconds.to_string()])
+            .args(["-c", &run.clients.to_string()])
+            .args(["-j", &run.jobs.min(run.clients).to_string()])
+            .args(["-T", &run.seconds.to_string()]);
+        for (name, value) in &run.defines {
+            command.arg("-D").arg(format!("{name}={value}"));
+        }
+        command
             .arg("-f")
-            .arg(script)
-            .arg(db_url)
+            .arg(run.script)
+            .arg(run.db_url)
             .kill_on_drop(true);
-        let output = tokio::time::timeout(Duration::from_secs(seconds + 120), command.output())
+        let output = tokio::time::timeout(Duration::from_secs(run.seconds + 120), command.output())
             .await
             .context("pgbench did not finish in time")?
             .context("running pgbench")?;
@@ -212,7 +145,7 @@ fn read_transaction_logs(dir: &Path, prefix: &str) -> anyhow::Result<Summary> {
     Ok(Summary::of(latencies, failed))
 }
 
-/// Reads pgbench's summary.
+/// Reads pgbench's summary and the `-r` latencies that follow it.
 fn parse(stdout: &str) -> Option<PgbenchOutcome> {
     let mut tps = None;
     let mut latency = None;
@@ -235,10 +168,8 @@ fn parse(stdout: &str) -> Option<PgbenchOutcome> {
             in_statements = true;
         } else if in_statements {
             match first_number(line) {
-                Some(ms) if statements.len() < COMMANDS.len() => {
-                    statements.push((COMMANDS[statements.len()], ms));
-                }
-                _ => in_statements = false,
+                Some(ms) => statements.push(ms),
+                None => in_statements = false,
             }
         }
     }
@@ -288,16 +219,15 @@ statement latencies in milliseconds and failures:
 ";
         let parsed = parse(out).expect("parsed");
         assert_eq!(parsed.transactions, 12345);
+        assert_eq!(parsed.failed, 0);
         assert!((parsed.tps - 1234.56789).abs() < 1e-6);
         assert!((parsed.latency_avg_ms - 6.481).abs() < 1e-9);
-        assert_eq!(parsed.statements.len(), COMMANDS.len());
-        assert_eq!(parsed.statements[8], ("COMMIT", 3.0));
+        assert_eq!(parsed.statements.len(), 9);
+        assert_eq!(parsed.statements[8], 3.0);
     }
 
     #[test]
-    fn script_has_one_line_per_command() {
-        let text = script(&["A-1", "B-2"]);
-        assert_eq!(text.lines().count(), COMMANDS.len());
-        assert!(text.contains("(ARRAY['A-1', 'B-2'])[:i]"));
+    fn no_summary_is_no_outcome() {
+        assert!(parse("pgbench: error: connection failed\n").is_none());
     }
 }

@@ -1,46 +1,14 @@
-//! Markdown tables of the results, ready to paste into `BENCHMARKS.md`.
+//! store-bench's result tables: the store's and pgbench's throughput at
+//! each connection count, their comparison, and pgbench's per-statement
+//! latencies.
 
-use std::fmt;
+use bench::pgbench::PgbenchOutcome;
+use bench::stats::fmt_ms;
+use bench::table::Table;
 
 use crate::environment::Backlog;
 use crate::load::LoadOutcome;
-use crate::pgbench::{COMMANDS, PgbenchOutcome};
-use crate::stats::fmt_ms;
-
-/// A Markdown table.
-#[derive(Debug)]
-pub struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn new(header: &[&str]) -> Self {
-        Self {
-            header: header.iter().map(|h| (*h).to_owned()).collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-}
-
-impl fmt::Display for Table {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "| {} |", self.header.join(" | "))?;
-        writeln!(
-            f,
-            "|{}",
-            self.header.iter().map(|_| "---|").collect::<String>()
-        )?;
-        for row in &self.rows {
-            writeln!(f, "| {} |", row.join(" | "))?;
-        }
-        Ok(())
-    }
-}
+use crate::update_script::COMMANDS;
 
 /// One connection count's results.
 #[derive(Debug)]
@@ -155,7 +123,7 @@ pub fn pgbench_statements(rows: &[Level]) {
                     .pgbench
                     .statements
                     .get(i)
-                    .map_or_else(|| "?".to_owned(), |(_, ms)| format!("{ms:.3} ms")),
+                    .map_or_else(|| "?".to_owned(), |ms| format!("{ms:.3} ms")),
             );
         }
         table.row(cells);

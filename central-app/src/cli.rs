@@ -2,19 +2,19 @@
 //! `clients create` and `keys generate`. Every option is also an
 //! environment variable.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
-use domain::StoreId;
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use service_infra::auth::Role;
 use service_infra::{LogFormat, init_tracing, shutdown_signal};
 
 use crate::auth::clients::{Client, Clients, generate_secret};
 use crate::catalogue;
-use crate::config::{DatabaseSettings, Secret, ServeConfig};
+use crate::config::{
+    CreateClientArgs, DatabaseSettings, GenerateKeyArgs, PopulateArgs, RebuildArgs, ServeConfig,
+};
+use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
 use crate::ledger::Ledger;
 use crate::projections::rebuild;
 use crate::startup::Application;
@@ -49,30 +49,6 @@ pub enum Command {
     Keys(KeysCommand),
 }
 
-/// Options of `populate`.
-#[derive(Debug, Args)]
-pub struct PopulateArgs {
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-    /// Comma-separated store ids, e.g. STORE-001,STORE-002.
-    #[arg(long, env = "POPULATE_STORES", value_delimiter = ',', required = true)]
-    pub stores: Vec<StoreId>,
-    /// CSV file with `sku,name,quantity`; the built-in sample when absent.
-    #[arg(long, env = "POPULATE_CATALOGUE")]
-    pub catalogue: Option<PathBuf>,
-}
-
-/// Options of `rebuild-projections`.
-#[derive(Debug, Args)]
-pub struct RebuildArgs {
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-    /// Compare the projection with the log without writing; exit 1 on any
-    /// difference.
-    #[arg(long, env = "REBUILD_VERIFY")]
-    pub verify: bool,
-}
-
 /// `clients` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
@@ -80,42 +56,11 @@ pub enum ClientsCommand {
     Create(CreateClientArgs),
 }
 
-/// Options of `clients create`.
-#[derive(Debug, Args)]
-pub struct CreateClientArgs {
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-    /// Client id, e.g. `sync-worker`.
-    #[arg(long, env = "CLIENT_ID")]
-    pub id: String,
-    /// `sync-worker`, `store` or `admin`.
-    #[arg(long, env = "CLIENT_ROLE")]
-    pub role: Role,
-    /// The store a `store` client acts for.
-    #[arg(long, env = "CLIENT_STORE_ID")]
-    pub store_id: Option<StoreId>,
-    /// The secret to set; a random one is generated and printed once when
-    /// absent.
-    #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
-    pub secret: Option<Secret>,
-}
-
 /// `keys` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Generate an Ed25519 signing key (PKCS#8 PEM, owner-only file).
     Generate(GenerateKeyArgs),
-}
-
-/// Options of `keys generate`.
-#[derive(Debug, Args)]
-pub struct GenerateKeyArgs {
-    /// Where to write the key.
-    #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
-    pub out: PathBuf,
-    /// Overwrite an existing file.
-    #[arg(long, env = "KEYS_FORCE")]
-    pub force: bool,
 }
 
 /// Parses the command line, sets up logging and runs the subcommand.
@@ -138,8 +83,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             app.run_until_stopped(shutdown_signal()).await?;
         }
         Command::Migrate(database) => {
-            crate::db::migrate(&database).await?;
-            tracing::info!("migrations applied");
+            database.migrate(&MIGRATOR).await?;
         }
         Command::Populate(args) => populate(args).await?,
         Command::RebuildProjections(args) => return rebuild_projections(args).await,
@@ -160,7 +104,7 @@ async fn populate(args: PopulateArgs) -> anyhow::Result<()> {
         Some(path) => catalogue::from_csv(path)?,
         None => catalogue::sample(),
     };
-    let ledger = Ledger::new(args.database.pool()?);
+    let ledger = Ledger::new(args.database.pool(DEFAULT_MAX_CONNECTIONS)?);
     for store_id in &args.stores {
         let new = ledger.register(store_id, &items).await?;
         println!(
@@ -172,7 +116,7 @@ async fn populate(args: PopulateArgs) -> anyhow::Result<()> {
 }
 
 async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
-    let pool = args.database.pool()?;
+    let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
     let bar = ProgressBar::new(rebuild::count_events(&pool).await?);
     bar.set_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
@@ -208,7 +152,7 @@ async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn create_client(args: CreateClientArgs) -> anyhow::Result<()> {
-    let clients = Clients::new(args.database.pool()?)?;
+    let clients = Clients::new(args.database.pool(DEFAULT_MAX_CONNECTIONS)?)?;
     let client = Client {
         client_id: args.id,
         role: args.role,

@@ -1,52 +1,17 @@
-//! Typed settings, read from flags or environment variables by clap and
-//! checked before anything starts. Secrets live in [`Secret`], which never
-//! prints its value.
+//! Typed settings of `central-app`, one struct per subcommand, read from
+//! flags or environment variables and checked before anything starts.
+//! Secrets and URLs that may hold a password live in [`Secret`], which
+//! never prints.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
-use std::time::Duration;
 
 use clap::Args;
-use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-
-/// Development default for `AMQP_URL`: the local stack's RabbitMQ with its
-/// well-known guest account. Never use it in production.
-pub const DEV_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-
+use domain::StoreId;
+use service_infra::auth::Role;
+pub use service_infra::db::DatabaseSettings;
 pub use service_infra::secret::Secret;
-
-/// Where central's PostgreSQL database is.
-#[derive(Debug, Clone, Args)]
-pub struct DatabaseSettings {
-    /// PostgreSQL URL of central's database.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Secret,
-    /// Most connections the pool opens.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
-}
-
-impl DatabaseSettings {
-    /// Connection options parsed from the URL. Idle transactions are cut
-    /// off so a stuck client cannot hold stream locks (or the event log's
-    /// read horizon) for long.
-    pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
-        let options = PgConnectOptions::from_str(self.database_url.expose())
-            .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL"))?;
-        Ok(options.options([("idle_in_transaction_session_timeout", "10s")]))
-    }
-
-    /// A pool that connects on first use, so the service starts (and reports
-    /// not ready) while the database is down.
-    pub fn pool(&self) -> anyhow::Result<PgPool> {
-        Ok(PgPoolOptions::new()
-            .max_connections(self.database_max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(self.connect_options()?))
-    }
-}
+use service_infra::sync_bus::DEV_AMQP_URL;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Args)]
@@ -63,7 +28,8 @@ pub struct ServeConfig {
     /// Lifetime of issued access tokens, e.g. `15m`, `1h`.
     #[arg(long, env = "TOKEN_TTL", default_value = "15m")]
     pub token_ttl: humantime::Duration,
-    /// RabbitMQ URL for nudging stores after head-office changes.
+    /// RabbitMQ URL for nudging stores after head-office changes (default:
+    /// the local stack's development broker).
     #[arg(long, env = "AMQP_URL", default_value = DEV_AMQP_URL, hide_env_values = true, hide_default_value = true)]
     pub amqp_url: Secret,
     /// Exchange store nudges go to (the worker's queues are named after it).
@@ -71,14 +37,57 @@ pub struct ServeConfig {
     pub amqp_exchange: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Options of `populate`.
+#[derive(Debug, Args)]
+pub struct PopulateArgs {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Comma-separated store ids, e.g. STORE-001,STORE-002.
+    #[arg(long, env = "POPULATE_STORES", value_delimiter = ',', required = true)]
+    pub stores: Vec<StoreId>,
+    /// CSV file with `sku,name,quantity`; the built-in sample when absent.
+    #[arg(long, env = "POPULATE_CATALOGUE")]
+    pub catalogue: Option<PathBuf>,
+}
 
-    #[test]
-    fn secrets_do_not_print() {
-        let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret:?}"), "***");
-        assert_eq!(secret.expose(), "hunter2");
-    }
+/// Options of `rebuild-projections`.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Compare the projection with the log without writing; exit 1 on any
+    /// difference.
+    #[arg(long, env = "REBUILD_VERIFY")]
+    pub verify: bool,
+}
+
+/// Options of `clients create`.
+#[derive(Debug, Args)]
+pub struct CreateClientArgs {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Client id, e.g. `sync-worker`.
+    #[arg(long, env = "CLIENT_ID")]
+    pub id: String,
+    /// `sync-worker`, `store` or `admin`.
+    #[arg(long, env = "CLIENT_ROLE")]
+    pub role: Role,
+    /// The store a `store` client acts for.
+    #[arg(long, env = "CLIENT_STORE_ID")]
+    pub store_id: Option<StoreId>,
+    /// The secret to set; a random one is generated and printed once when
+    /// absent.
+    #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
+}
+
+/// Options of `keys generate`.
+#[derive(Debug, Args)]
+pub struct GenerateKeyArgs {
+    /// Where to write the key.
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long, env = "KEYS_FORCE")]
+    pub force: bool,
 }

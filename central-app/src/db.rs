@@ -1,28 +1,9 @@
-//! Central's database: its migrations and creating it on first use.
+//! Central's database: its migrations and the pool size it defaults to.
 
-use sqlx::migrate::{MigrateDatabase, Migrator};
-use sqlx::{PgPool, Postgres};
-
-use crate::config::DatabaseSettings;
+use sqlx::migrate::Migrator;
 
 /// Central's migrations, embedded at build time from `migrations/central`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/central");
 
-/// Creates the database if it does not exist, then applies pending
-/// migrations. Safe to run again.
-pub async fn migrate(settings: &DatabaseSettings) -> anyhow::Result<()> {
-    let url = settings.database_url.expose();
-    if !Postgres::database_exists(url).await? {
-        Postgres::create_database(url).await?;
-        tracing::info!("created database");
-    }
-    let pool = settings.pool()?;
-    MIGRATOR.run(&pool).await?;
-    pool.close().await;
-    Ok(())
-}
-
-/// Whether the database answers a trivial query.
-pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(drop)
-}
+/// Pool size when `DATABASE_MAX_CONNECTIONS` is not set.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;

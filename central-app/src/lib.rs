@@ -7,11 +7,12 @@
 //!   projections and snapshots in one statement.
 //! - [`projections`]: the `central_stock` projection, its queries and rebuild.
 //! - [`auth`]: client credentials, Ed25519 signing keys and access tokens.
-//! - [`http`]: the HTTP handlers; [`app`] wires them into a router.
+//! - [`http`]: the router and handlers; [`state`]: what they share.
+//! - [`service`]: the application steps around the ledger (metrics and the
+//!   store nudge after a commit).
 //! - [`startup`]: [`startup::Application`], which binds and serves.
-//! - [`cli`] and [`config`]: subcommands and typed settings.
+//! - [`cli`], [`config`] and [`db`]: subcommands, typed settings, migrations.
 
-pub mod app;
 pub mod auth;
 pub mod catalogue;
 pub mod cli;
@@ -22,4 +23,6 @@ pub mod ledger;
 pub mod metrics;
 pub mod nudge;
 pub mod projections;
+pub mod service;
 pub mod startup;
+pub mod state;

@@ -1,7 +1,8 @@
-//! Central's own Prometheus metrics: changes by outcome, batch sizes and
-//! token issuance. HTTP metrics come from `service_infra`.
+//! Central's Prometheus metrics: HTTP (from service-infra), changes by
+//! outcome, batch sizes and token issuance.
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use service_infra::HttpMetrics;
 use service_infra::auth::Role;
 
 use crate::ledger::Decision;
@@ -9,9 +10,11 @@ use crate::ledger::Decision;
 /// Batch size buckets, from a single change to the largest batch accepted.
 const BATCH_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
 
-/// Central's metrics, registered on the process's registry.
+/// Every metric central exports, on one registry.
 #[derive(Clone)]
 pub struct CentralMetrics {
+    pub registry: Registry,
+    pub http: HttpMetrics,
     /// `central_changes_total{outcome}`; replays count as `replayed`.
     changes: IntCounterVec,
     /// `central_sync_batch_size`: changes per pushed batch.
@@ -23,8 +26,10 @@ pub struct CentralMetrics {
 }
 
 impl CentralMetrics {
-    /// Creates the metrics and registers them on `registry`.
-    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+    /// Creates and registers the metrics.
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let http = HttpMetrics::new(&registry)?;
         let changes = IntCounterVec::new(
             Opts::new(
                 "central_changes_total",
@@ -55,6 +60,8 @@ impl CentralMetrics {
         registry.register(Box::new(tokens_issued.clone()))?;
         registry.register(Box::new(token_failures.clone()))?;
         Ok(Self {
+            registry,
+            http,
             changes,
             batch_size,
             tokens_issued,

@@ -6,19 +6,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use prometheus::Registry;
-use service_infra::HttpMetrics;
+use service_infra::sync_bus::{Nudger, Topology};
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, router};
 use crate::auth::clients::Clients;
 use crate::auth::keys::SigningKeys;
 use crate::auth::tokens::TokenIssuer;
 use crate::config::ServeConfig;
+use crate::db::DEFAULT_MAX_CONNECTIONS;
 use crate::ledger::Ledger;
 use crate::metrics::CentralMetrics;
 use crate::nudge::StoreNudger;
-use service_infra::sync_bus::{Nudger, Topology};
+use crate::state::AppState;
 
 /// A bound, ready-to-serve central.
 pub struct Application {
@@ -43,10 +42,8 @@ impl Application {
         nudger: Arc<dyn StoreNudger>,
     ) -> anyhow::Result<Self> {
         let keys = SigningKeys::load(&config.jwt_private_key_file)?;
-        let pool = config.database.pool()?;
-        let registry = Registry::new();
-        let http_metrics = HttpMetrics::new(&registry).context("register HTTP metrics")?;
-        let metrics = CentralMetrics::new(&registry).context("register central metrics")?;
+        let pool = config.database.pool(DEFAULT_MAX_CONNECTIONS)?;
+        let metrics = CentralMetrics::new().context("register central metrics")?;
         let tokens = TokenIssuer::new(keys, config.token_ttl.into());
         let state = AppState {
             ledger: Ledger::new(pool.clone()),
@@ -62,7 +59,7 @@ impl Application {
         let address = listener.local_addr()?;
         Ok(Self {
             listener,
-            router: router(state, registry, http_metrics),
+            router: crate::http::router(state),
             address,
         })
     }
@@ -70,11 +67,6 @@ impl Application {
     /// The port the listener got.
     pub fn port(&self) -> u16 {
         self.address.port()
-    }
-
-    /// The address the listener got.
-    pub fn address(&self) -> SocketAddr {
-        self.address
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.

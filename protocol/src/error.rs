@@ -282,3 +282,54 @@ mod tests {
         assert_eq!(ERROR_RESPONSES.len(), 14);
     }
 }
+
+/// Error responses that come as a set, for `responses(...)` of an operation
+/// (the 404 and 422 of each operation are listed on their own: their codes
+/// differ).
+macro_rules! response_sets {
+    ($($(#[$doc:meta])* $name:ident => [$(($status:literal, $response:ident)),+ $(,)?];)+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug)]
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> std::collections::BTreeMap<
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::Response>,
+                > {
+                    [$(($status, stringify!($response))),+]
+                        .into_iter()
+                        .map(|(status, name): (u16, &str)| {
+                            (status.to_string(), Ref::from_response_name(name).into())
+                        })
+                        .collect()
+                }
+            }
+        )+
+    };
+}
+
+response_sets! {
+    /// What any operation with a JSON body may answer besides its own
+    /// outcomes: 400, 405, 413, 415 and 503.
+    BodyErrors => [
+        (400, MalformedRequest),
+        (405, MethodNotAllowed),
+        (413, PayloadTooLarge),
+        (415, UnsupportedMediaType),
+        (503, Unavailable),
+    ];
+    /// What any read may answer besides its own outcomes: 400 (a path that
+    /// is not UTF-8), 405 and 503.
+    ReadErrors => [
+        (400, MalformedRequest),
+        (405, MethodNotAllowed),
+        (503, Unavailable),
+    ];
+    /// What an operation behind a bearer token may answer: 401 and 403.
+    TokenErrors => [
+        (401, Unauthorized),
+        (403, Forbidden),
+    ];
+}

@@ -155,6 +155,29 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A database failure as the client sees it: 503 `database_unavailable`
+/// (with `Retry-After`) when the database is unreachable or busy, or a
+/// write kept losing races after its retries; 500 otherwise.
+pub fn database_error(error: sqlx::Error) -> ApiError {
+    let unavailable = matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+    ) || crate::db_retry::is_transient_conflict(&error);
+    if unavailable {
+        tracing::warn!(error = %error, "database unavailable");
+        ApiError::unavailable(
+            "database_unavailable",
+            "the database is unavailable or busy; try again shortly",
+            2,
+        )
+    } else {
+        ApiError::internal(error)
+    }
+}
+
 /// Router fallback: 404 `route_not_found` as a JSON error body.
 pub async fn not_found_fallback() -> ApiError {
     ApiError::not_found("route_not_found", "no route matches this path")

@@ -1,18 +1,27 @@
-//! The two steps both ledgers' one-transaction executors share
-//! (docs/event-store.md): locking and loading streams, and running a
-//! command on one.
+//! The one-transaction executor both ledgers run on
+//! (docs/event-store.md): lock and load the streams a command touches,
+//! decide in memory, then append events and snapshots with the app's
+//! projections in one statement, and commit.
 //!
+//! - [`StreamSet`] holds the streams of one transaction: loaded by
+//!   [`StreamSet::lock_and_load`], changed by [`StreamSet::execute`], and
+//!   handed to the app's write step by [`StreamSet::into_changes`].
 //! - [`lock_and_load`] locks the streams' snapshot rows `FOR UPDATE` in id
 //!   order (so two transactions never deadlock) and brings each state up to
 //!   date with any events after its snapshot: the lock and the state in one
 //!   round trip. A stream without a snapshot row is not loaded.
 //! - [`decide`] runs a command on a copy of a state, so a refused command
 //!   changes nothing.
+//! - [`EventRow`] and [`SnapshotRow`] are the rows every append writes to
+//!   the `events` and `snapshots` tables (both apps' tables share the
+//!   postgres-es layout); [`AppendedAt`] is where an event landed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::PgConnection;
 
 /// A stream's state under lock.
@@ -24,8 +33,9 @@ pub struct LockedStream<A> {
     pub sequence: i64,
 }
 
+/// A snapshot row as [`lock_and_load`] reads it, with the later events.
 #[derive(sqlx::FromRow)]
-struct SnapshotRow {
+struct LoadedRow {
     aggregate_id: String,
     last_sequence: i64,
     payload: serde_json::Value,
@@ -38,7 +48,7 @@ pub async fn lock_and_load<A: Aggregate>(
     conn: &mut PgConnection,
     aggregate_ids: &[String],
 ) -> Result<HashMap<String, LockedStream<A>>, sqlx::Error> {
-    let rows: Vec<SnapshotRow> = sqlx::query_as(
+    let rows: Vec<LoadedRow> = sqlx::query_as(
         "SELECT s.aggregate_id, s.last_sequence, s.payload,
                 (SELECT jsonb_agg(e.payload ORDER BY e.sequence) FROM events e
                   WHERE e.aggregate_type = s.aggregate_type AND e.aggregate_id = s.aggregate_id
@@ -86,4 +96,179 @@ where
 
 fn decode_error(error: serde_json::Error) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(error))
+}
+
+/// An event decided in this transaction, in decision order.
+#[derive(Debug, Clone)]
+pub struct NewEvent<K, E, M> {
+    /// The stream it belongs to.
+    pub key: K,
+    /// Its number in that stream.
+    pub sequence: i64,
+    pub event: E,
+    /// What the app stores beside it (central: the event's metadata).
+    pub meta: M,
+}
+
+/// The streams one transaction works on, keyed by `K` (a SKU at a store),
+/// and the events decided on them.
+#[derive(Debug)]
+pub struct StreamSet<K, A: Aggregate, M> {
+    streams: BTreeMap<K, LockedStream<A>>,
+    new_events: Vec<NewEvent<K, A::Event, M>>,
+}
+
+/// What a transaction changed: its new events in decision order, and every
+/// stream that has some, with its state after them.
+#[derive(Debug)]
+pub struct Changes<K, A: Aggregate, M> {
+    pub events: Vec<NewEvent<K, A::Event, M>>,
+    pub streams: Vec<(K, LockedStream<A>)>,
+}
+
+impl<K, A, M> StreamSet<K, A, M>
+where
+    K: Ord + Clone,
+    A: Aggregate<Services = ()> + Clone + Default,
+{
+    /// Empty streams for `keys`, as if none had a snapshot yet.
+    pub fn new(keys: impl IntoIterator<Item = K>) -> Self {
+        Self {
+            streams: keys
+                .into_iter()
+                .map(|key| (key, LockedStream::default()))
+                .collect(),
+            new_events: Vec::new(),
+        }
+    }
+
+    /// Locks and loads the streams of `keys` ([`lock_and_load`]); `id` names
+    /// a key's stream in the tables. A stream without a snapshot row
+    /// (unregistered) starts empty.
+    pub async fn lock_and_load(
+        conn: &mut PgConnection,
+        keys: impl IntoIterator<Item = K>,
+        id: impl Fn(&K) -> String,
+    ) -> Result<Self, sqlx::Error> {
+        let mut set = Self::new(keys);
+        let ids: Vec<String> = set.streams.keys().map(&id).collect();
+        let mut locked = lock_and_load::<A>(conn, &ids).await?;
+        for (key, stream) in &mut set.streams {
+            if let Some(loaded) = locked.remove(&id(key)) {
+                *stream = loaded;
+            }
+        }
+        Ok(set)
+    }
+
+    /// A stream's state, including this transaction's events.
+    pub fn get(&self, key: &K) -> Option<&LockedStream<A>> {
+        self.streams.get(key)
+    }
+
+    /// Runs `command` on `key`'s stream (an empty one if it was not
+    /// loaded). On success its events are applied and kept with `meta` for
+    /// the write; on refusal nothing changes.
+    pub async fn execute(
+        &mut self,
+        key: &K,
+        command: A::Command,
+        meta: M,
+    ) -> Result<Vec<A::Event>, A::Error>
+    where
+        M: Clone,
+    {
+        let stream = self.streams.entry(key.clone()).or_default();
+        let (state, events) = decide(&stream.state, command).await?;
+        stream.state = state;
+        for event in &events {
+            stream.sequence += 1;
+            self.new_events.push(NewEvent {
+                key: key.clone(),
+                sequence: stream.sequence,
+                event: event.clone(),
+                meta: meta.clone(),
+            });
+        }
+        Ok(events)
+    }
+
+    /// The new events and the streams they changed, for the write step.
+    pub fn into_changes(self) -> Changes<K, A, M> {
+        let streams = self
+            .streams
+            .into_iter()
+            .filter(|(key, _)| self.new_events.iter().any(|new| &new.key == key))
+            .collect();
+        Changes {
+            events: self.new_events,
+            streams,
+        }
+    }
+}
+
+/// A row of the `events` table, as `jsonb_to_recordset` reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+}
+
+impl EventRow {
+    /// The row of `event`, appended to stream `aggregate_id` at `sequence`.
+    pub fn new<E: DomainEvent>(
+        aggregate_id: String,
+        sequence: i64,
+        event: &E,
+        metadata: Value,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            aggregate_id,
+            sequence,
+            event_type: event.event_type(),
+            event_version: event.event_version(),
+            payload: serde_json::to_value(event)?,
+            metadata,
+        })
+    }
+}
+
+/// A row of the `snapshots` table: a stream's state after `last_sequence`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotRow {
+    pub aggregate_id: String,
+    pub last_sequence: i64,
+    pub payload: Value,
+}
+
+impl SnapshotRow {
+    /// The snapshot of `state`, taken after event `last_sequence`.
+    pub fn new<A: Serialize>(
+        aggregate_id: String,
+        last_sequence: i64,
+        state: &A,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            aggregate_id,
+            last_sequence,
+            payload: serde_json::to_value(state)?,
+        })
+    }
+}
+
+/// Where an appended event landed in the log.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppendedAt {
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub position: i64,
+}
+
+/// Rows as one JSON array, the parameter of a `jsonb_to_recordset` write.
+pub fn json_rows<T: Serialize>(rows: &[T]) -> Result<Value, sqlx::Error> {
+    serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }

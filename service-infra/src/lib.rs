@@ -9,6 +9,7 @@
 //! single app stays in that app. This crate must not become a grab bag.
 
 pub mod auth;
+pub mod db;
 pub mod db_retry;
 pub mod error;
 pub mod event_log;
@@ -22,7 +23,9 @@ pub mod shutdown;
 pub mod sync_bus;
 pub mod telemetry;
 
-pub use error::{ApiError, ErrorBody, method_not_allowed_fallback, not_found_fallback};
+pub use error::{
+    ApiError, ErrorBody, database_error, method_not_allowed_fallback, not_found_fallback,
+};
 pub use extract::{Json, Path, Query, RawBody};
 pub use http::with_observability;
 pub use metrics::{HttpMetrics, metrics_router};

@@ -18,6 +18,11 @@ use tokio::sync::{Notify, RwLock};
 /// Default name of the nudge exchange.
 pub const DEFAULT_EXCHANGE: &str = "inventory.sync";
 
+/// Development default for `AMQP_URL` (every process): the local stack's
+/// RabbitMQ with its well-known guest account. Never use it in production;
+/// `--help` does not print it.
+pub const DEV_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
 /// How long a caller waits for the broker to confirm a nudge.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(3);
 

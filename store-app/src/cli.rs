@@ -1,18 +1,28 @@
-//! The `store-app` command line: `serve`, `migrate`, `populate`,
-//! `rebuild-projections`.
+//! The command line: `serve`, `migrate`, `populate` and
+//! `rebuild-projections`. Every option is also an environment variable and
+//! belongs to the subcommand that uses it (`store-app migrate
+//! --database-url …`).
 
-use std::path::PathBuf;
+use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use service_infra::db::DatabaseSettings;
+use service_infra::{LogFormat, init_tracing, shutdown_signal};
 
-use crate::config::StoreConfig;
+use crate::config::{PopulateArgs, RebuildArgs, ServeConfig};
+use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
+use crate::ledger::Ledger;
+use crate::projections::rebuild;
+use crate::startup::Application;
 
 /// One store's inventory service.
 #[derive(Debug, Parser)]
 #[command(name = "store-app", version, about)]
 pub struct Cli {
-    #[command(flatten)]
-    pub config: StoreConfig,
+    /// Log format: `json` (default) or `pretty`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "json", global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -21,20 +31,68 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API.
-    Serve,
-    /// Create the database if missing and apply migrations.
-    Migrate,
+    Serve(ServeConfig),
+    /// Create the database if it is missing and apply migrations.
+    Migrate(DatabaseSettings),
     /// Register the sample catalogue (or a CSV `sku,name,quantity`); SKUs
     /// already registered are left alone.
-    Populate {
-        #[arg(long)]
-        catalogue: Option<PathBuf>,
-    },
-    /// Replay the event log into fresh projections.
-    RebuildProjections {
-        /// Compare with the current projections instead of writing; exit
-        /// non-zero on any difference.
-        #[arg(long)]
-        verify: bool,
-    },
+    Populate(PopulateArgs),
+    /// Replay the event log into fresh projections, or check them with
+    /// --verify.
+    RebuildProjections(RebuildArgs),
+}
+
+/// Parses the command line, sets up logging and runs the subcommand.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match execute(cli.command).await {
+        Ok(code) => code,
+        Err(err) => {
+            tracing::error!(error = %format_args!("{err:#}"), "command failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(config) => {
+            let app = Application::build(config).await?;
+            app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Migrate(database) => database.migrate(&MIGRATOR).await?,
+        Command::Populate(args) => populate(args).await?,
+        Command::RebuildProjections(args) => {
+            let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
+            let differences = rebuild::run(&pool, args.verify).await?;
+            if args.verify && differences > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn populate(args: PopulateArgs) -> anyhow::Result<()> {
+    let items = match &args.catalogue {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            domain::catalogue::parse(&text)?
+        }
+        None => domain::catalogue::sample(),
+    };
+    let ledger = Ledger::new(args.database.pool(DEFAULT_MAX_CONNECTIONS)?);
+    let rows: Vec<_> = items
+        .into_iter()
+        .map(|item| (item.sku, item.name, item.quantity))
+        .collect();
+    let new = ledger.register(&rows).await?;
+    tracing::info!(
+        registered = new,
+        already_present = rows.len() - new,
+        "catalogue loaded"
+    );
+    Ok(())
 }

@@ -1,64 +1,39 @@
-//! Typed settings of `store-app`, from flags or environment variables.
+//! Typed settings of `store-app`, one struct per subcommand, read from
+//! flags or environment variables and checked before anything starts.
+//! URLs that may hold a password live in [`Secret`], which never prints.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use domain::StoreId;
-use service_infra::LogFormat;
-use service_infra::sync_bus::DEFAULT_EXCHANGE;
+use service_infra::db::DatabaseSettings;
+use service_infra::secret::Secret;
+use service_infra::sync_bus::{DEFAULT_EXCHANGE, DEV_AMQP_URL};
 
-/// Everything the store's processes need to know; validated at start-up.
+/// Everything `serve` needs.
 #[derive(Debug, Clone, clap::Args)]
-pub struct StoreConfig {
+pub struct ServeConfig {
     /// This store's id.
-    #[arg(long, env = "STORE_ID", default_value = "STORE-001", global = true)]
+    #[arg(long, env = "STORE_ID", default_value = "STORE-001")]
     pub store_id: StoreId,
-    /// PostgreSQL URL of this store's own database.
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Largest number of database connections the process holds.
-    #[arg(
-        long,
-        env = "DATABASE_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
-    pub database_max_connections: u32,
-    /// RabbitMQ URL for sync nudges.
-    #[arg(
-        long,
-        env = "AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
-        global = true,
-        hide_env_values = true
-    )]
-    pub amqp_url: String,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// RabbitMQ URL for sync nudges (default: the local stack's development
+    /// broker).
+    #[arg(long, env = "AMQP_URL", default_value = DEV_AMQP_URL, hide_env_values = true, hide_default_value = true)]
+    pub amqp_url: Secret,
     /// Exchange sync nudges go to (queues are named after it).
-    #[arg(long, env = "AMQP_EXCHANGE", default_value = DEFAULT_EXCHANGE, global = true)]
+    #[arg(long, env = "AMQP_EXCHANGE", default_value = DEFAULT_EXCHANGE)]
     pub amqp_exchange: String,
-    /// Address the HTTP API listens on.
-    #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0:8001", global = true)]
+    /// Address the HTTP API listens on (port 0 picks a free port).
+    #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0:8001")]
     pub bind_addr: SocketAddr,
     /// Central's base URL; its JWKS verifies the worker's tokens.
-    #[arg(
-        long,
-        env = "CENTRAL_URL",
-        default_value = "http://127.0.0.1:8000",
-        global = true
-    )]
+    #[arg(long, env = "CENTRAL_URL", default_value = "http://127.0.0.1:8000")]
     pub central_url: String,
-    /// `json` (default) or `pretty`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "json", global = true)]
-    pub log_format: LogFormat,
 }
 
-impl StoreConfig {
-    /// The database URL, which every subcommand needs.
-    pub fn database_url(&self) -> anyhow::Result<&str> {
-        self.database_url
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("DATABASE_URL (or --database-url) must be set"))
-    }
-
+impl ServeConfig {
     /// Where central publishes its signing keys.
     pub fn jwks_url(&self) -> String {
         format!(
@@ -66,4 +41,25 @@ impl StoreConfig {
             self.central_url.trim_end_matches('/')
         )
     }
+}
+
+/// Options of `populate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PopulateArgs {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// CSV file with `sku,name,quantity`; the built-in sample when absent.
+    #[arg(long, env = "POPULATE_CATALOGUE")]
+    pub catalogue: Option<PathBuf>,
+}
+
+/// Options of `rebuild-projections`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Compare the projections with the log without writing; exit 1 on any
+    /// difference.
+    #[arg(long, env = "REBUILD_VERIFY")]
+    pub verify: bool,
 }

@@ -1,19 +1,26 @@
-//! The `sync-worker` command line: `serve` and `sync-once --store ID`.
+//! The command line: `serve` and `sync-once --store ID`. Every option is
+//! also an environment variable and belongs to the subcommand that uses it
+//! (`sync-worker sync-once --store STORE-001 --client-id …`).
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
 use domain::StoreId;
+use service_infra::{LogFormat, init_tracing};
 
 use crate::config::WorkerConfig;
+use crate::metrics::WorkerMetrics;
+use crate::serve;
+use crate::sync::{SyncContext, sync_store};
 
 /// Moves store changes to central and central's changes back to the stores.
-///
-/// Every setting is also read from the environment variable named in its
-/// help text.
 #[derive(Debug, Parser)]
 #[command(name = "sync-worker", version, about)]
 pub struct Cli {
-    #[command(flatten)]
-    pub config: WorkerConfig,
+    /// Log format: `json` (default) or `pretty`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "json", global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -23,13 +30,57 @@ pub struct Cli {
 pub enum Command {
     /// Consume the store queues, run the scheduler and serve metrics until
     /// SIGTERM.
-    Serve,
+    Serve(WorkerConfig),
     /// Run one sync of one store now, print its report as one JSON line
     /// (after the log lines) and exit: 0 when done, 2 when changes were
     /// left for a retry, 1 when the sync failed. Needs no broker.
-    SyncOnce {
-        /// The store to sync; must be one of `STORES`.
-        #[arg(long)]
-        store: StoreId,
-    },
+    SyncOnce(SyncOnceArgs),
+}
+
+/// Options of `sync-once`.
+#[derive(Debug, Args)]
+pub struct SyncOnceArgs {
+    /// The store to sync; must be one of `STORES`.
+    #[arg(long)]
+    pub store: StoreId,
+    #[command(flatten)]
+    pub config: WorkerConfig,
+}
+
+/// Parses the command line, sets up logging and runs the subcommand.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match execute(cli.command).await {
+        Ok(code) => code,
+        Err(err) => {
+            tracing::error!(error = %format_args!("{err:#}"), "command failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(config) => {
+            config.validate()?;
+            serve::serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SyncOnce(SyncOnceArgs { store, config }) => {
+            config.validate()?;
+            let ctx = SyncContext::from_config(&config, WorkerMetrics::new()?)?;
+            let client = ctx
+                .store(&store)
+                .with_context(|| format!("store {store} is not one of STORES"))?;
+            let report = sync_store(&ctx, client).await?;
+            // Logs share stdout; the report is its last line, one JSON object.
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(if report.deferred > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
 }

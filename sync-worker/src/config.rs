@@ -9,12 +9,7 @@ use std::time::Duration;
 
 use domain::StoreId;
 use reqwest::Url;
-use service_infra::LogFormat;
-use service_infra::sync_bus::DEFAULT_EXCHANGE;
-
-/// Development default for `AMQP_URL`: the local stack's RabbitMQ with its
-/// well-known guest account. Never use it in production.
-pub const DEV_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+use service_infra::sync_bus::{DEFAULT_EXCHANGE, DEV_AMQP_URL};
 
 pub use service_infra::secret::Secret;
 
@@ -138,9 +133,6 @@ pub struct WorkerConfig {
     /// Timeout of every HTTP request to central and the stores.
     #[arg(long, env = "HTTP_TIMEOUT", default_value = "10s")]
     pub http_timeout: humantime::Duration,
-    /// `json` (default) or `pretty`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "json")]
-    pub log_format: LogFormat,
 }
 
 impl WorkerConfig {
@@ -239,12 +231,5 @@ mod tests {
             .parse::<Stores>()
             .expect_err("duplicate");
         assert_eq!(err, StoresError::Duplicate("STORE-001".into()));
-    }
-
-    #[test]
-    fn secrets_do_not_print() {
-        let secret: Secret = "hunter2".parse().expect("infallible");
-        assert_eq!(format!("{secret:?}"), "***");
-        assert_eq!(secret.expose(), "hunter2");
     }
 }

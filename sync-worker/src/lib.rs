@@ -29,37 +29,3 @@ pub mod store_client;
 pub mod sync;
 pub mod token;
 pub mod topology;
-
-use std::process::ExitCode;
-
-use anyhow::Context;
-
-use crate::cli::{Cli, Command};
-use crate::metrics::WorkerMetrics;
-use crate::sync::{SyncContext, sync_store};
-
-/// Runs one subcommand to completion.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = cli.config;
-    config.validate()?;
-    match cli.command {
-        Command::Serve => {
-            serve::serve(config).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::SyncOnce { store } => {
-            let ctx = SyncContext::from_config(&config, WorkerMetrics::new()?)?;
-            let client = ctx
-                .store(&store)
-                .with_context(|| format!("store {store} is not one of STORES"))?;
-            let report = sync_store(&ctx, client).await?;
-            // Logs share stdout; the report is its last line, one JSON object.
-            println!("{}", serde_json::to_string(&report)?);
-            Ok(if report.deferred > 0 {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-    }
-}

@@ -1,16 +1,6 @@
-//! `sync-worker`: entry point; everything lives in the library.
-
-use clap::Parser;
+//! The `sync-worker` binary: parses the command line and runs the subcommand.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = sync_worker::cli::Cli::parse();
-    service_infra::init_tracing(cli.config.log_format);
-    match sync_worker::run(cli).await {
-        Ok(code) => code,
-        Err(error) => {
-            tracing::error!(error = %format_args!("{error:#}"), "sync-worker failed");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    sync_worker::cli::run().await
 }

@@ -16,8 +16,8 @@ use protocol::error as responses;
 use serde_json::json;
 use service_infra::RawBody;
 
-use crate::app::AppState;
 use crate::config::Secret;
+use crate::state::AppState;
 
 /// A refused token request.
 struct OAuthError {

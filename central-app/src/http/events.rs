@@ -9,9 +9,9 @@ use protocol::error as responses;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Query};
 
-use super::{ANY_ROLE, db_error};
-use crate::app::AppState;
+use super::{ANY_ROLE, database_error};
 use crate::ledger::log::{self, LogEvent, LogFilter};
+use crate::state::AppState;
 
 /// The change a logged event records, if it records one.
 fn logged_change(event: &LogEvent) -> Result<Option<LoggedChange>, ApiError> {
@@ -64,11 +64,9 @@ fn event_view(event: LogEvent) -> Result<EventView, ApiError> {
     params(EventsQuery),
     responses(
         (status = 200, body = EventsPage),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
+        responses::TokenErrors,
     ),
     security(("bearer" = []))
 )]
@@ -96,7 +94,7 @@ pub async fn list(
     let limit = i64::from(query.limit.get());
     let events = log::read(state.ledger.pool(), query.after.cursor(), &filter, limit)
         .await
-        .map_err(db_error)?;
+        .map_err(database_error)?;
     let full = i64::try_from(events.len()).is_ok_and(|n| n == limit);
     let next_cursor = full.then(|| events.last().map(LogEvent::cursor)).flatten();
     Ok(Json(EventsPage {

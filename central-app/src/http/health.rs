@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::extract::State;
 use service_infra::health::Readiness;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Longest wait for the database before calling it down.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -21,7 +21,9 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 )]
 pub async fn ready(State(state): State<AppState>) -> Readiness {
     let database =
-        match tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(state.ledger.pool())).await {
+        match tokio::time::timeout(CHECK_TIMEOUT, service_infra::db::ping(state.ledger.pool()))
+            .await
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => Err(err.to_string()),
             Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),

@@ -14,10 +14,10 @@ use protocol::error as responses;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Path};
 
-use super::{ANY_ROLE, StoreSkuPath, authorize, db_error, parse_field};
-use crate::app::AppState;
+use super::{ANY_ROLE, StoreSkuPath, authorize, database_error, parse_field};
 use crate::ledger::Change;
 use crate::projections::stock;
+use crate::state::AppState;
 
 /// Change a store's stock at head office.
 #[utoipa::path(
@@ -26,16 +26,11 @@ use crate::projections::stock;
     request_body = AdjustRequest,
     responses(
         (status = 200, description = "Applied, or a replay of an applied change", body = ChangeResult),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, description = "`sku_not_found`, with central's figures", body = RefusalBody),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 409, description = "`version_conflict`, `version_ahead` or `operation_id_reused`, with central's figures", body = RefusalBody),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, description = "`insufficient_stock` (a refusal with central's figures) or `validation_failed` (an error body)", body = RefusalOrError),
-        (status = 503, response = responses::Unavailable),
+        responses::BodyErrors,
+        responses::TokenErrors,
     ),
     security(("bearer" = []))
 )]
@@ -59,7 +54,7 @@ pub async fn adjust(
         origin: Origin::HeadOffice,
         reason: body.reason.map(protocol::Reason::into_inner),
     };
-    super::sync::single(&state, &store_id, change).await
+    super::answer_one(&state, &store_id, &change).await
 }
 
 /// A store's SKU at central.
@@ -68,13 +63,10 @@ pub async fn adjust(
     params(("store_id" = StoreId, Path), ("sku" = Sku, Path)),
     responses(
         (status = 200, body = StoreItem),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::SkuNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
+        responses::TokenErrors,
     ),
     security(("bearer" = []))
 )]
@@ -88,7 +80,7 @@ pub async fn store_item(
     authorize(&claims, ANY_ROLE, &store_id)?;
     let row = stock::store_item(state.ledger.pool(), &store_id, &sku)
         .await
-        .map_err(db_error)?
+        .map_err(database_error)?
         .ok_or_else(|| {
             ApiError::not_found(
                 "sku_not_found",
@@ -110,13 +102,10 @@ pub async fn store_item(
     params(("sku" = Sku, Path)),
     responses(
         (status = 200, body = Availability, description = "Every store's share; a `store` token sees its own store only"),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::SkuNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
+        responses::TokenErrors,
     ),
     security(("bearer" = []))
 )]
@@ -130,7 +119,7 @@ pub async fn availability(
     let sku: Sku = parse_field("sku", &sku)?;
     let rows = stock::availability(state.ledger.pool(), &sku)
         .await
-        .map_err(db_error)?;
+        .map_err(database_error)?;
     // A store token sees its own store only: other stores' figures are
     // theirs to share.
     let visible: Vec<_> = rows

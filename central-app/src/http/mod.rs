@@ -1,6 +1,6 @@
-//! The HTTP handlers, one module per area, and what they share: access
-//! checks, path validation, database error mapping and the answer to a
-//! single change.
+//! Central's HTTP API: the router, the handlers (one module per resource)
+//! and what they share: access checks, path validation, database error
+//! mapping and the answer to a single change.
 
 pub mod auth;
 pub mod docs;
@@ -8,6 +8,14 @@ pub mod events;
 pub mod health;
 pub mod inventory;
 pub mod sync;
+
+use axum::Router;
+use axum::routing::{get, post};
+use service_infra::{
+    method_not_allowed_fallback, metrics_router, not_found_fallback, with_observability,
+};
+
+use crate::state::AppState;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,9 +25,10 @@ use protocol::central::{ChangeResult, RefusalBody};
 use serde::Deserialize;
 use serde_json::json;
 use service_infra::auth::{Claims, Role};
-use service_infra::{ApiError, Json};
+use service_infra::{ApiError, Json, database_error};
 
-use crate::ledger::{Decision, LedgerError, is_transient_conflict};
+use crate::ledger::{Change, Decision, LedgerError};
+use crate::service;
 
 /// Every role may read.
 pub(crate) const ANY_ROLE: &[Role] = &[Role::SyncWorker, Role::Store, Role::Admin];
@@ -70,32 +79,10 @@ where
     })
 }
 
-/// A database failure as the client sees it: 503 when the database is
-/// unreachable or too busy, 500 otherwise.
-pub(crate) fn db_error(error: sqlx::Error) -> ApiError {
-    let unavailable = matches!(
-        error,
-        sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-    ) || is_transient_conflict(&error);
-    if unavailable {
-        tracing::warn!(error = %error, "database unavailable");
-        ApiError::unavailable(
-            "database_unavailable",
-            "the database is unavailable or busy; try again shortly",
-            2,
-        )
-    } else {
-        ApiError::internal(error)
-    }
-}
-
 /// A ledger failure as the client sees it.
 pub(crate) fn ledger_error(error: LedgerError) -> ApiError {
     match error {
-        LedgerError::Database(error) => db_error(error),
+        LedgerError::Database(error) => database_error(error),
         LedgerError::Rejected(error) => ApiError::internal(error),
     }
 }
@@ -179,4 +166,54 @@ pub(crate) fn change_response(
 
 fn show(value: Option<i64>) -> String {
     value.map_or_else(|| "none".to_owned(), |v| v.to_string())
+}
+
+/// Decides one change and answers it as HTTP (store changes and
+/// head-office adjustments alike).
+pub(crate) async fn answer_one(
+    state: &AppState,
+    store_id: &StoreId,
+    change: &Change,
+) -> Result<Response, ApiError> {
+    let decision = service::decide_one(state, store_id, change)
+        .await
+        .map_err(ledger_error)?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no decision for a single change")))?;
+    Ok(change_response(
+        store_id,
+        &decision,
+        change.expected_version,
+    ))
+}
+
+/// Every route, wrapped in the request-id, tracing and metrics layers.
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    let api = Router::new()
+        .route("/auth/token", post(auth::token))
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/v1/sync/batch", post(sync::push_batch))
+        .route(
+            "/v1/stores/{store_id}/inventory/{sku}/changes",
+            post(sync::push_change),
+        )
+        .route(
+            "/v1/stores/{store_id}/inventory/{sku}/adjust",
+            post(inventory::adjust),
+        )
+        .route(
+            "/v1/stores/{store_id}/inventory/{sku}",
+            get(inventory::store_item),
+        )
+        .route("/v1/inventory/{sku}", get(inventory::availability))
+        .route("/v1/events", get(events::list))
+        .route("/health/live", get(service_infra::health::live))
+        .route("/health/ready", get(health::ready))
+        .with_state(state);
+    let router = api
+        .merge(docs::router())
+        .merge(metrics_router(metrics.registry.clone()))
+        .fallback(not_found_fallback)
+        .method_not_allowed_fallback(method_not_allowed_fallback);
+    with_observability(router, metrics.http)
 }

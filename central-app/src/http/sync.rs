@@ -14,9 +14,10 @@ use serde_json::json;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Path};
 
-use super::{StoreSkuPath, authorize, change_response, change_result, ledger_error};
-use crate::app::AppState;
+use super::{StoreSkuPath, authorize, change_result, ledger_error};
 use crate::ledger::Change;
+use crate::service;
+use crate::state::AppState;
 
 const PUSHERS: &[Role] = &[Role::SyncWorker, Role::Store];
 
@@ -26,14 +27,9 @@ const PUSHERS: &[Role] = &[Role::SyncWorker, Role::Store];
     request_body = BatchRequest,
     responses(
         (status = 200, description = "Each change decided on its own, in order", body = BatchResponse),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 405, response = responses::MethodNotAllowed),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::BodyErrors,
+        responses::TokenErrors,
     ),
     security(("bearer" = []))
 )]
@@ -64,13 +60,9 @@ pub async fn push_batch(
             reason: None,
         })
         .collect();
-    let decisions = state
-        .ledger
-        .apply_batch(&request.store_id, &changes)
+    let decisions = service::decide_batch(&state, &request.store_id, &changes)
         .await
         .map_err(ledger_error)?;
-    state.metrics.observe_batch(changes.len());
-    state.metrics.record_decisions(&decisions);
     Ok(Json(BatchResponse {
         results: decisions.iter().map(change_result).collect(),
     }))
@@ -83,16 +75,11 @@ pub async fn push_batch(
     request_body = SingleChange,
     responses(
         (status = 200, description = "Applied, or a replay of an applied change", body = ChangeResult),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, description = "`sku_not_found`, with central's figures", body = RefusalBody),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 409, description = "`version_conflict`, `version_ahead` or `operation_id_reused`, with central's figures", body = RefusalBody),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, description = "`insufficient_stock` (a refusal with central's figures) or `validation_failed` (an error body)", body = RefusalOrError),
-        (status = 503, response = responses::Unavailable),
+        responses::BodyErrors,
+        responses::TokenErrors,
     ),
     security(("bearer" = []))
 )]
@@ -114,29 +101,5 @@ pub async fn push_change(
         origin: Origin::Store,
         reason: None,
     };
-    single(&state, &store_id, change).await
-}
-
-/// Decides one change and answers it; shared with head-office adjustments.
-pub(crate) async fn single(
-    state: &AppState,
-    store_id: &StoreId,
-    change: Change,
-) -> Result<Response, ApiError> {
-    let decisions = state
-        .ledger
-        .apply_batch(store_id, std::slice::from_ref(&change))
-        .await
-        .map_err(ledger_error)?;
-    state.metrics.record_decisions(&decisions);
-    let decision = decisions
-        .first()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no decision for a single change")))?;
-    if decision.outcome == domain::central::Outcome::Applied
-        && !decision.replayed
-        && change.origin == Origin::HeadOffice
-    {
-        state.nudger.nudge(store_id);
-    }
-    Ok(change_response(store_id, decision, change.expected_version))
+    super::answer_one(&state, &store_id, &change).await
 }

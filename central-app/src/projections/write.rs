@@ -2,21 +2,19 @@
 //! one statement — events, idempotency records, `central_stock` and
 //! snapshots.
 
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use domain::central::{CentralEvent, CentralStock, stream_id};
 use domain::{Sku, StoreId};
 use serde::Serialize;
 use serde_json::Value;
+use service_infra::event_streams::{EventRow, SnapshotRow, json_rows};
 use uuid::Uuid;
 
+/// An `events` row with central's two extra columns.
 #[derive(Serialize)]
-struct EventRow {
-    aggregate_id: String,
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: Value,
-    metadata: Value,
+struct CentralEventRow {
+    #[serde(flatten)]
+    row: EventRow,
     store_id: String,
     sku: String,
 }
@@ -57,17 +55,10 @@ impl StockRow {
     }
 }
 
-#[derive(Serialize)]
-struct SnapshotRow {
-    aggregate_id: String,
-    last_sequence: i64,
-    payload: Value,
-}
-
 /// Rows collected from one transaction of one store.
 pub struct WriteBatch {
     store_id: StoreId,
-    events: Vec<EventRow>,
+    events: Vec<CentralEventRow>,
     operations: Vec<OperationRow>,
     stock: Vec<StockRow>,
     snapshots: Vec<SnapshotRow>,
@@ -132,13 +123,9 @@ impl WriteBatch {
         event: &CentralEvent,
         metadata: Value,
     ) -> Result<(), serde_json::Error> {
-        self.events.push(EventRow {
-            aggregate_id: stream_id(&self.store_id, sku),
-            sequence,
-            event_type: event.event_type(),
-            event_version: event.event_version(),
-            payload: serde_json::to_value(event)?,
-            metadata,
+        let id = stream_id(&self.store_id, sku);
+        self.events.push(CentralEventRow {
+            row: EventRow::new(id, sequence, event, metadata)?,
             store_id: self.store_id.to_string(),
             sku: sku.to_string(),
         });
@@ -153,11 +140,9 @@ impl WriteBatch {
         state: &CentralStock,
     ) -> Result<(), serde_json::Error> {
         self.stock.extend(StockRow::of(state));
-        self.snapshots.push(SnapshotRow {
-            aggregate_id: stream_id(&self.store_id, sku),
-            last_sequence,
-            payload: serde_json::to_value(state)?,
-        });
+        let id = stream_id(&self.store_id, sku);
+        self.snapshots
+            .push(SnapshotRow::new(id, last_sequence, state)?);
         Ok(())
     }
 
@@ -178,17 +163,12 @@ impl WriteBatch {
         }
         sqlx::query(WRITE_ALL)
             .bind(CentralStock::TYPE)
-            .bind(to_json(&self.events)?)
-            .bind(to_json(&self.operations)?)
-            .bind(to_json(&self.stock)?)
-            .bind(to_json(&self.snapshots)?)
+            .bind(json_rows(&self.events)?)
+            .bind(json_rows(&self.operations)?)
+            .bind(json_rows(&self.stock)?)
+            .bind(json_rows(&self.snapshots)?)
             .execute(conn)
             .await
             .map(drop)
     }
-}
-
-/// Serializes rows to a JSON array for `jsonb_to_recordset`.
-fn to_json<T: Serialize>(rows: &[T]) -> Result<Value, sqlx::Error> {
-    serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }

@@ -93,7 +93,7 @@ async fn ready_reports_the_database_down_with_503() {
         database: DatabaseSettings {
             // Nothing listens on port 1.
             database_url: Secret::new("postgres://postgres@127.0.0.1:1/central"),
-            database_max_connections: 2,
+            database_max_connections: Some(2),
         },
         bind_addr: "127.0.0.1:0".parse().expect("address"),
         jwt_private_key_file: key_file.clone(),

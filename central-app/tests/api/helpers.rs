@@ -14,12 +14,13 @@ use std::time::Duration;
 use central_app::auth::clients::{Client, Clients};
 use central_app::auth::keys::{self, SigningKeys};
 use central_app::catalogue;
-use central_app::config::{DEV_AMQP_URL, DatabaseSettings, Secret, ServeConfig};
+use central_app::config::{DatabaseSettings, Secret, ServeConfig};
 use central_app::db::MIGRATOR;
 use central_app::ledger::Ledger;
 use central_app::startup::Application;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
+use service_infra::sync_bus::DEV_AMQP_URL;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use uuid::Uuid;
@@ -81,9 +82,9 @@ pub async fn spawn_app() -> TestApp {
     let database_url = options.to_url_lossy().to_string();
     let settings = DatabaseSettings {
         database_url: Secret::new(database_url.clone()),
-        database_max_connections: 20,
+        database_max_connections: Some(20),
     };
-    let pool = settings.pool().expect("test pool");
+    let pool = settings.pool(20).expect("test pool");
     MIGRATOR.run(&pool).await.expect("run migrations");
 
     let key_file = std::env::temp_dir().join(format!("{db_name}.pem"));

@@ -6,7 +6,7 @@ use service_infra::auth::BearerScheme;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{events, health, inventory, sync, worker};
+use super::{events, health, inventory, sync_status, worker_api};
 
 /// The store API's OpenAPI description.
 #[derive(OpenApi)]
@@ -16,9 +16,9 @@ use super::{events, health, inventory, sync, worker};
         (bearer token of role sync-worker, issued by central)."),
     paths(
         inventory::update, inventory::get_one, inventory::list, inventory::latest_operation,
-        sync::status, sync::trigger, events::list,
-        worker::pending, worker::record_outcomes, worker::record_failure,
-        worker::checkpoint, worker::apply_central_changes,
+        sync_status::status, sync_status::trigger, events::list,
+        worker_api::pending, worker_api::record_outcomes, worker_api::record_failure,
+        worker_api::checkpoint, worker_api::apply_central_changes,
         service_infra::health::live, health::ready,
     ),
     modifiers(&BearerScheme, &ErrorResponses),

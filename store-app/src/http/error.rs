@@ -3,7 +3,7 @@
 
 use domain::store::StockError;
 use serde_json::json;
-use service_infra::ApiError;
+use service_infra::{ApiError, database_error};
 
 use crate::ledger::LedgerError;
 
@@ -18,20 +18,6 @@ impl From<LedgerError> for ApiError {
             .with_details(json!({ "operation_id": id })),
             LedgerError::Database(db) => database_error(db),
         }
-    }
-}
-
-/// Maps a database failure: unreachable → 503, anything else → 500.
-pub fn database_error(error: sqlx::Error) -> ApiError {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            ApiError::unavailable(
-                "database_unavailable",
-                "the store database is unavailable",
-                5,
-            )
-        }
-        other => ApiError::internal(other),
     }
 }
 

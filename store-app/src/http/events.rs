@@ -6,8 +6,8 @@ use protocol::local::{EventPage, EventQuery, EventView};
 use service_infra::event_log::{StoredEvent, read_page};
 use service_infra::{ApiError, Json, Query};
 
-use super::error::database_error;
-use crate::app::AppState;
+use crate::state::AppState;
+use service_infra::database_error;
 
 fn event_view(event: StoredEvent) -> EventView {
     EventView {
@@ -27,9 +27,8 @@ fn event_view(event: StoredEvent) -> EventView {
 #[utoipa::path(get, path = "/v1/local/events", tag = "events", params(EventQuery),
     responses(
         (status = 200, body = EventPage),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn list(

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use service_infra::health::Readiness;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// `/health/ready`.
 #[utoipa::path(get, path = "/health/ready", tag = "health",

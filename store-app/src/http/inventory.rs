@@ -11,11 +11,13 @@ use protocol::local::{
 };
 use service_infra::{ApiError, Json, Path, Query};
 
-use super::error::{database_error, invalid, stored};
-use crate::app::AppState;
+use super::error::{invalid, stored};
 use crate::ledger::{AcceptedChange, ChangeRequest};
 use crate::projections::queries;
 use crate::projections::rows::StockRow;
+use crate::service;
+use crate::state::AppState;
+use service_infra::database_error;
 
 /// Header set on the answer to a repeated operation id.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -66,14 +68,10 @@ fn update_response(change: &AcceptedChange) -> UpdateResponse {
     request_body = UpdateRequest,
     responses(
         (status = 201, body = UpdateResponse, description = "Accepted (or replayed, with `Idempotent-Replayed: true`)"),
-        (status = 400, response = responses::MalformedRequest),
         (status = 404, response = responses::SkuNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, response = responses::ValidationOrStock),
-        (status = 503, response = responses::Unavailable),
+        responses::BodyErrors,
     ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, sku = %sku, operation_id))]
 pub async fn update(
@@ -82,46 +80,20 @@ pub async fn update(
     body: Result<Json<UpdateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     // A refused body is counted like any other refused update.
-    let result = match body {
-        Ok(Json(body)) => record_change(&state, &sku, body).await,
-        Err(error) => Err(error),
-    };
-    let counter = &state.metrics.changes;
-    let change = match result {
-        Ok(change) => change,
-        Err(error) => {
-            counter.with_label_values(&[error.code]).inc();
-            return Err(error);
-        }
-    };
+    let request = body.and_then(|Json(body)| Ok(change_request(parse_sku(&sku)?, body)));
+    if let Ok(request) = &request {
+        tracing::Span::current().record(
+            "operation_id",
+            tracing::field::display(request.operation_id),
+        );
+    }
+    let change = service::record_change(&state, request).await?;
     let body = Json(update_response(&change));
     if change.replayed {
-        counter.with_label_values(&["replayed"]).inc();
         let replayed = [(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"))];
         return Ok((StatusCode::CREATED, replayed, body).into_response());
     }
-    counter.with_label_values(&["accepted"]).inc();
-    tracing::info!(
-        delta = change.delta.get(),
-        quantity = change.quantity,
-        version = change.version,
-        "change accepted"
-    );
-    state.nudger.nudge(state.store_id.as_str());
     Ok((StatusCode::CREATED, body).into_response())
-}
-
-async fn record_change(
-    state: &AppState,
-    sku: &str,
-    body: UpdateRequest,
-) -> Result<AcceptedChange, ApiError> {
-    let request = change_request(parse_sku(sku)?, body);
-    tracing::Span::current().record(
-        "operation_id",
-        tracing::field::display(request.operation_id),
-    );
-    Ok(state.ledger.change(&request).await?)
 }
 
 /// One SKU's stock at this store.
@@ -129,11 +101,9 @@ async fn record_change(
     params(("sku" = Sku, Path)),
     responses(
         (status = 200, body = StockView),
-        (status = 400, response = responses::MalformedRequest),
         (status = 404, response = responses::SkuNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all, fields(sku = %sku))]
 pub async fn get_one(
@@ -154,9 +124,8 @@ pub async fn get_one(
 #[utoipa::path(get, path = "/v1/local/inventory", tag = "inventory", params(StockPageQuery),
     responses(
         (status = 200, body = StockPage),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn list(
@@ -186,11 +155,9 @@ pub async fn list(
     params(("sku" = Sku, Path)),
     responses(
         (status = 200, body = LatestOperation),
-        (status = 400, response = responses::MalformedRequest),
         (status = 404, response = responses::SkuOrOperationNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all, fields(sku = %sku))]
 pub async fn latest_operation(

@@ -1,13 +1,19 @@
-//! The store's HTTP API: the prototype's `/v1/local` paths, the worker's
-//! `/v1/sync` paths, the event log, docs, health and metrics.
+//! The store's HTTP API and its router, one file per resource:
+//!
+//! - the local API for the store's tills (`/v1/local`): `inventory.rs`
+//!   (stock updates and reads), `sync_status.rs` (a change's sync status,
+//!   the sync trigger), `events.rs` (the event log);
+//! - the worker API (`/v1/sync`, role `sync-worker`): `worker_api.rs`;
+//! - `docs.rs` (OpenAPI, Swagger UI), `health.rs`, and `error.rs` (ledger
+//!   errors as HTTP answers).
 
 mod docs;
 mod error;
 mod events;
 mod health;
 mod inventory;
-mod sync;
-mod worker;
+mod sync_status;
+mod worker_api;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -15,7 +21,7 @@ use service_infra::{
     method_not_allowed_fallback, metrics_router, not_found_fallback, with_observability,
 };
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// All routes with their observability layers.
 pub fn router(state: AppState) -> Router {
@@ -28,16 +34,19 @@ pub fn router(state: AppState) -> Router {
             "/v1/local/inventory/{sku}/operation_id",
             get(inventory::latest_operation),
         )
-        .route("/v1/local/sync/status/{operation_id}", get(sync::status))
-        .route("/v1/local/sync/trigger", post(sync::trigger))
+        .route(
+            "/v1/local/sync/status/{operation_id}",
+            get(sync_status::status),
+        )
+        .route("/v1/local/sync/trigger", post(sync_status::trigger))
         .route("/v1/local/events", get(events::list))
-        .route("/v1/sync/pending", get(worker::pending))
-        .route("/v1/sync/outcomes", post(worker::record_outcomes))
-        .route("/v1/sync/failures", post(worker::record_failure))
-        .route("/v1/sync/checkpoint", get(worker::checkpoint))
+        .route("/v1/sync/pending", get(worker_api::pending))
+        .route("/v1/sync/outcomes", post(worker_api::record_outcomes))
+        .route("/v1/sync/failures", post(worker_api::record_failure))
+        .route("/v1/sync/checkpoint", get(worker_api::checkpoint))
         .route(
             "/v1/sync/central-changes",
-            post(worker::apply_central_changes),
+            post(worker_api::apply_central_changes),
         )
         .route("/health/live", get(service_infra::health::live))
         .route("/health/ready", get(health::ready))

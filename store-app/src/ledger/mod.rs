@@ -2,6 +2,7 @@
 //! transaction that locks the SKU streams it touches, so the events, the
 //! projections and the idempotency record commit together or not at all.
 
+mod failures;
 mod pending;
 mod streams;
 mod stripes;
@@ -173,6 +174,17 @@ impl Ledger {
             .await?;
         }
         Ok(registered)
+    }
+
+    /// Marks pending changes `retrying` after a transient sync failure;
+    /// returns how many were still pending.
+    pub async fn record_failure(
+        &self,
+        operation_ids: &[OperationId],
+        error: &str,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<u64, LedgerError> {
+        Ok(failures::record_failure(&self.pool, operation_ids, error, next_attempt_at).await?)
     }
 
     /// Records central's final answers to pushed changes. Outcomes for

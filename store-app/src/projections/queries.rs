@@ -76,29 +76,6 @@ pub async fn pending(pool: &PgPool, limit: i64) -> Result<Vec<ChangeStatus>, sql
     .await
 }
 
-/// Marks pending changes as `retrying` after a transient failure.
-pub async fn record_failure(
-    pool: &PgPool,
-    operation_ids: &[Uuid],
-    error: &str,
-    next_attempt_at: Option<DateTime<Utc>>,
-) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query(
-        // Joined on `unnest` so each id is a primary-key probe, whatever the
-        // planner's statistics say about a large pending backlog.
-        "UPDATE changes c
-            SET attempts = c.attempts + 1, last_error = $2, next_attempt_at = $3
-           FROM unnest($1::uuid[]) AS failed(operation_id)
-          WHERE c.operation_id = failed.operation_id AND c.status = 'pending'",
-    )
-    .bind(operation_ids)
-    .bind(error)
-    .bind(next_attempt_at)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
-}
-
 /// How many changes are pending and the age in seconds of the oldest.
 pub async fn pending_summary(pool: &PgPool) -> Result<(i64, f64), sqlx::Error> {
     sqlx::query_as(

@@ -86,7 +86,7 @@ async fn replay(conn: &mut PgConnection) -> anyhow::Result<Replayed> {
     while let Some(row) = rows.try_next().await? {
         let sku: Sku = row.aggregate_id.parse()?;
         let event: StockEvent = serde_json::from_value(row.payload)?;
-        match change_update(&sku, row.position, &event) {
+        match change_update(&sku, Some(row.position), &event) {
             Some(ChangeUpdate::Insert(change)) => {
                 replayed
                     .last_operation

@@ -49,8 +49,9 @@ impl StockRow {
 pub struct ChangeRow {
     pub operation_id: Uuid,
     pub sku: String,
-    /// The event's global position; the live write path fills it in SQL.
-    pub position: i64,
+    /// The event's global position; `None` on the live write path, where
+    /// the insert assigns it.
+    pub position: Option<i64>,
     pub delta: i64,
     pub expected_version: Option<i64>,
     pub reason: Option<String>,
@@ -83,8 +84,9 @@ pub enum ChangeUpdate {
     Settle(Settlement),
 }
 
-/// Maps one event of a SKU's stream to its `changes` update, if any.
-pub fn change_update(sku: &Sku, position: i64, event: &StockEvent) -> Option<ChangeUpdate> {
+/// Maps one event of a SKU's stream to its `changes` update, if any;
+/// `position` is the event's, when it is already known.
+pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Option<ChangeUpdate> {
     match event {
         StockEvent::StockAdjusted {
             operation_id,

@@ -1,35 +1,18 @@
 //! The write half of the projections: everything a transaction appends, in
 //! one statement — events, `changes`, `stock` and snapshots.
 
-use cqrs_es::DomainEvent;
 use domain::Sku;
 use domain::store::{StockEvent, StockItem};
 use serde::Serialize;
-use serde_json::Value;
+use service_infra::event_streams::{AppendedAt, EventRow, SnapshotRow, json_rows};
 
 use super::rows::{ChangeRow, ChangeUpdate, Settlement, StockRow, change_update};
-
-#[derive(Serialize)]
-struct EventRow {
-    aggregate_id: String,
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: Value,
-}
 
 #[derive(Serialize)]
 struct NewChange {
     #[serde(flatten)]
     row: ChangeRow,
     sequence: i64,
-}
-
-#[derive(Serialize)]
-struct SnapshotRow {
-    aggregate_id: String,
-    last_sequence: i64,
-    payload: Value,
 }
 
 /// Rows collected from one transaction's commands.
@@ -41,9 +24,6 @@ pub struct WriteBatch {
     stock: Vec<StockRow>,
     snapshots: Vec<SnapshotRow>,
 }
-
-/// Position of an appended event, keyed by its stream and sequence.
-pub type AppendedPosition = (String, i64, i64);
 
 const WRITE_ALL: &str = r#"
 WITH ev AS (
@@ -108,14 +88,10 @@ impl WriteBatch {
         sequence: i64,
         event: &StockEvent,
     ) -> Result<(), serde_json::Error> {
-        self.events.push(EventRow {
-            aggregate_id: sku.to_string(),
-            sequence,
-            event_type: event.event_type(),
-            event_version: event.event_version(),
-            payload: serde_json::to_value(event)?,
-        });
-        match change_update(sku, 0, event) {
+        let metadata = serde_json::Value::Object(Default::default());
+        self.events
+            .push(EventRow::new(sku.to_string(), sequence, event, metadata)?);
+        match change_update(sku, None, event) {
             Some(ChangeUpdate::Insert(row)) => self.new_changes.push(NewChange { row, sequence }),
             Some(ChangeUpdate::Settle(settlement)) => self.settlements.push(settlement),
             None => {}
@@ -132,11 +108,8 @@ impl WriteBatch {
         new_events: &[StockEvent],
     ) -> Result<(), serde_json::Error> {
         self.stock.push(StockRow::of(sku, item, new_events));
-        self.snapshots.push(SnapshotRow {
-            aggregate_id: sku.to_string(),
-            last_sequence,
-            payload: serde_json::to_value(item)?,
-        });
+        self.snapshots
+            .push(SnapshotRow::new(sku.to_string(), last_sequence, item)?);
         Ok(())
     }
 
@@ -149,19 +122,14 @@ impl WriteBatch {
     pub async fn write(
         self,
         conn: &mut sqlx::PgConnection,
-    ) -> Result<Vec<AppendedPosition>, sqlx::Error> {
+    ) -> Result<Vec<AppendedAt>, sqlx::Error> {
         sqlx::query_as(WRITE_ALL)
-            .bind(to_json(&self.events)?)
-            .bind(to_json(&self.new_changes)?)
-            .bind(to_json(&self.settlements)?)
-            .bind(to_json(&self.stock)?)
-            .bind(to_json(&self.snapshots)?)
+            .bind(json_rows(&self.events)?)
+            .bind(json_rows(&self.new_changes)?)
+            .bind(json_rows(&self.settlements)?)
+            .bind(json_rows(&self.stock)?)
+            .bind(json_rows(&self.snapshots)?)
             .fetch_all(conn)
             .await
     }
-}
-
-/// Serializes rows to a JSON array for `jsonb_to_recordset`.
-fn to_json<T: Serialize>(rows: &[T]) -> Result<Value, sqlx::Error> {
-    serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }

@@ -12,9 +12,11 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use service_infra::auth::{AUDIENCE, Claims, ISSUER, Role};
+use service_infra::db::DatabaseSettings;
+use service_infra::secret::Secret;
 use sqlx::{Connection, PgConnection, PgPool};
-use store_app::app::Application;
-use store_app::config::StoreConfig;
+use store_app::config::ServeConfig;
+use store_app::startup::Application;
 use uuid::Uuid;
 
 pub const STORE_ID: &str = "STORE-001";
@@ -65,7 +67,10 @@ impl TestDatabase {
             .await
             .expect("create test database");
         let url = database_url(&name);
-        store_app::database::migrate(&url).await.expect("migrate");
+        DatabaseSettings::new(url.clone())
+            .migrate(&store_app::db::MIGRATOR)
+            .await
+            .expect("migrate");
         let pool = PgPool::connect(&url)
             .await
             .expect("connect to test database");
@@ -208,15 +213,16 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
     let key = TestKey::generate();
     let central = spawn_fake_central(key.jwks.clone()).await;
     let exchange = format!("test-{}", Uuid::new_v4().simple());
-    let config = StoreConfig {
+    let config = ServeConfig {
         store_id: STORE_ID.parse().expect("store id"),
-        database_url: Some(db.url.clone()),
-        database_max_connections: 8,
-        amqp_url,
+        database: DatabaseSettings {
+            database_url: Secret::new(db.url.clone()),
+            database_max_connections: Some(8),
+        },
+        amqp_url: Secret::new(amqp_url),
         amqp_exchange: exchange.clone(),
         bind_addr: "127.0.0.1:0".parse().expect("addr"),
         central_url: format!("http://{central}"),
-        log_format: service_infra::LogFormat::Pretty,
     };
     let app = Application::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

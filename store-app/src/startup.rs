@@ -1,49 +1,33 @@
-//! The store's state, router and server lifecycle.
+//! [`Application`]: builds the state from the configuration, binds the
+//! listener and serves until shut down.
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use anyhow::Context;
-use axum::extract::FromRef;
-use domain::StoreId;
 use service_infra::auth::TokenVerifier;
 use service_infra::sync_bus::{Nudger, Topology};
 use tokio::net::TcpListener;
 
-use crate::config::StoreConfig;
-use crate::database;
+use crate::config::ServeConfig;
+use crate::db::DEFAULT_MAX_CONNECTIONS;
 use crate::ledger::Ledger;
 use crate::metrics::StoreMetrics;
+use crate::state::AppState;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store_id: StoreId,
-    pub ledger: Ledger,
-    pub nudger: Nudger,
-    pub verifier: TokenVerifier,
-    pub metrics: StoreMetrics,
-    pub http: reqwest::Client,
-    pub central_url: String,
-}
-
-impl FromRef<AppState> for TokenVerifier {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
-}
-
-/// A bound, ready-to-run store server.
+/// A bound, ready-to-serve store.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    address: SocketAddr,
 }
 
 impl Application {
-    /// Connects to the database and the broker and binds the listener (port
-    /// 0 picks a free port: see [`Application::port`]).
-    pub async fn build(config: StoreConfig) -> anyhow::Result<Self> {
-        let pool = database::connect(&config).await?;
-        let metrics = StoreMetrics::new().context("registering metrics")?;
+    /// Builds the state and binds `config.bind_addr` (port 0 picks a free
+    /// port; see [`Application::port`]).
+    pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        let pool = config.database.pool(DEFAULT_MAX_CONNECTIONS)?;
+        let metrics = StoreMetrics::new().context("register store metrics")?;
         metrics.spawn_pending_refresher(pool.clone());
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
@@ -52,7 +36,7 @@ impl Application {
             store_id: config.store_id.clone(),
             ledger: Ledger::new(pool),
             nudger: Nudger::start(
-                config.amqp_url.clone(),
+                config.amqp_url.expose().to_owned(),
                 Topology::new(config.amqp_exchange.clone()),
             ),
             verifier: TokenVerifier::remote(config.jwks_url(), http.clone()),
@@ -62,27 +46,28 @@ impl Application {
         };
         let listener = TcpListener::bind(config.bind_addr)
             .await
-            .with_context(|| format!("binding {}", config.bind_addr))?;
-        tracing::info!(address = %listener.local_addr()?, store_id = %config.store_id, "store-app listening");
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        let address = listener.local_addr()?;
         Ok(Self {
             listener,
             router: crate::http::router(state),
+            address,
         })
     }
 
-    /// The port the server listens on.
+    /// The port the listener got.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.address.port()
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.address, "listening");
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")
     }
 }

@@ -1,5 +1,5 @@
 //! The store's API for the sync worker: `/v1/sync/...`, bearer token of
-//! role `sync-worker` only (the local API is in `inventory.rs`, `sync.rs`
+//! role `sync-worker` only (the local API is in `inventory.rs`, `sync_status.rs`
 //! and `events.rs`). Every write is idempotent: the worker may repeat any
 //! call after a crash or a broker redelivery.
 
@@ -12,31 +12,16 @@ use protocol::worker::{
 };
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Query};
-use uuid::Uuid;
 
-use super::error::{database_error, stored};
-use crate::app::AppState;
-use crate::ledger::{Appended, CentralChange};
+use super::error::stored;
+use crate::ledger::CentralChange;
 use crate::projections::queries::{self, ChangeStatus};
+use crate::service;
+use crate::state::AppState;
+use service_infra::database_error;
 
 fn require_worker(claims: &service_infra::auth::Claims) -> Result<(), ApiError> {
     claims.require_role(&[Role::SyncWorker])
-}
-
-fn observe_settled(state: &AppState, appended: &[Appended]) {
-    use domain::store::StockEvent;
-    for entry in appended {
-        let outcome = match &entry.event {
-            StockEvent::ChangeSynced { .. } => "synced",
-            StockEvent::ChangeRejected { .. } => "rejected",
-            _ => continue,
-        };
-        state
-            .metrics
-            .sync_outcomes
-            .with_label_values(&[outcome])
-            .inc();
-    }
 }
 
 fn recorded(count: usize) -> Json<Recorded> {
@@ -61,11 +46,9 @@ fn pending_change(row: ChangeStatus) -> Result<PendingChange, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = PendingPage),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
+        responses::TokenErrors,
     ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn pending(
@@ -92,15 +75,10 @@ pub async fn pending(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Recorded),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::SkuNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::BodyErrors,
+        responses::TokenErrors,
     ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, outcomes = body.outcomes.len()))]
 pub async fn record_outcomes(
@@ -119,8 +97,7 @@ pub async fn record_outcomes(
             (o.sku, o.operation_id, outcome)
         })
         .collect();
-    let appended = state.ledger.record_outcomes(&outcomes).await?;
-    observe_settled(&state, &appended);
+    let appended = service::record_outcomes(&state, &outcomes).await?;
     Ok(recorded(appended.len()))
 }
 
@@ -129,14 +106,9 @@ pub async fn record_outcomes(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Recorded),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 405, response = responses::MethodNotAllowed),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::BodyErrors,
+        responses::TokenErrors,
     ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn record_failure(
@@ -145,30 +117,23 @@ pub async fn record_failure(
     Json(body): Json<FailureReport>,
 ) -> Result<Json<Recorded>, ApiError> {
     require_worker(&claims)?;
-    let ids: Vec<Uuid> = body
-        .operation_ids
-        .iter()
-        .map(OperationId::as_uuid)
-        .collect();
-    let updated = queries::record_failure(
-        state.ledger.pool(),
-        &ids,
-        body.error.as_str(),
-        body.next_attempt_at.map(|at| at.0),
-    )
-    .await
-    .map_err(database_error)?;
-    Ok(recorded(updated as usize))
+    let updated = state
+        .ledger
+        .record_failure(
+            &body.operation_ids,
+            body.error.as_str(),
+            body.next_attempt_at.map(|at| at.0),
+        )
+        .await?;
+    Ok(Json(Recorded { recorded: updated }))
 }
 
 /// The cursor after the last central change this store applied.
 #[utoipa::path(get, path = "/v1/sync/checkpoint", tag = "worker", security(("bearer" = [])),
     responses(
         (status = 200, body = Checkpoint),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 405, response = responses::MethodNotAllowed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
+        responses::TokenErrors,
     ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn checkpoint(
@@ -191,15 +156,10 @@ pub async fn checkpoint(
     request_body = CentralChangesRequest, security(("bearer" = [])),
     responses(
         (status = 200, body = Recorded),
-        (status = 400, response = responses::MalformedRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::SkuNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::BodyErrors,
+        responses::TokenErrors,
     ))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, changes = body.changes.len()))]
 pub async fn apply_central_changes(
@@ -219,10 +179,7 @@ pub async fn apply_central_changes(
             quantity: c.quantity.get(),
         })
         .collect();
-    let appended = state
-        .ledger
-        .apply_central_changes(&changes, &body.checkpoint.to_string())
-        .await?;
-    observe_settled(&state, &appended);
+    let appended =
+        service::apply_central_changes(&state, &changes, &body.checkpoint.to_string()).await?;
     Ok(recorded(appended.len()))
 }

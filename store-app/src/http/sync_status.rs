@@ -1,6 +1,6 @@
 //! A change's sync status and the manual sync trigger:
 //! `/v1/local/sync/...` (the store's local API; the worker's API is in
-//! `worker.rs`).
+//! `worker_api.rs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,9 +12,10 @@ use protocol::local::{SyncStatus, TriggerResponse};
 use service_infra::{ApiError, Json, Path};
 use uuid::Uuid;
 
-use super::error::{database_error, stored};
-use crate::app::AppState;
+use super::error::stored;
 use crate::projections::queries::{self, ChangeStatus};
+use crate::state::AppState;
+use service_infra::database_error;
 
 /// Where a stored change stands, as the sync status reports it.
 fn sync_state(change: &ChangeStatus) -> Result<SyncState, ApiError> {
@@ -76,11 +77,9 @@ fn sync_status(change: ChangeStatus) -> Result<SyncStatus, ApiError> {
     params(("operation_id" = OperationId, Path)),
     responses(
         (status = 200, body = SyncStatus),
-        (status = 400, response = responses::MalformedRequest),
         (status = 404, response = responses::OperationNotFound),
-        (status = 405, response = responses::MethodNotAllowed),
         (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Unavailable),
+        responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all, fields(operation_id = %operation_id))]
 pub async fn status(

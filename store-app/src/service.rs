@@ -1,0 +1,81 @@
+//! The application steps around the ledger, so handlers only translate
+//! HTTP: recording a change and what follows its commit (the count by
+//! result, the sync nudge), and counting the sync outcomes the worker
+//! records.
+
+use domain::store::{StockEvent, SyncOutcome};
+use domain::{OperationId, Sku};
+use service_infra::ApiError;
+
+use crate::ledger::{AcceptedChange, Appended, CentralChange, ChangeRequest};
+use crate::state::AppState;
+
+/// Records a local change, counts it by result (`accepted`, `replayed` or
+/// the error code) and, once it is committed, nudges the worker.
+pub async fn record_change(
+    state: &AppState,
+    request: Result<ChangeRequest, ApiError>,
+) -> Result<AcceptedChange, ApiError> {
+    let result = match request {
+        Ok(request) => state.ledger.change(&request).await.map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    let label = match &result {
+        Ok(change) if change.replayed => "replayed",
+        Ok(_) => "accepted",
+        Err(error) => error.code,
+    };
+    state.metrics.changes.with_label_values(&[label]).inc();
+    if let Ok(change) = &result
+        && !change.replayed
+    {
+        tracing::info!(
+            delta = change.delta.get(),
+            quantity = change.quantity,
+            version = change.version,
+            "change accepted"
+        );
+        state.nudger.nudge(state.store_id.as_str());
+    }
+    result
+}
+
+/// Records central's final answers and counts the settled changes.
+pub async fn record_outcomes(
+    state: &AppState,
+    outcomes: &[(Sku, OperationId, SyncOutcome)],
+) -> Result<Vec<Appended>, ApiError> {
+    let appended = state.ledger.record_outcomes(outcomes).await?;
+    count_settled(state, &appended);
+    Ok(appended)
+}
+
+/// Applies central's changes with the new checkpoint and counts the
+/// changes they settled.
+pub async fn apply_central_changes(
+    state: &AppState,
+    changes: &[CentralChange],
+    checkpoint: &str,
+) -> Result<Vec<Appended>, ApiError> {
+    let appended = state
+        .ledger
+        .apply_central_changes(changes, checkpoint)
+        .await?;
+    count_settled(state, &appended);
+    Ok(appended)
+}
+
+fn count_settled(state: &AppState, appended: &[Appended]) {
+    for entry in appended {
+        let outcome = match &entry.event {
+            StockEvent::ChangeSynced { .. } => "synced",
+            StockEvent::ChangeRejected { .. } => "rejected",
+            _ => continue,
+        };
+        state
+            .metrics
+            .sync_outcomes
+            .with_label_values(&[outcome])
+            .inc();
+    }
+}
