@@ -2,12 +2,11 @@
 //! listener and serves until shut down.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use service_infra::http::Server;
 use service_infra::sync_bus::{Nudger, Topology};
-use tokio::net::TcpListener;
 
 use crate::auth::clients::Clients;
 use crate::auth::keys::SigningKeys;
@@ -21,9 +20,7 @@ use crate::state::AppState;
 
 /// A bound, ready-to-serve central.
 pub struct Application {
-    listener: TcpListener,
-    router: axum::Router,
-    address: SocketAddr,
+    server: Server,
 }
 
 impl Application {
@@ -53,20 +50,13 @@ impl Application {
             metrics,
             nudger,
         };
-        let listener = TcpListener::bind(config.bind_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
-        let address = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router: crate::http::router(state),
-            address,
-        })
+        let server = Server::bind(config.bind_addr, crate::http::router(state)).await?;
+        Ok(Self { server })
     }
 
     /// The port the listener got.
     pub fn port(&self) -> u16 {
-        self.address.port()
+        self.server.port()
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -74,9 +64,6 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tracing::info!(addr = %self.address, "listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        self.server.run_until_stopped(shutdown).await
     }
 }

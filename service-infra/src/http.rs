@@ -154,3 +154,43 @@ async fn observe(
     );
     response
 }
+
+/// A bound HTTP server: the listener and the router it serves. Binding
+/// port 0 picks a free port ([`Server::port`] says which).
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    address: std::net::SocketAddr,
+}
+
+impl Server {
+    /// Binds `address` for `router`.
+    pub async fn bind(address: std::net::SocketAddr, router: Router) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        let address = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            address,
+        })
+    }
+
+    /// The port the listener got.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.address, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -9,6 +9,7 @@
 //! single app stays in that app. This crate must not become a grab bag.
 
 pub mod auth;
+pub mod cli;
 pub mod db;
 pub mod db_retry;
 pub mod error;

@@ -6,26 +6,16 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
+use service_infra::cli::{self, About};
 use service_infra::db::DatabaseSettings;
-use service_infra::{LogFormat, init_tracing, shutdown_signal};
+use service_infra::shutdown_signal;
 
 use crate::config::{PopulateArgs, RebuildArgs, ServeConfig};
 use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
 use crate::ledger::Ledger;
 use crate::projections::rebuild;
 use crate::startup::Application;
-
-/// One store's inventory service.
-#[derive(Debug, Parser)]
-#[command(name = "store-app", version, about)]
-pub struct Cli {
-    /// Log format: `json` (default) or `pretty`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "json", global = true)]
-    pub log_format: LogFormat,
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 /// What to do.
 #[derive(Debug, Subcommand)]
@@ -44,15 +34,12 @@ pub enum Command {
 
 /// Parses the command line, sets up logging and runs the subcommand.
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    match execute(cli.command).await {
-        Ok(code) => code,
-        Err(err) => {
-            tracing::error!(error = %format_args!("{err:#}"), "command failed");
-            ExitCode::FAILURE
-        }
-    }
+    let about = About {
+        name: "store-app",
+        version: env!("CARGO_PKG_VERSION"),
+        about: "One store's inventory service.",
+    };
+    cli::run(about, execute).await
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {

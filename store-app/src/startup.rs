@@ -2,12 +2,11 @@
 //! listener and serves until shut down.
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use anyhow::Context;
 use service_infra::auth::TokenVerifier;
+use service_infra::http::Server;
 use service_infra::sync_bus::{Nudger, Topology};
-use tokio::net::TcpListener;
 
 use crate::config::ServeConfig;
 use crate::db::DEFAULT_MAX_CONNECTIONS;
@@ -17,9 +16,7 @@ use crate::state::AppState;
 
 /// A bound, ready-to-serve store.
 pub struct Application {
-    listener: TcpListener,
-    router: axum::Router,
-    address: SocketAddr,
+    server: Server,
 }
 
 impl Application {
@@ -44,20 +41,13 @@ impl Application {
             http,
             central_url: config.central_url.clone(),
         };
-        let listener = TcpListener::bind(config.bind_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
-        let address = listener.local_addr()?;
-        Ok(Self {
-            listener,
-            router: crate::http::router(state),
-            address,
-        })
+        let server = Server::bind(config.bind_addr, crate::http::router(state)).await?;
+        Ok(Self { server })
     }
 
     /// The port the listener got.
     pub fn port(&self) -> u16 {
-        self.address.port()
+        self.server.port()
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -65,9 +55,6 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tracing::info!(addr = %self.address, "listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        self.server.run_until_stopped(shutdown).await
     }
 }

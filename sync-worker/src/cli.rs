@@ -5,25 +5,14 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use domain::StoreId;
-use service_infra::{LogFormat, init_tracing};
+use service_infra::cli::{self, About};
 
 use crate::config::WorkerConfig;
 use crate::metrics::WorkerMetrics;
 use crate::serve;
 use crate::sync::{SyncContext, sync_store};
-
-/// Moves store changes to central and central's changes back to the stores.
-#[derive(Debug, Parser)]
-#[command(name = "sync-worker", version, about)]
-pub struct Cli {
-    /// Log format: `json` (default) or `pretty`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "json", global = true)]
-    pub log_format: LogFormat,
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 /// What to do.
 #[derive(Debug, Subcommand)]
@@ -49,15 +38,12 @@ pub struct SyncOnceArgs {
 
 /// Parses the command line, sets up logging and runs the subcommand.
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    match execute(cli.command).await {
-        Ok(code) => code,
-        Err(err) => {
-            tracing::error!(error = %format_args!("{err:#}"), "command failed");
-            ExitCode::FAILURE
-        }
-    }
+    let about = About {
+        name: "sync-worker",
+        version: env!("CARGO_PKG_VERSION"),
+        about: "Moves store changes to central and central's changes back to the stores.",
+    };
+    cli::run(about, execute).await
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {

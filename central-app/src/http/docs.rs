@@ -2,6 +2,7 @@
 //! the bearer scheme so the UI's Authorize button works.
 
 use axum::Router;
+use protocol::central::{ChangeResult, RefusalBody, RefusalOrError};
 use protocol::error::ErrorResponses;
 use service_infra::auth::BearerScheme;
 use utoipa::OpenApi;
@@ -24,6 +25,8 @@ use super::{auth, events, health, inventory, sync};
         events::list,
         service_infra::health::live, health::ready,
     ),
+    // The schemas the single-change answers refer to (`ChangeAnswers`).
+    components(schemas(ChangeResult, RefusalBody, RefusalOrError)),
     modifiers(&BearerScheme, &ErrorResponses),
     tags(
         (name = "auth", description = "OAuth2 client credentials and public keys"),

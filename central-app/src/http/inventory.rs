@@ -6,10 +6,7 @@ use axum::response::Response;
 use chrono::Utc;
 use domain::central::Origin;
 use domain::{OperationId, Sku, StoreId};
-use protocol::central::{
-    AdjustRequest, Availability, ChangeResult, RefusalBody, RefusalOrError, StoreAvailability,
-    StoreItem,
-};
+use protocol::central::{AdjustRequest, Availability, ChangeAnswers, StoreAvailability, StoreItem};
 use protocol::error as responses;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Path};
@@ -24,14 +21,7 @@ use crate::state::AppState;
     post, path = "/v1/stores/{store_id}/inventory/{sku}/adjust", tag = "inventory",
     params(("store_id" = StoreId, Path), ("sku" = Sku, Path)),
     request_body = AdjustRequest,
-    responses(
-        (status = 200, description = "Applied, or a replay of an applied change", body = ChangeResult),
-        (status = 404, description = "`sku_not_found`, with central's figures", body = RefusalBody),
-        (status = 409, description = "`version_conflict`, `version_ahead` or `operation_id_reused`, with central's figures", body = RefusalBody),
-        (status = 422, description = "`insufficient_stock` (a refusal with central's figures) or `validation_failed` (an error body)", body = RefusalOrError),
-        responses::BodyErrors,
-        responses::TokenErrors,
-    ),
+    responses(ChangeAnswers, responses::BodyErrors, responses::TokenErrors),
     security(("bearer" = []))
 )]
 #[tracing::instrument(name = "adjust", skip_all, fields(store_id = %path.store_id, sku = %path.sku, operation_id))]

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod events;
 pub mod health;
 pub mod inventory;
+pub mod status;
 pub mod sync;
 
 use axum::Router;
@@ -207,6 +208,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/inventory/{sku}", get(inventory::availability))
         .route("/v1/events", get(events::list))
+        .route("/status", get(status::page))
         .route("/health/live", get(service_infra::health::live))
         .route("/health/ready", get(health::ready))
         .with_state(state);

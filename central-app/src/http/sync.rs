@@ -6,9 +6,7 @@ use axum::response::Response;
 use chrono::Utc;
 use domain::StoreId;
 use domain::central::Origin;
-use protocol::central::{
-    BatchRequest, BatchResponse, ChangeResult, MAX_BATCH, RefusalBody, RefusalOrError, SingleChange,
-};
+use protocol::central::{BatchRequest, BatchResponse, ChangeAnswers, MAX_BATCH, SingleChange};
 use protocol::error as responses;
 use serde_json::json;
 use service_infra::auth::{Bearer, Role};
@@ -73,14 +71,7 @@ pub async fn push_batch(
     post, path = "/v1/stores/{store_id}/inventory/{sku}/changes", tag = "sync",
     params(("store_id" = StoreId, Path), ("sku" = domain::Sku, Path)),
     request_body = SingleChange,
-    responses(
-        (status = 200, description = "Applied, or a replay of an applied change", body = ChangeResult),
-        (status = 404, description = "`sku_not_found`, with central's figures", body = RefusalBody),
-        (status = 409, description = "`version_conflict`, `version_ahead` or `operation_id_reused`, with central's figures", body = RefusalBody),
-        (status = 422, description = "`insufficient_stock` (a refusal with central's figures) or `validation_failed` (an error body)", body = RefusalOrError),
-        responses::BodyErrors,
-        responses::TokenErrors,
-    ),
+    responses(ChangeAnswers, responses::BodyErrors, responses::TokenErrors),
     security(("bearer" = []))
 )]
 #[tracing::instrument(name = "push_change", skip_all, fields(store_id = %path.store_id, sku = %path.sku, operation_id = %body.operation_id))]

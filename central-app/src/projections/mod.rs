@@ -3,5 +3,6 @@
 //! (a store's item, chain-wide availability); and its rebuild from the log.
 
 pub mod rebuild;
+pub mod status;
 pub mod stock;
 pub mod write;

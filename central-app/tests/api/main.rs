@@ -10,5 +10,6 @@ mod helpers;
 mod inventory;
 mod outcomes;
 mod secrets;
+mod status;
 mod tokens;
 mod validation;

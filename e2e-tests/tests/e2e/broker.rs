@@ -34,18 +34,9 @@ async fn survives_under_load(what: &str, failure: impl AsyncFnOnce(&Stack)) {
     })
     .await;
     let started = Instant::now();
-    let load = tokio::spawn({
-        let store = stack.store(0).clone();
-        async move { load::updates(&store, 2000).await }
-    });
-    let worker = stack.workers[0].clone();
-    worker
-        .wait_for_metric(
-            "sync_changes_total",
-            "outcome=\"applied\"",
-            300.0,
-            Duration::from_secs(60),
-        )
+    let load = load::spawn_updates(stack.store(0), 2000);
+    stack.workers[0]
+        .wait_for_applied(300.0, Duration::from_secs(60))
         .await;
 
     failure(&stack).await;

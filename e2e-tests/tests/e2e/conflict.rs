@@ -9,34 +9,36 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::harness::wait::wait_for;
+use crate::harness::clients::Stock;
 use crate::harness::{SKU, Stack};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_on_a_stale_version_is_rejected_and_the_store_takes_central_s_figures() {
+/// A fresh stack with its worker stopped, in which head office then took 3
+/// off store 0's SKU at the version the store shows: the store cannot have
+/// heard of it yet. The stack, the store's id and its stock before.
+async fn head_office_moves_first() -> (Stack, String, Stock) {
     let mut stack = Stack::start().await;
     let store_id = stack.store(0).id.clone();
     let before = stack.store(0).stock(SKU).await;
     stack.kill_worker(0);
-
     let (status, body) = stack
         .central
         .adjust(&store_id, SKU, -3, Some(before.version))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    (stack, store_id, before)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_a_stale_version_is_rejected_and_the_store_takes_central_s_figures() {
+    let (mut stack, store_id, before) = head_office_moves_first().await;
     let update = stack.store(0).update(SKU, -2, Some(before.version)).await;
     assert_eq!(update.quantity, before.quantity - 2);
     stack.start_worker(0).await;
 
-    let (status, _) = wait_for(
-        "the change to be decided",
-        Duration::from_secs(10),
-        || async {
-            let status = stack.store(0).status(update.operation_id).await;
-            (status.status != "pending" && status.status != "retrying").then_some(status)
-        },
-    )
-    .await;
+    let status = stack
+        .store(0)
+        .decided(update.operation_id, Duration::from_secs(10))
+        .await;
     assert_eq!(status.status, "rejected");
     assert_eq!(status.reason.as_deref(), Some("version_conflict"));
     assert!(!status.ok);
@@ -57,28 +59,14 @@ async fn a_change_on_a_stale_version_is_rejected_and_the_store_takes_central_s_f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_change_without_a_version_is_applied_after_head_office_s() {
-    let mut stack = Stack::start().await;
-    let store_id = stack.store(0).id.clone();
-    let before = stack.store(0).stock(SKU).await;
-    stack.kill_worker(0);
-
-    let (status, body) = stack
-        .central
-        .adjust(&store_id, SKU, -3, Some(before.version))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let (mut stack, store_id, before) = head_office_moves_first().await;
     let update = stack.store(0).update(SKU, -2, None).await;
     stack.start_worker(0).await;
 
-    let (status, _) = wait_for(
-        "the change to turn synced",
-        Duration::from_secs(10),
-        || async {
-            let status = stack.store(0).status(update.operation_id).await;
-            (status.status == "synced" || status.status == "rejected").then_some(status)
-        },
-    )
-    .await;
+    let status = stack
+        .store(0)
+        .decided(update.operation_id, Duration::from_secs(10))
+        .await;
     assert_eq!(status.status, "synced", "{status:?}");
     stack.assert_converged().await;
     let central = stack.central.item(&store_id, SKU).await;

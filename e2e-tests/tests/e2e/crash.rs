@@ -11,19 +11,10 @@ use crate::harness::wait::wait_until;
 async fn a_worker_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
     let mut stack = Stack::start().await;
     let started = Instant::now();
-    let load = tokio::spawn({
-        let store = stack.store(0).clone();
-        async move { load::updates(&store, 5000).await }
-    });
+    let load = load::spawn_updates(stack.store(0), 5000);
 
-    let worker = stack.workers[0].clone();
-    worker
-        .wait_for_metric(
-            "sync_changes_total",
-            "outcome=\"applied\"",
-            1000.0,
-            Duration::from_secs(120),
-        )
+    stack.workers[0]
+        .wait_for_applied(1000.0, Duration::from_secs(120))
         .await;
     stack.kill_worker(0);
     let store = stack.store(0).clone();
@@ -56,18 +47,9 @@ async fn a_worker_killed_mid_load_loses_nothing_and_applies_nothing_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_stopped_with_sigterm_mid_load_exits_promptly_and_loses_nothing() {
     let mut stack = Stack::start().await;
-    let load = tokio::spawn({
-        let store = stack.store(0).clone();
-        async move { load::updates(&store, 3000).await }
-    });
-    let worker = stack.workers[0].clone();
-    worker
-        .wait_for_metric(
-            "sync_changes_total",
-            "outcome=\"applied\"",
-            500.0,
-            Duration::from_secs(120),
-        )
+    let load = load::spawn_updates(stack.store(0), 3000);
+    stack.workers[0]
+        .wait_for_applied(500.0, Duration::from_secs(120))
         .await;
 
     let (took, status) = stack

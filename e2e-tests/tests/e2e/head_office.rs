@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
+use crate::harness::clients::{Stock, StoreApi};
 use crate::harness::wait::wait_until;
 use crate::harness::{SKU, Stack, StackOptions};
 
@@ -12,18 +13,9 @@ use crate::harness::{SKU, Stack, StackOptions};
 async fn a_head_office_change_reaches_the_store_within_two_seconds() {
     let stack = Stack::start().await;
     let store = stack.store(0);
-    let before = store.stock(SKU).await;
 
-    let sent = Instant::now();
-    let (status, body) = stack.central.adjust(&store.id, SKU, -4, None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    wait_until(
-        "the head-office change at the store",
-        Duration::from_secs(10),
-        || async { store.stock(SKU).await.confirmed_version == before.confirmed_version + 1 },
-    )
-    .await;
-    let elapsed = sent.elapsed();
+    let (before, elapsed) =
+        head_office_change_reaches(&stack, store, -4, "the head-office change at the store").await;
     eprintln!("propagation central -> store: {elapsed:?}");
 
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
@@ -41,21 +33,33 @@ async fn when_nudges_are_lost_the_schedule_brings_a_head_office_change() {
     })
     .await;
     let store = stack.store(1);
-    let before = store.stock(SKU).await;
 
-    let sent = Instant::now();
-    let (status, body) = stack.central.adjust(&store.id, SKU, 3, None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    wait_until(
-        "the scheduled sync to bring the change",
-        Duration::from_secs(10),
-        || async { store.stock(SKU).await.confirmed_version == before.confirmed_version + 1 },
-    )
-    .await;
-    let elapsed = sent.elapsed();
+    let (_, elapsed) =
+        head_office_change_reaches(&stack, store, 3, "the scheduled sync to bring the change")
+            .await;
     eprintln!("head-office change through the 2 s schedule: {elapsed:?}");
 
     // One interval, its jitter (at most a tenth) and the sync itself.
     assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
     stack.assert_converged().await;
+}
+
+/// Head office changes `store`'s SKU by `delta`: the store's stock before,
+/// and the time until the store has confirmed the change (waiting for
+/// `what`, at most 10 s).
+async fn head_office_change_reaches(
+    stack: &Stack,
+    store: &StoreApi,
+    delta: i64,
+    what: &str,
+) -> (Stock, Duration) {
+    let before = store.stock(SKU).await;
+    let sent = Instant::now();
+    let (status, body) = stack.central.adjust(&store.id, SKU, delta, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    wait_until(what, Duration::from_secs(10), || async {
+        store.stock(SKU).await.confirmed_version == before.confirmed_version + 1
+    })
+    .await;
+    (before, sent.elapsed())
 }

@@ -16,20 +16,11 @@ async fn two_workers_and_two_stores_under_load_apply_each_change_once() {
     })
     .await;
     let started = Instant::now();
-    let loads = [0, 1].map(|n| {
-        let store = stack.store(n).clone();
-        tokio::spawn(async move { load::updates(&store, 1500).await })
-    });
+    let loads = [0, 1].map(|n| load::spawn_updates(stack.store(n), 1500));
     // The first worker started first, so it is the active consumer of both
     // store queues; kill it half-way and the second one must take over.
-    let first = stack.workers[0].clone();
-    first
-        .wait_for_metric(
-            "sync_changes_total",
-            "outcome=\"applied\"",
-            500.0,
-            Duration::from_secs(60),
-        )
+    stack.workers[0]
+        .wait_for_applied(500.0, Duration::from_secs(60))
         .await;
     stack.kill_worker(0);
 

@@ -73,13 +73,7 @@ pub async fn pending(
 /// `ChangeRejected` (rejecting the changes that depended on it too).
 #[utoipa::path(post, path = "/v1/sync/outcomes", tag = "worker", request_body = OutcomesRequest,
     security(("bearer" = [])),
-    responses(
-        (status = 200, body = Recorded),
-        (status = 404, response = responses::SkuNotFound),
-        (status = 422, response = responses::ValidationFailed),
-        responses::BodyErrors,
-        responses::TokenErrors,
-    ))]
+    responses((status = 200, body = Recorded), responses::WorkerWriteErrors))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, outcomes = body.outcomes.len()))]
 pub async fn record_outcomes(
     State(state): State<AppState>,
@@ -154,13 +148,7 @@ pub async fn checkpoint(
 /// the checkpoint, in one transaction; changes already reflected are skipped.
 #[utoipa::path(post, path = "/v1/sync/central-changes", tag = "worker",
     request_body = CentralChangesRequest, security(("bearer" = [])),
-    responses(
-        (status = 200, body = Recorded),
-        (status = 404, response = responses::SkuNotFound),
-        (status = 422, response = responses::ValidationFailed),
-        responses::BodyErrors,
-        responses::TokenErrors,
-    ))]
+    responses((status = 200, body = Recorded), responses::WorkerWriteErrors))]
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, changes = body.changes.len()))]
 pub async fn apply_central_changes(
     State(state): State<AppState>,

@@ -52,13 +52,7 @@ impl Stack {
     /// Publishes `body` to the nudge exchange with `routing_key`, as any
     /// publisher could.
     pub async fn publish_raw(&self, routing_key: &str, body: &[u8]) {
-        let connection = lapin::Connection::connect(
-            &self.resources.amqp_url,
-            lapin::ConnectionProperties::default(),
-        )
-        .await
-        .expect("broker");
-        let channel = connection.create_channel().await.expect("channel");
+        let (connection, channel) = self.broker_channel().await;
         channel
             .basic_publish(
                 self.topology.names().exchange().into(),
@@ -87,7 +81,9 @@ impl Stack {
             .await
     }
 
-    async fn queued(&self, queue: &str) -> u32 {
+    /// A connection to the stack's broker (its vhost, if it has one) and a
+    /// channel on it.
+    async fn broker_channel(&self) -> (lapin::Connection, lapin::Channel) {
         let connection = lapin::Connection::connect(
             &self.resources.amqp_url,
             lapin::ConnectionProperties::default(),
@@ -95,6 +91,12 @@ impl Stack {
         .await
         .expect("broker");
         let channel = connection.create_channel().await.expect("channel");
+        (connection, channel)
+    }
+
+    /// Messages waiting in `queue`, which must exist.
+    async fn queued(&self, queue: &str) -> u32 {
+        let (connection, channel) = self.broker_channel().await;
         let options = lapin::options::QueueDeclareOptions {
             passive: true,
             ..Default::default()

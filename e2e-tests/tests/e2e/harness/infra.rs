@@ -46,12 +46,16 @@ pub fn with_vhost(url: &str, vhost: &str) -> String {
     format!("{server}/{vhost}")
 }
 
+/// The workspace's target directory (`CARGO_TARGET_DIR` or `target/`).
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
 /// Where `cargo build --workspace --bins` put the binaries.
 pub fn binary(name: &str) -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("debug").join(name);
+    let path = target_dir().join("debug").join(name);
     assert!(
         path.is_file(),
         "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
@@ -62,18 +66,16 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// Directory for the logs of one stack's processes.
 pub fn log_dir(stack_id: &str) -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("e2e-logs").join(stack_id);
+    let dir = target_dir().join("e2e-logs").join(stack_id);
     std::fs::create_dir_all(&dir).expect("create the log directory");
     dir
 }
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
+/// `127.0.0.1:PORT` with a port nothing listens on right now.
+pub fn free_address() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
+    let port = listener.local_addr().expect("local address").port();
+    format!("127.0.0.1:{port}")
 }
 
 /// Creates the databases `names`, failing with a hint when PostgreSQL is

@@ -3,6 +3,7 @@
 
 use futures_util::StreamExt;
 use futures_util::stream;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::SKUS;
@@ -24,4 +25,10 @@ pub async fn updates(store: &StoreApi, count: usize) -> Vec<Uuid> {
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await
+}
+
+/// [`updates`] in the background.
+pub fn spawn_updates(store: &StoreApi, count: usize) -> JoinHandle<Vec<Uuid>> {
+    let store = store.clone();
+    tokio::spawn(async move { updates(&store, count).await })
 }

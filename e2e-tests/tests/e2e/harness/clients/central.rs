@@ -1,0 +1,136 @@
+//! Central's API as head office (role `admin`) uses it: items, adjustments
+//! and the event log, with a cached admin token.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use super::{status_and_body, successful_json};
+
+/// A store's SKU at central.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct CentralItem {
+    pub quantity: i64,
+    pub version: i64,
+}
+
+/// Central's API, as head office (role `admin`).
+#[derive(Debug, Clone)]
+pub struct CentralApi {
+    pub url: String,
+    http: Client,
+    admin: (String, String),
+    token: Arc<Mutex<Option<(String, Instant)>>>,
+}
+
+impl CentralApi {
+    pub fn new(url: String, http: Client, admin_id: String, admin_secret: String) -> Self {
+        Self {
+            url,
+            http,
+            admin: (admin_id, admin_secret),
+            token: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// An admin token, reused for half its lifetime.
+    async fn token(&self) -> String {
+        let mut cached = self.token.lock().await;
+        if let Some((token, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return token.clone();
+        }
+        let body: Value = self
+            .http
+            .post(format!("{}/auth/token", self.url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.admin.0.as_str()),
+                ("client_secret", self.admin.1.as_str()),
+            ])
+            .send()
+            .await
+            .expect("central answers /auth/token")
+            .json()
+            .await
+            .expect("token JSON");
+        let token = body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned();
+        let ttl = body["expires_in"].as_u64().unwrap_or(60);
+        *cached = Some((token.clone(), Instant::now() + Duration::from_secs(ttl) / 2));
+        token
+    }
+
+    /// A store's SKU at central.
+    pub async fn item(&self, store: &str, sku: &str) -> CentralItem {
+        self.get(&format!("/v1/stores/{store}/inventory/{sku}"), &[])
+            .await
+    }
+
+    /// A head-office change: status and body.
+    pub async fn adjust(
+        &self,
+        store: &str,
+        sku: &str,
+        delta: i64,
+        expected_version: Option<i64>,
+    ) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .post(format!(
+                "{}/v1/stores/{store}/inventory/{sku}/adjust",
+                self.url
+            ))
+            .bearer_auth(self.token().await)
+            .json(
+                &json!({ "delta": delta, "expected_version": expected_version, "reason": "e2e" }),
+            );
+        status_and_body(request, "central").await
+    }
+
+    /// The operation ids of every `ChangeApplied` of `store`, in log order.
+    pub async fn applied_operations(&self, store: &str) -> Vec<Uuid> {
+        let mut operations = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("store_id", store.to_owned()), ("limit", "1000".to_owned())];
+            if let Some(after) = &after {
+                query.push(("after", after.clone()));
+            }
+            let page: Value = self.get("/v1/events", &query).await;
+            for event in page["events"].as_array().expect("events") {
+                if event["event_type"] == "ChangeApplied" {
+                    let id = event["payload"]["ChangeApplied"]["operation_id"]
+                        .as_str()
+                        .expect("operation_id");
+                    operations.push(id.parse().expect("uuid"));
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => return operations,
+            }
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> T {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .query(query)
+            .bearer_auth(self.token().await)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("central unreachable: {e}"));
+        successful_json(response, &format!("GET {path} at central")).await
+    }
+}

@@ -1,0 +1,137 @@
+//! A store's local API as the tests use it: updates, stock, sync status.
+
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{status_and_body, successful_json};
+use crate::harness::wait::wait_for;
+
+/// An accepted store update.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Update {
+    pub operation_id: Uuid,
+    pub quantity: i64,
+    pub status: String,
+}
+
+/// A SKU's stock at a store.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Stock {
+    pub sku: String,
+    pub quantity: i64,
+    pub confirmed_quantity: i64,
+    pub confirmed_version: i64,
+    pub version: i64,
+    pub pending_changes: i32,
+}
+
+#[derive(Deserialize)]
+struct StockPage {
+    items: Vec<Stock>,
+    next_cursor: Option<String>,
+}
+
+/// A change's sync status at a store.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncStatus {
+    pub status: String,
+    pub ok: bool,
+    pub reason: Option<String>,
+    pub central_version: Option<i64>,
+}
+
+/// One store's local API.
+#[derive(Debug, Clone)]
+pub struct StoreApi {
+    pub id: String,
+    pub url: String,
+    http: Client,
+}
+
+impl StoreApi {
+    pub fn new(id: String, url: String, http: Client) -> Self {
+        Self { id, url, http }
+    }
+
+    /// `POST /v1/local/inventory/{sku}/update`: the status and JSON body.
+    pub async fn try_update(
+        &self,
+        sku: &str,
+        delta: i64,
+        version: Option<i64>,
+    ) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .post(format!("{}/v1/local/inventory/{sku}/update", self.url))
+            .json(&json!({ "delta": delta, "version": version }));
+        status_and_body(request, "store").await
+    }
+
+    /// An update that must be accepted.
+    pub async fn update(&self, sku: &str, delta: i64, version: Option<i64>) -> Update {
+        let (status, body) = self.try_update(sku, delta, version).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "update of {sku} by {delta} refused: {body}"
+        );
+        serde_json::from_value(body).expect("update response")
+    }
+
+    /// A SKU's stock.
+    pub async fn stock(&self, sku: &str) -> Stock {
+        self.get(&format!("/v1/local/inventory/{sku}")).await
+    }
+
+    /// Every SKU's stock.
+    pub async fn inventory(&self) -> Vec<Stock> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = cursor
+                .as_ref()
+                .map_or(String::new(), |c| format!("&cursor={c}"));
+            let page: StockPage = self
+                .get(&format!("/v1/local/inventory?limit=500{query}"))
+                .await;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return items,
+            }
+        }
+    }
+
+    /// A change's sync status.
+    pub async fn status(&self, operation_id: Uuid) -> SyncStatus {
+        self.get(&format!("/v1/local/sync/status/{operation_id}"))
+            .await
+    }
+
+    /// Waits (failing after `timeout`) until a change is decided, `synced`
+    /// or `rejected`; its status.
+    pub async fn decided(&self, operation_id: Uuid, timeout: Duration) -> SyncStatus {
+        let what = format!("change {operation_id} at {} to be decided", self.id);
+        let (status, _) = wait_for(&what, timeout, || async {
+            let status = self.status(operation_id).await;
+            (status.status != "pending" && status.status != "retrying").then_some(status)
+        })
+        .await;
+        status
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("store {} unreachable: {e}", self.id));
+        successful_json(response, &format!("GET {path} at store {}", self.id)).await
+    }
+}
