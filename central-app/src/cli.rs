@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
 use service_infra::cli::{self, About};
+use service_infra::rebuild::progress_bar;
 use service_infra::shutdown_signal;
 
 use crate::auth::clients::{Client, Clients, generate_secret};
@@ -104,10 +104,7 @@ async fn populate(args: PopulateArgs) -> anyhow::Result<()> {
 
 async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-    let bar = ProgressBar::new(rebuild::count_events(&pool).await?);
-    bar.set_style(ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
-    )?);
+    let bar = progress_bar(rebuild::count_events(&pool).await?);
     let started = Instant::now();
     let progress = |replayed: u64| bar.set_position(replayed);
     let report = if args.verify {
@@ -116,26 +113,11 @@ async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
         rebuild::rebuild(&pool, &progress).await?
     };
     bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64().max(1e-6);
-    #[allow(clippy::cast_precision_loss)]
-    let rate = report.events as f64 / seconds;
-    println!(
-        "replayed {} events in {seconds:.2}s ({rate:.0} events/s): {} stock rows",
-        report.events, report.rows
-    );
-    if !args.verify {
-        println!("central_stock rebuilt");
-        return Ok(ExitCode::SUCCESS);
-    }
-    if report.differences.is_empty() {
-        println!("central_stock matches the log");
-        return Ok(ExitCode::SUCCESS);
-    }
-    for difference in &report.differences {
-        println!("difference: {difference}");
-    }
-    println!("{} differences", report.differences.len());
-    Ok(ExitCode::FAILURE)
+    Ok(service_infra::rebuild::print(
+        &report,
+        args.verify,
+        started.elapsed(),
+    ))
 }
 
 async fn create_client(args: CreateClientArgs) -> anyhow::Result<()> {

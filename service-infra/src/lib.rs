@@ -19,6 +19,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod rebuild;
 pub mod secret;
 pub mod shutdown;
 pub mod sync_bus;

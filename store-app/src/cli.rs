@@ -4,11 +4,13 @@
 //! --database-url …`).
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
 use service_infra::cli::{self, About};
 use service_infra::db::DatabaseSettings;
+use service_infra::rebuild::progress_bar;
 use service_infra::shutdown_signal;
 
 use crate::config::{PopulateArgs, RebuildArgs, ServeConfig};
@@ -50,15 +52,23 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate(database) => database.migrate(&MIGRATOR).await?,
         Command::Populate(args) => populate(args).await?,
-        Command::RebuildProjections(args) => {
-            let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-            let differences = rebuild::run(&pool, args.verify).await?;
-            if args.verify && differences > 0 {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+        Command::RebuildProjections(args) => return rebuild_projections(args).await,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
+    let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
+    let bar = progress_bar(rebuild::count_events(&pool).await?);
+    let started = Instant::now();
+    let progress = |replayed: u64| bar.set_position(replayed);
+    let report = rebuild::run(&pool, args.verify, &progress).await?;
+    bar.finish_and_clear();
+    Ok(service_infra::rebuild::print(
+        &report,
+        args.verify,
+        started.elapsed(),
+    ))
 }
 
 async fn populate(args: PopulateArgs) -> anyhow::Result<()> {

@@ -15,16 +15,7 @@ use sqlx::{PgConnection, PgPool};
 use super::stock;
 use super::write::StockRow;
 
-/// What a rebuild or verification found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RebuildReport {
-    /// Events replayed.
-    pub events: u64,
-    /// Rows the log yields.
-    pub rows: usize,
-    /// Differences between the projection and the log (verify only).
-    pub differences: Vec<String>,
-}
+pub use service_infra::rebuild::RebuildReport;
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -128,22 +119,16 @@ pub async fn verify(
         .map(|row| ((row.store_id.clone(), row.sku.clone()), row))
         .collect();
     tx.commit().await?;
-    let mut differences = Vec::new();
-    for (key, want) in &expected {
-        match actual.get(key) {
-            None => differences.push(format!("{}/{}: missing, log says {want:?}", key.0, key.1)),
-            Some(got) if got != want => {
-                differences.push(format!(
-                    "{}/{}: is {got:?}, log says {want:?}",
-                    key.0, key.1
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    for key in actual.keys().filter(|key| !expected.contains_key(*key)) {
-        differences.push(format!("{}/{}: not in the log", key.0, key.1));
-    }
+    let key = |(store_id, sku): &(String, String)| format!("{store_id}/{sku}");
+    let expected: BTreeMap<String, StockRow> = expected
+        .iter()
+        .map(|(k, row)| (key(k), row.clone()))
+        .collect();
+    let actual: BTreeMap<String, StockRow> = actual
+        .iter()
+        .map(|(k, row)| (key(k), row.clone()))
+        .collect();
+    let differences = service_infra::rebuild::differences("central_stock", &expected, &actual);
     Ok(RebuildReport {
         events,
         rows: expected.len(),

@@ -27,7 +27,7 @@ async fn rebuild_projections_verify_is_clean_after_a_load_and_repairs_drift() {
     let clean = app.run_cli(&["rebuild-projections", "--verify"]).await;
     let stdout = String::from_utf8_lossy(&clean.stdout);
     assert!(clean.status.success(), "verify failed: {stdout}");
-    assert!(stdout.contains("matches the log"), "{stdout}");
+    assert!(stdout.contains("projections match the log"), "{stdout}");
 
     sqlx::query(
         "UPDATE central_stock SET quantity = quantity + 1 WHERE store_id = $1 AND sku = $2",

@@ -3,13 +3,14 @@
 //! the tables hold, without writing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
+
+pub use service_infra::rebuild::RebuildReport;
+use service_infra::rebuild::differences;
 
 use cqrs_es::Aggregate;
 use domain::Sku;
 use domain::store::{StockEvent, StockItem};
 use futures_util::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -31,9 +32,13 @@ struct EventRow {
     payload: serde_json::Value,
 }
 
-/// Rebuilds (or verifies) the projections; returns the number of
-/// differences found (always 0 when rebuilding).
-pub async fn run(pool: &PgPool, verify: bool) -> anyhow::Result<usize> {
+/// Rebuilds (or, with `verify`, checks) the projections; `progress` is
+/// called with the number of events replayed so far.
+pub async fn run(
+    pool: &PgPool,
+    verify: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<RebuildReport> {
     let mut tx = pool.begin().await?;
     if verify {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -45,38 +50,40 @@ pub async fn run(pool: &PgPool, verify: bool) -> anyhow::Result<usize> {
             .execute(&mut *tx)
             .await?;
     }
-    let replayed = replay(&mut tx).await?;
+    let (replayed, events) = replay(&mut tx, progress).await?;
+    let rows = replayed.items.len() + replayed.changes.len();
     if verify {
         let differences = compare(&mut tx, &replayed).await?;
         tx.rollback().await?;
-        if differences == 0 {
-            tracing::info!(
-                skus = replayed.items.len(),
-                changes = replayed.changes.len(),
-                "projections match the log"
-            );
-        }
-        return Ok(differences);
+        return Ok(RebuildReport {
+            events,
+            rows,
+            differences,
+        });
     }
     write(&mut tx, &replayed).await?;
     tx.commit().await?;
-    tracing::info!(
-        skus = replayed.items.len(),
-        changes = replayed.changes.len(),
-        "projections rebuilt"
-    );
-    Ok(0)
+    Ok(RebuildReport {
+        events,
+        rows,
+        differences: Vec::new(),
+    })
 }
 
-async fn replay(conn: &mut PgConnection) -> anyhow::Result<Replayed> {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(&mut *conn)
+/// The number of events in the log, for a progress bar's length.
+pub async fn count_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
         .await?;
-    let bar = ProgressBar::new(total as u64).with_style(ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
-    )?);
-    let started = Instant::now();
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+async fn replay(
+    conn: &mut PgConnection,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<(Replayed, u64)> {
     let mut replayed = Replayed::default();
+    let mut events = 0u64;
     let mut rows = sqlx::query_as::<_, EventRow>(
         "SELECT aggregate_id, sequence, position, payload FROM events
           WHERE aggregate_type = $1 ORDER BY aggregate_id, sequence",
@@ -103,17 +110,13 @@ async fn replay(conn: &mut PgConnection) -> anyhow::Result<Replayed> {
         let (item, sequence) = replayed.items.entry(sku).or_default();
         item.apply(event);
         *sequence = row.sequence;
-        bar.inc(1);
+        events += 1;
+        if events.is_multiple_of(1_000) {
+            progress(events);
+        }
     }
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    tracing::info!(
-        events = total,
-        seconds,
-        events_per_second = (total as f64 / seconds.max(1e-9)).round(),
-        "log replayed"
-    );
-    Ok(replayed)
+    progress(events);
+    Ok((replayed, events))
 }
 
 fn stock_rows(replayed: &Replayed) -> Vec<StockRow> {
@@ -127,8 +130,7 @@ fn stock_rows(replayed: &Replayed) -> Vec<StockRow> {
         .collect()
 }
 
-async fn compare(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<usize> {
-    let expected_stock = stock_rows(replayed);
+async fn compare(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<Vec<String>> {
     let actual_stock: Vec<StockRow> = sqlx::query_as(
         "SELECT sku, name, quantity, confirmed_quantity, confirmed_version, version,
                 pending_changes, last_operation_id, last_synced_at FROM stock ORDER BY sku",
@@ -143,45 +145,25 @@ async fn compare(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result
     )
     .fetch_all(&mut *conn)
     .await?;
-    let expected_changes: Vec<&ChangeRow> = replayed.changes.values().collect();
-    let mut differences = diff("stock", &expected_stock, &actual_stock, |r| r.sku.clone());
-    differences += diff(
-        "changes",
-        &expected_changes.into_iter().cloned().collect::<Vec<_>>(),
-        &actual_changes,
-        |r| r.operation_id.to_string(),
+    let by_sku = |rows: Vec<StockRow>| -> BTreeMap<String, StockRow> {
+        rows.into_iter().map(|r| (r.sku.clone(), r)).collect()
+    };
+    let by_operation = |rows: Vec<ChangeRow>| -> BTreeMap<String, ChangeRow> {
+        rows.into_iter()
+            .map(|r| (r.operation_id.to_string(), r))
+            .collect()
+    };
+    let mut found = differences(
+        "stock",
+        &by_sku(stock_rows(replayed)),
+        &by_sku(actual_stock),
     );
-    Ok(differences)
-}
-
-/// Reports rows that differ, are missing or are extra; returns how many.
-fn diff<T: PartialEq + std::fmt::Debug>(
-    table: &str,
-    expected: &[T],
-    actual: &[T],
-    key: impl Fn(&T) -> String,
-) -> usize {
-    let actual_by_key: HashMap<String, &T> = actual.iter().map(|r| (key(r), r)).collect();
-    let expected_keys: std::collections::HashSet<String> = expected.iter().map(&key).collect();
-    let mut differences = 0;
-    for row in expected {
-        match actual_by_key.get(&key(row)) {
-            Some(found) if *found == row => {}
-            Some(found) => {
-                differences += 1;
-                tracing::warn!(table, key = %key(row), expected = ?row, actual = ?found, "row differs from the log");
-            }
-            None => {
-                differences += 1;
-                tracing::warn!(table, key = %key(row), expected = ?row, "row missing");
-            }
-        }
-    }
-    for row in actual.iter().filter(|r| !expected_keys.contains(&key(r))) {
-        differences += 1;
-        tracing::warn!(table, key = %key(row), actual = ?row, "row not backed by the log");
-    }
-    differences
+    found.extend(differences(
+        "changes",
+        &by_operation(replayed.changes.values().cloned().collect()),
+        &by_operation(actual_changes),
+    ));
+    Ok(found)
 }
 
 async fn write(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<()> {

@@ -36,10 +36,13 @@ async fn migrate_creates_the_database_and_populate_twice_changes_nothing() {
         .expect("tv");
     assert_eq!(tv, "LG OLED C2 65\"");
     let verify = store_command(&db, &["rebuild-projections", "--verify"], 0)
-        .status()
+        .output()
         .await
         .expect("verify");
-    assert!(verify.success());
+    let stdout = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{stdout}");
+    // The same words as central's verify.
+    assert!(stdout.contains("projections match the log"), "{stdout}");
 }
 
 #[tokio::test]

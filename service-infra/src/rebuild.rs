@@ -1,0 +1,81 @@
+//! What `rebuild-projections` says, in the same words and form for both
+//! apps: a progress bar while the log is replayed, then one summary line,
+//! then either "projections rebuilt", "projections match the log", or one
+//! line per difference and their count (exit code 1).
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// What a rebuild or a verification found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Events replayed.
+    pub events: u64,
+    /// Projection rows the log yields.
+    pub rows: usize,
+    /// How the projections differ from the log (verify only).
+    pub differences: Vec<String>,
+}
+
+/// A progress bar over `total` events.
+pub fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec}, {eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The rows of `table` that differ between what the log yields
+/// (`expected`) and what the table holds (`actual`), keyed alike.
+pub fn differences<T: PartialEq + Debug>(
+    table: &str,
+    expected: &BTreeMap<String, T>,
+    actual: &BTreeMap<String, T>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for (key, want) in expected {
+        match actual.get(key) {
+            None => found.push(format!("{table} {key}: missing, log says {want:?}")),
+            Some(got) if got != want => {
+                found.push(format!("{table} {key}: is {got:?}, log says {want:?}"));
+            }
+            Some(_) => {}
+        }
+    }
+    for key in actual.keys().filter(|key| !expected.contains_key(*key)) {
+        found.push(format!("{table} {key}: not in the log"));
+    }
+    found
+}
+
+/// Prints the report and returns the exit code: 1 when a verification
+/// found differences.
+pub fn print(report: &RebuildReport, verify: bool, elapsed: Duration) -> ExitCode {
+    let seconds = elapsed.as_secs_f64().max(1e-6);
+    #[allow(clippy::cast_precision_loss)]
+    let rate = report.events as f64 / seconds;
+    println!(
+        "replayed {} events in {seconds:.2}s ({rate:.0} events/s): {} projection rows",
+        report.events, report.rows
+    );
+    if !verify {
+        println!("projections rebuilt");
+        return ExitCode::SUCCESS;
+    }
+    if report.differences.is_empty() {
+        println!("projections match the log");
+        return ExitCode::SUCCESS;
+    }
+    for difference in &report.differences {
+        println!("difference: {difference}");
+    }
+    println!("{} differences", report.differences.len());
+    ExitCode::FAILURE
+}
