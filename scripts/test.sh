@@ -5,6 +5,8 @@
 #   e.g. scripts/test.sh -p store-app -- --nocapture
 #
 # 1. makes sure PostgreSQL and RabbitMQ run (scripts/ensure-services.sh),
+#    and that Debian's chromium is installed (apt-get, as root) for
+#    central-app's status-page test, which fails without it,
 # 2. removes what earlier, interrupted runs left behind: databases named
 #    test_* and RabbitMQ vhosts named test-* that nothing is connected to,
 # 3. builds the binaries (debug; the end-to-end tests spawn them),
@@ -43,6 +45,18 @@ export PG_HOST=${PG_HOST:-$pg_host} PG_PORT=${PG_PORT:-$pg_port}
 export AMQP_HOST=${AMQP_HOST:-$amqp_host} AMQP_PORT=${AMQP_PORT:-$amqp_port}
 
 "$ROOT/scripts/ensure-services.sh"
+
+# central-app's status-page test renders /status in headless Chromium and
+# fails (saying why) when /usr/bin/chromium is missing.
+if [[ ! -x /usr/bin/chromium ]]; then
+    if ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
+        log "installing Debian's chromium for the status-page test"
+        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } ||
+            log "warning: could not install chromium; the status-page test will fail"
+    else
+        log "warning: /usr/bin/chromium is missing (install it as root: apt-get install chromium); the status-page test will fail"
+    fi
+fi
 
 # ------------------------------------------------- leftovers of earlier runs
 # Only objects nobody is connected to are removed, so a test run going on in

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Subcommand;
-use service_infra::cli::{self, About};
-use service_infra::rebuild::progress_bar;
+use service_infra::cli;
+use service_infra::rebuild::{count_events, progress_bar};
 use service_infra::shutdown_signal;
 
 use crate::auth::clients::{Client, Clients, generate_secret};
@@ -18,7 +18,7 @@ use crate::config::{
 use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
 use crate::ledger::Ledger;
 use crate::projections::rebuild;
-use crate::startup::Application;
+use crate::startup;
 
 /// What to do.
 #[derive(Debug, Subcommand)]
@@ -55,19 +55,14 @@ pub enum KeysCommand {
 
 /// Parses the command line, sets up logging and runs the subcommand.
 pub async fn run() -> ExitCode {
-    let about = About {
-        name: "central-app",
-        version: env!("CARGO_PKG_VERSION"),
-        about: "Head office's inventory service.",
-    };
-    cli::run(about, execute).await
+    cli::run(service_infra::about!(), execute).await
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(config) => {
-            let app = Application::build(config).await?;
-            app.run_until_stopped(shutdown_signal()).await?;
+            let server = startup::build(config).await?;
+            server.run_until_stopped(shutdown_signal()).await?
         }
         Command::Migrate(database) => {
             database.migrate(&MIGRATOR).await?;
@@ -104,7 +99,7 @@ async fn populate(args: PopulateArgs) -> anyhow::Result<()> {
 
 async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-    let bar = progress_bar(rebuild::count_events(&pool).await?);
+    let bar = progress_bar(count_events(&pool).await?);
     let started = Instant::now();
     let progress = |replayed: u64| bar.set_position(replayed);
     let report = if args.verify {

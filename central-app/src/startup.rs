@@ -1,7 +1,6 @@
-//! [`Application`]: builds the state from the configuration, binds the
-//! listener and serves until shut down.
+//! [`build`]: the state from the configuration, and the server bound to
+//! serve it ([`Server::run_until_stopped`] serves until shut down).
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -18,52 +17,32 @@ use crate::metrics::CentralMetrics;
 use crate::nudge::StoreNudger;
 use crate::state::AppState;
 
-/// A bound, ready-to-serve central.
-pub struct Application {
-    server: Server,
+/// Builds the application and binds `config.bind_addr` (port 0 picks a
+/// free port; see [`Server::port`]). Head-office changes nudge the
+/// store's sync queue through RabbitMQ.
+pub async fn build(config: ServeConfig) -> anyhow::Result<Server> {
+    let topology = Topology::new(config.amqp_exchange.clone());
+    let nudger = Nudger::start(config.amqp_url.expose().to_owned(), topology);
+    build_with_nudger(config, Arc::new(nudger)).await
 }
 
-impl Application {
-    /// Builds the application and binds `config.bind_addr` (port 0 picks a
-    /// free port; see [`Application::port`]). Head-office changes nudge the
-    /// store's sync queue through RabbitMQ.
-    pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        let topology = Topology::new(config.amqp_exchange.clone());
-        let nudger = Nudger::start(config.amqp_url.expose().to_owned(), topology);
-        Self::build_with_nudger(config, Arc::new(nudger)).await
-    }
-
-    /// Like [`Application::build`], with the given store nudger.
-    pub async fn build_with_nudger(
-        config: ServeConfig,
-        nudger: Arc<dyn StoreNudger>,
-    ) -> anyhow::Result<Self> {
-        let keys = SigningKeys::load(&config.jwt_private_key_file)?;
-        let pool = config.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-        let metrics = CentralMetrics::new().context("register central metrics")?;
-        let tokens = TokenIssuer::new(keys, config.token_ttl.into());
-        let state = AppState {
-            ledger: Ledger::new(pool.clone()),
-            clients: Clients::new(pool)?,
-            verifier: tokens.verifier(),
-            tokens: Arc::new(tokens),
-            metrics,
-            nudger,
-        };
-        let server = Server::bind(config.bind_addr, crate::http::router(state)).await?;
-        Ok(Self { server })
-    }
-
-    /// The port the listener got.
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        self.server.run_until_stopped(shutdown).await
-    }
+/// Like [`build`], with the given store nudger.
+pub async fn build_with_nudger(
+    config: ServeConfig,
+    nudger: Arc<dyn StoreNudger>,
+) -> anyhow::Result<Server> {
+    let keys = SigningKeys::load(&config.jwt_private_key_file)?;
+    let pool = config.database.pool(DEFAULT_MAX_CONNECTIONS)?;
+    let metrics = CentralMetrics::new().context("register central metrics")?;
+    let tokens = TokenIssuer::new(keys, config.token_ttl.into());
+    let state = AppState {
+        ledger: Ledger::new(pool.clone()),
+        clients: Clients::new(pool)?,
+        verifier: tokens.verifier(),
+        tokens: Arc::new(tokens),
+        metrics,
+        nudger,
+    };
+    let server = Server::bind(config.bind_addr, crate::http::router(state)).await?;
+    Ok(server)
 }

@@ -28,6 +28,19 @@ pub struct About {
     pub about: &'static str,
 }
 
+/// What `--help` and `--version` say about the calling crate's binary:
+/// its name, version and description from its `Cargo.toml`.
+#[macro_export]
+macro_rules! about {
+    () => {
+        $crate::cli::About {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            about: env!("CARGO_PKG_DESCRIPTION"),
+        }
+    };
+}
+
 /// Parses the command line as `about`'s binary, sets up logging and runs
 /// the subcommand with `execute`; a usage error exits with clap's code 2.
 pub async fn run<C, Fut>(about: About, execute: impl FnOnce(C) -> Fut) -> ExitCode

@@ -21,6 +21,14 @@ pub struct RebuildReport {
     pub differences: Vec<String>,
 }
 
+/// The number of events in the log, for the progress bar's length.
+pub async fn count_events(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
 /// A progress bar over `total` events.
 pub fn progress_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);

@@ -8,16 +8,16 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
-use service_infra::cli::{self, About};
+use service_infra::cli;
 use service_infra::db::DatabaseSettings;
-use service_infra::rebuild::progress_bar;
+use service_infra::rebuild::{count_events, progress_bar};
 use service_infra::shutdown_signal;
 
 use crate::config::{PopulateArgs, RebuildArgs, ServeConfig};
 use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
 use crate::ledger::Ledger;
 use crate::projections::rebuild;
-use crate::startup::Application;
+use crate::startup;
 
 /// What to do.
 #[derive(Debug, Subcommand)]
@@ -36,19 +36,14 @@ pub enum Command {
 
 /// Parses the command line, sets up logging and runs the subcommand.
 pub async fn run() -> ExitCode {
-    let about = About {
-        name: "store-app",
-        version: env!("CARGO_PKG_VERSION"),
-        about: "One store's inventory service.",
-    };
-    cli::run(about, execute).await
+    cli::run(service_infra::about!(), execute).await
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(config) => {
-            let app = Application::build(config).await?;
-            app.run_until_stopped(shutdown_signal()).await?;
+            let server = startup::build(config).await?;
+            server.run_until_stopped(shutdown_signal()).await?
         }
         Command::Migrate(database) => database.migrate(&MIGRATOR).await?,
         Command::Populate(args) => populate(args).await?,
@@ -59,7 +54,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
 
 async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-    let bar = progress_bar(rebuild::count_events(&pool).await?);
+    let bar = progress_bar(count_events(&pool).await?);
     let started = Instant::now();
     let progress = |replayed: u64| bar.set_position(replayed);
     let report = rebuild::run(&pool, args.verify, &progress).await?;

@@ -1,7 +1,5 @@
-//! [`Application`]: builds the state from the configuration, binds the
-//! listener and serves until shut down.
-
-use std::future::Future;
+//! [`build`]: the state from the configuration, and the server bound to
+//! serve it ([`Server::run_until_stopped`] serves until shut down).
 
 use anyhow::Context;
 use service_infra::auth::TokenVerifier;
@@ -14,47 +12,27 @@ use crate::ledger::Ledger;
 use crate::metrics::StoreMetrics;
 use crate::state::AppState;
 
-/// A bound, ready-to-serve store.
-pub struct Application {
-    server: Server,
-}
-
-impl Application {
-    /// Builds the state and binds `config.bind_addr` (port 0 picks a free
-    /// port; see [`Application::port`]).
-    pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        let pool = config.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-        let metrics = StoreMetrics::new().context("register store metrics")?;
-        metrics.spawn_pending_refresher(pool.clone());
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()?;
-        let state = AppState {
-            store_id: config.store_id.clone(),
-            ledger: Ledger::new(pool),
-            nudger: Nudger::start(
-                config.amqp_url.expose().to_owned(),
-                Topology::new(config.amqp_exchange.clone()),
-            ),
-            verifier: TokenVerifier::remote(config.jwks_url(), http.clone()),
-            metrics,
-            http,
-            central_url: config.central_url.clone(),
-        };
-        let server = Server::bind(config.bind_addr, crate::http::router(state)).await?;
-        Ok(Self { server })
-    }
-
-    /// The port the listener got.
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        self.server.run_until_stopped(shutdown).await
-    }
+/// Builds the state and binds `config.bind_addr` (port 0 picks a free
+/// port; see [`Server::port`]).
+pub async fn build(config: ServeConfig) -> anyhow::Result<Server> {
+    let pool = config.database.pool(DEFAULT_MAX_CONNECTIONS)?;
+    let metrics = StoreMetrics::new().context("register store metrics")?;
+    metrics.spawn_pending_refresher(pool.clone());
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let state = AppState {
+        store_id: config.store_id.clone(),
+        ledger: Ledger::new(pool),
+        nudger: Nudger::start(
+            config.amqp_url.expose().to_owned(),
+            Topology::new(config.amqp_exchange.clone()),
+        ),
+        verifier: TokenVerifier::remote(config.jwks_url(), http.clone()),
+        metrics,
+        http,
+        central_url: config.central_url.clone(),
+    };
+    let server = Server::bind(config.bind_addr, crate::http::router(state)).await?;
+    Ok(server)
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use domain::StoreId;
-use service_infra::cli::{self, About};
+use service_infra::cli;
 
 use crate::config::WorkerConfig;
 use crate::metrics::WorkerMetrics;
@@ -38,12 +38,7 @@ pub struct SyncOnceArgs {
 
 /// Parses the command line, sets up logging and runs the subcommand.
 pub async fn run() -> ExitCode {
-    let about = About {
-        name: "sync-worker",
-        version: env!("CARGO_PKG_VERSION"),
-        about: "Moves store changes to central and central's changes back to the stores.",
-    };
-    cli::run(about, execute).await
+    cli::run(service_infra::about!(), execute).await
 }
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {

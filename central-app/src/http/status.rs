@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use service_infra::{ApiError, database_error};
 
 use crate::projections::status::{
-    self as figures, PROPAGATION_WINDOW_MINUTES, Propagation, Refusal, StockCell, Status, StoreSync,
+    self as figures, PROPAGATION_WINDOW_MINUTES, Propagation, Refusal, Status, StockCell, StoreSync,
 };
 use crate::state::AppState;
 
@@ -92,7 +92,11 @@ fn blind_spot() -> &'static str {
 }
 
 fn stores(status: &Status) -> String {
-    let rows: String = status.stores.iter().map(|s| store_row(s, status.now)).collect();
+    let rows: String = status
+        .stores
+        .iter()
+        .map(|s| store_row(s, status.now))
+        .collect();
     let body = if rows.is_empty() {
         "<p>No store is registered at central.</p>".to_owned()
     } else {
@@ -103,7 +107,9 @@ fn stores(status: &Status) -> String {
              (<code>store_oldest_pending_age_seconds</code>)</th></tr></thead><tbody>{rows}</tbody></table>"
         )
     };
-    format!("<section id=\"stores\"><h2>Stores: last completed sync central can see</h2>{body}</section>")
+    format!(
+        "<section id=\"stores\"><h2>Stores: last completed sync central can see</h2>{body}</section>"
+    )
 }
 
 fn store_row(store: &StoreSync, now: DateTime<Utc>) -> String {
@@ -168,7 +174,8 @@ fn refusal_row(r: &Refusal) -> String {
         r.operation_id,
         escape(&r.sku),
         r.delta,
-        r.expected_version.map_or_else(|| "—".to_owned(), |v| v.to_string()),
+        r.expected_version
+            .map_or_else(|| "—".to_owned(), |v| v.to_string()),
         escape(&r.outcome),
         r.version,
         r.quantity,

@@ -23,14 +23,6 @@ struct EventRow {
     payload: serde_json::Value,
 }
 
-/// The number of events in the log, for a progress bar's length.
-pub async fn count_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(pool)
-        .await?;
-    Ok(u64::try_from(count).unwrap_or_default())
-}
-
 /// Replays every event into fresh stream states; `progress` is called with
 /// the number of events replayed so far, every 1,000 events and at the end.
 async fn replay(

@@ -85,7 +85,6 @@ async fn metrics_count_outcomes_batches_and_tokens() {
 #[tokio::test]
 async fn ready_reports_the_database_down_with_503() {
     use central_app::config::{DatabaseSettings, Secret, ServeConfig};
-    use central_app::startup::Application;
 
     let key_file = std::env::temp_dir().join(format!("no-db-{}.pem", uuid::Uuid::new_v4()));
     central_app::auth::keys::generate(&key_file, false).expect("key");
@@ -102,7 +101,7 @@ async fn ready_reports_the_database_down_with_503() {
         amqp_url: Secret::new("amqp://guest:guest@127.0.0.1:1/%2f"),
         amqp_exchange: "test-unused".into(),
     };
-    let app = Application::build(config)
+    let app = central_app::startup::build(config)
         .await
         .expect("starts without its database");
     let url = format!("http://127.0.0.1:{}/health/ready", app.port());

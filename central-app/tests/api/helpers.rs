@@ -17,7 +17,6 @@ use central_app::catalogue;
 use central_app::config::{DatabaseSettings, Secret, ServeConfig};
 use central_app::db::MIGRATOR;
 use central_app::ledger::Ledger;
-use central_app::startup::Application;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use service_infra::sync_bus::DEV_AMQP_URL;
@@ -121,7 +120,7 @@ pub async fn spawn_app() -> TestApp {
         amqp_exchange: "test-unused".into(),
     };
     let nudger = Arc::new(RecordingNudger::default());
-    let app = Application::build_with_nudger(config, nudger.clone())
+    let app = central_app::startup::build_with_nudger(config, nudger.clone())
         .await
         .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -65,7 +65,10 @@ async fn known_history(app: &TestApp) -> History {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["results"][0]["outcome"], "applied", "{body}");
-    assert_eq!(body["results"][1]["outcome"], "insufficient_stock", "{body}");
+    assert_eq!(
+        body["results"][1]["outcome"], "insufficient_stock",
+        "{body}"
+    );
     let (status, body) = app.adjust(STORE_1, TV, &json!({ "delta": -12 })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["quantity"], 3);
@@ -120,8 +123,14 @@ fn assert_known_figures(html: &str, history: &History) {
             .unwrap_or_else(|| panic!("{id} is not in minutes: {text}"))
     };
     let (p50, p99) = (minutes("p50"), minutes("p99"));
-    assert!((15.0..15.5).contains(&p50), "p50 of 10 and 20 minutes: {p50}");
-    assert!((19.8..20.5).contains(&p99), "p99 of 10 and 20 minutes: {p99}");
+    assert!(
+        (15.0..15.5).contains(&p50),
+        "p50 of 10 and 20 minutes: {p50}"
+    );
+    assert!(
+        (19.8..20.5).contains(&p99),
+        "p99 of 10 and 20 minutes: {p99}"
+    );
 
     for (id, outcome) in [
         (history.version_conflict, "version_conflict"),
@@ -142,7 +151,9 @@ fn assert_known_figures(html: &str, history: &History) {
         "{tv}"
     );
     assert!(
-        tv.contains(&format!("<td class=\"num\" data-store=\"{STORE_2}\">15</td>")),
+        tv.contains(&format!(
+            "<td class=\"num\" data-store=\"{STORE_2}\">15</td>"
+        )),
         "{tv}"
     );
     assert!(tv.contains("<td class=\"num\">18</td>"), "total: {tv}");
@@ -208,7 +219,11 @@ async fn headless_chromium_renders_the_status_page() {
     ])
     .await;
     let png = std::fs::read(&screenshot).expect("the screenshot was written");
-    assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", screenshot.display());
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "{} is a PNG",
+        screenshot.display()
+    );
     assert!(png.len() > 10_000, "{} is not blank", screenshot.display());
     app.cleanup().await;
 }

@@ -70,14 +70,6 @@ pub async fn run(
     })
 }
 
-/// The number of events in the log, for a progress bar's length.
-pub async fn count_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(pool)
-        .await?;
-    Ok(u64::try_from(count).unwrap_or_default())
-}
-
 async fn replay(
     conn: &mut PgConnection,
     progress: &(dyn Fn(u64) + Sync),

@@ -16,7 +16,6 @@ use service_infra::db::DatabaseSettings;
 use service_infra::secret::Secret;
 use sqlx::{Connection, PgConnection, PgPool};
 use store_app::config::ServeConfig;
-use store_app::startup::Application;
 use uuid::Uuid;
 
 pub const STORE_ID: &str = "STORE-001";
@@ -224,7 +223,7 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
         bind_addr: "127.0.0.1:0".parse().expect("addr"),
         central_url: format!("http://{central}"),
     };
-    let app = Application::build(config).await.expect("build app");
+    let app = store_app::startup::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
