@@ -6,7 +6,9 @@
 #
 # 1. makes sure PostgreSQL and RabbitMQ run (scripts/ensure-services.sh),
 #    and that Debian's chromium is installed (apt-get, as root) for
-#    central-app's status-page test, which fails without it,
+#    central-app's status-page test, which fails without it; checks that
+#    deploy/docker-compose.yml parses (`docker-compose config -q`, Debian's
+#    docker-compose installed when missing; no Docker engine needed),
 # 2. removes what earlier, interrupted runs left behind: databases named
 #    test_* and RabbitMQ vhosts named test-* that nothing is connected to,
 # 3. builds the binaries (debug; the end-to-end tests spawn them),
@@ -56,6 +58,22 @@ if [[ ! -x /usr/bin/chromium ]]; then
     else
         log "warning: /usr/bin/chromium is missing (install it as root: apt-get install chromium); the status-page test will fail"
     fi
+fi
+
+# The compose file is only proven by deploy/compose-check.sh (by hand: it
+# builds images for many minutes); every run at least checks that it parses
+# with the variables it uses left at their defaults.
+if ! command -v docker-compose >/dev/null 2>&1 && ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's docker-compose to check the compose file"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y docker-compose >/dev/null ||
+        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y docker-compose >/dev/null; }
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+    log "docker-compose -f deploy/docker-compose.yml config -q"
+    docker-compose -f "$ROOT/deploy/docker-compose.yml" config -q
+else
+    log "ERROR: docker-compose is missing and cannot be installed; the compose file is not checked"
+    exit 1
 fi
 
 # ------------------------------------------------- leftovers of earlier runs

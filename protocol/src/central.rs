@@ -265,3 +265,47 @@ impl ToSchema for RefusalOrError {
         <RefusalBody as ToSchema>::schemas(schemas);
     }
 }
+
+/// Every answer to one change (`/changes` and `/adjust`): 200 with the
+/// result, or a refusal with central's figures (404, 409, 422), besides the
+/// body and token errors listed beside it.
+#[derive(Debug)]
+pub struct ChangeAnswers;
+
+impl utoipa::IntoResponses for ChangeAnswers {
+    fn responses()
+    -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = |description: &str, schema: &str| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build();
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", content)
+                .build()
+                .into()
+        };
+        [
+            ("200", answer("Applied, or a replay of an applied change", "ChangeResult")),
+            ("404", answer("`sku_not_found`, with central's figures", "RefusalBody")),
+            (
+                "409",
+                answer(
+                    "`version_conflict`, `version_ahead` or `operation_id_reused`, with central's figures",
+                    "RefusalBody",
+                ),
+            ),
+            (
+                "422",
+                answer(
+                    "`insufficient_stock` (a refusal with central's figures) or `validation_failed` (an error body)",
+                    "RefusalOrError",
+                ),
+            ),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_owned(), response))
+        .collect()
+    }
+}

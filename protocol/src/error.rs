@@ -332,4 +332,18 @@ response_sets! {
         (401, Unauthorized),
         (403, Forbidden),
     ];
+    /// What a write of the store's worker API may answer besides 200:
+    /// [`BodyErrors`], [`TokenErrors`], 404 `sku_not_found` and 422
+    /// `validation_failed`.
+    WorkerWriteErrors => [
+        (400, MalformedRequest),
+        (401, Unauthorized),
+        (403, Forbidden),
+        (404, SkuNotFound),
+        (405, MethodNotAllowed),
+        (413, PayloadTooLarge),
+        (415, UnsupportedMediaType),
+        (422, ValidationFailed),
+        (503, Unavailable),
+    ];
 }
