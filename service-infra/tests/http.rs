@@ -69,6 +69,17 @@ fn get_request(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")
 }
 
+/// `GET {uri}` on a fresh [`app`].
+async fn fetch(uri: &str) -> (Response<Body>, Value) {
+    send(app().0, get_request(uri)).await
+}
+
+/// Asserts an error answer's status and `code`.
+fn assert_error(response: &Response<Body>, body: &Value, status: StatusCode, code: &str) {
+    assert_eq!(response.status(), status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+}
+
 fn post_json(body: &str) -> Request<Body> {
     Request::post("/updates")
         .header(header::CONTENT_TYPE, "application/json")
@@ -86,8 +97,12 @@ async fn valid_json_body_round_trips() {
 #[tokio::test]
 async fn json_body_of_the_wrong_shape_is_422_with_the_reason() {
     let (response, body) = send(app().0, post_json(r#"{"sku":"A-1","delta":"three"}"#)).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["code"], "validation_failed");
+    assert_error(
+        &response,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
     assert_eq!(body["details"]["field"], "delta", "{body}");
     let reason = body["details"]["reason"].as_str().expect("reason");
     assert!(reason.contains("invalid type"), "reason {reason:?}");
@@ -96,8 +111,12 @@ async fn json_body_of_the_wrong_shape_is_422_with_the_reason() {
 #[tokio::test]
 async fn syntactically_broken_json_is_400() {
     let (response, body) = send(app().0, post_json(r#"{"sku":"#)).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body["code"], "malformed_request");
+    assert_error(
+        &response,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    );
     assert!(body.get("details").is_none());
 }
 
@@ -107,34 +126,40 @@ async fn json_body_without_content_type_is_415() {
         .body(Body::from("{}"))
         .expect("request");
     let (response, body) = send(app().0, request).await;
-    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(body["code"], "unsupported_media_type");
+    let unsupported = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    assert_error(&response, &body, unsupported, "unsupported_media_type");
+}
+
+/// Asserts that `GET {uri}` is refused with 422 `validation_failed`.
+async fn assert_unparsable(uri: &str) {
+    let (response, body) = fetch(uri).await;
+    assert_error(
+        &response,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
 }
 
 #[tokio::test]
 async fn path_parameter_that_does_not_parse_is_422() {
-    let (response, body) = send(app().0, get_request("/stores/seven")).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["code"], "validation_failed");
+    assert_unparsable("/stores/seven").await;
 }
 
 #[tokio::test]
 async fn query_that_does_not_parse_is_422() {
-    let (response, body) = send(app().0, get_request("/events?limit=-1")).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["code"], "validation_failed");
+    assert_unparsable("/events?limit=-1").await;
 }
 
 #[tokio::test]
 async fn unknown_route_is_404_route_not_found() {
-    let (response, body) = send(app().0, get_request("/nowhere")).await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(body["code"], "route_not_found");
+    let (response, body) = fetch("/nowhere").await;
+    assert_error(&response, &body, StatusCode::NOT_FOUND, "route_not_found");
 }
 
 #[tokio::test]
 async fn internal_error_hides_the_cause_and_names_the_request_id() {
-    let (response, body) = send(app().0, get_request("/boom")).await;
+    let (response, body) = fetch("/boom").await;
     let request_id = response.headers()["x-request-id"]
         .to_str()
         .expect("ascii id");
@@ -160,18 +185,17 @@ async fn incoming_request_id_is_kept_on_the_response() {
 
 #[tokio::test]
 async fn unauthorized_asks_for_a_bearer_token() {
-    let (response, body) = send(app().0, get_request("/auth")).await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let (response, body) = fetch("/auth").await;
+    assert_error(&response, &body, StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
-    assert_eq!(body["code"], "unauthorized");
 }
 
 #[tokio::test]
 async fn unavailable_says_when_to_retry() {
-    let (response, body) = send(app().0, get_request("/busy")).await;
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (response, body) = fetch("/busy").await;
+    let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+    assert_error(&response, &body, unavailable, "database_unavailable");
     assert_eq!(response.headers()[header::RETRY_AFTER], "7");
-    assert_eq!(body["code"], "database_unavailable");
 }
 
 #[tokio::test]

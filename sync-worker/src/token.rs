@@ -197,20 +197,25 @@ mod tests {
         AccessToken(text.into())
     }
 
+    /// Asserts that a token living `ttl` is still fresh `fresh_until` after
+    /// it was sent, and no longer `stale_from` after.
+    fn assert_replaced_at(ttl: Duration, fresh_until: Duration, stale_from: Duration) {
+        let t0 = Instant::now();
+        let cached = CachedToken::new(token("a"), t0, ttl);
+        assert!(cached.is_fresh(t0 + fresh_until));
+        assert!(!cached.is_fresh(t0 + stale_from));
+    }
+
     #[test]
     fn a_long_lived_token_is_replaced_30_s_before_expiry() {
-        let t0 = Instant::now();
-        let cached = CachedToken::new(token("a"), t0, Duration::from_secs(900));
-        assert!(cached.is_fresh(t0 + Duration::from_secs(869)));
-        assert!(!cached.is_fresh(t0 + Duration::from_secs(870)));
+        let secs = Duration::from_secs;
+        assert_replaced_at(secs(900), secs(869), secs(870));
     }
 
     #[test]
     fn a_short_lived_token_is_replaced_at_90_percent_of_its_life() {
-        let t0 = Instant::now();
-        let cached = CachedToken::new(token("a"), t0, Duration::from_secs(5));
-        assert!(cached.is_fresh(t0 + Duration::from_millis(4499)));
-        assert!(!cached.is_fresh(t0 + Duration::from_millis(4500)));
+        let ms = Duration::from_millis;
+        assert_replaced_at(ms(5000), ms(4499), ms(4500));
     }
 
     #[test]

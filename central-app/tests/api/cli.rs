@@ -2,7 +2,11 @@
 
 use serde_json::json;
 
-use crate::helpers::{CAMERA, STORE_1, STORE_2, change, op, spawn_app};
+use crate::helpers::{CAMERA, Credentials, STORE_1, STORE_2, change, op, spawn_app};
+
+/// Drifts a stock row from the log by one unit, as a manual edit would.
+const ONE_MORE_UNIT: &str =
+    "UPDATE central_stock SET quantity = quantity + 1 WHERE store_id = $1 AND sku = $2";
 
 #[tokio::test]
 async fn rebuild_projections_verify_is_clean_after_a_load_and_repairs_drift() {
@@ -29,14 +33,12 @@ async fn rebuild_projections_verify_is_clean_after_a_load_and_repairs_drift() {
     assert!(clean.status.success(), "verify failed: {stdout}");
     assert!(stdout.contains("projections match the log"), "{stdout}");
 
-    sqlx::query(
-        "UPDATE central_stock SET quantity = quantity + 1 WHERE store_id = $1 AND sku = $2",
-    )
-    .bind(STORE_1)
-    .bind(CAMERA)
-    .execute(&app.pool)
-    .await
-    .expect("corrupt projection");
+    sqlx::query(ONE_MORE_UNIT)
+        .bind(STORE_1)
+        .bind(CAMERA)
+        .execute(&app.pool)
+        .await
+        .expect("corrupt projection");
     let drift = app.run_cli(&["rebuild-projections", "--verify"]).await;
     assert!(!drift.status.success(), "verify missed a difference");
 
@@ -78,16 +80,7 @@ async fn clients_create_prints_a_generated_secret_that_works() {
     let app = spawn_app().await;
 
     let output = app
-        .run_cli(&[
-            "clients",
-            "create",
-            "--id",
-            "store-9",
-            "--role",
-            "store",
-            "--store-id",
-            "STORE-009",
-        ])
+        .create_client("store-9", "store", &["--store-id", "STORE-009"])
         .await;
 
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -97,13 +90,8 @@ async fn clients_create_prints_a_generated_secret_that_works() {
         .find_map(|line| line.strip_prefix("client_secret: "))
         .expect("printed secret");
     let response = app
-        .http
-        .post(app.url("/auth/token"))
-        .basic_auth("store-9", Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("token request");
+        .request_token(Credentials::Basic, "store-9", secret)
+        .await;
     assert_eq!(response.status(), reqwest::StatusCode::OK);
     let stored: String =
         sqlx::query_scalar("SELECT secret_hash FROM clients WHERE client_id = 'store-9'")

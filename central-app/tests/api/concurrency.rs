@@ -7,7 +7,7 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use tokio::sync::Barrier;
 
-use crate::helpers::{CAMERA, CAMERA_QUANTITY, POPULATE_EVENTS, STORE_1, op, single, spawn_app};
+use crate::helpers::{CAMERA, CAMERA_QUANTITY, POPULATE_EVENTS, STORE_1, op, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_concurrent_pushes_of_one_operation_apply_it_once() {
@@ -21,8 +21,7 @@ async fn sixty_four_concurrent_pushes_of_one_operation_apply_it_once() {
             let (app, start) = (app.clone(), start.clone());
             tokio::spawn(async move {
                 start.wait().await;
-                app.push_change(STORE_1, CAMERA, &single(id, -1, Some(0)))
-                    .await
+                app.push_camera_change(id, -1, Some(0)).await
             })
         })
         .collect();
@@ -69,9 +68,7 @@ async fn sixteen_compare_and_set_writers_win_one_version_each_round() {
                     // Everyone has read the same version before anyone writes.
                     barrier.wait().await;
                     let delta = i64::try_from(writer % 3 + 1).expect("small");
-                    let (status, body) = app
-                        .push_change(STORE_1, CAMERA, &single(op(), delta, Some(expected)))
-                        .await;
+                    let (status, body) = app.push_camera_change(op(), delta, Some(expected)).await;
                     results.push((status, body, delta));
                     barrier.wait().await;
                 }

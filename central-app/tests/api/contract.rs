@@ -2,12 +2,12 @@
 //! is JSON too, hostile input is refused and stores nothing, a store token
 //! sees its own store only, and the token endpoint follows RFC 6749.
 
-use reqwest::StatusCode;
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    CAMERA, CAMERA_QUANTITY, STORE_1, STORE_2, TestApp, TestClient, change, json_body, op, single,
-    spawn_app,
+    CAMERA, CAMERA_QUANTITY, STORE_1, STORE_2, TestApp, TestClient, assert_refused, change,
+    json_body, op, single, spawn_app,
 };
 
 async fn operations_count(app: &TestApp) -> i64 {
@@ -17,33 +17,38 @@ async fn operations_count(app: &TestApp) -> i64 {
         .expect("count operations")
 }
 
-/// Asserts a JSON error body with `code`; returns it.
+/// Asserts a JSON error body with `code` and a message.
 fn assert_code(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
-    assert_eq!((status, &body["code"]), (expected, &json!(code)), "{body}");
+    assert_refused(status, body, expected, code);
     assert!(
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
 }
 
+/// Sends `request` and asserts a JSON error body with `code`.
+async fn assert_json_error(request: RequestBuilder, expected: StatusCode, code: &str) {
+    let (status, body) = json_body(request.send().await.expect("request")).await;
+    assert_code(status, &body, expected, code);
+}
+
 #[tokio::test]
 async fn the_smallest_i64_delta_is_refused_everywhere_and_stores_nothing() {
     let app = spawn_app().await;
     let (events, operations) = (app.event_count().await, operations_count(&app).await);
-    let worker = app.token(TestClient::Worker).await;
-    let admin = app.token(TestClient::Admin).await;
+    let (worker, admin) = (TestClient::Worker, TestClient::Admin);
     let path = |kind: &str| format!("/v1/stores/{STORE_1}/inventory/{CAMERA}/{kind}");
     let cases = [
         (
-            worker.clone(),
+            worker,
             "/v1/sync/batch".to_owned(),
             json!({ "store_id": STORE_1, "changes": [change(op(), CAMERA, i64::MIN, None)] }),
         ),
         (worker, path("changes"), single(op(), i64::MIN, None)),
         (admin, path("adjust"), json!({ "delta": i64::MIN })),
     ];
-    for (token, path, body) in cases {
-        let (status, answer) = json_body(app.post_json(Some(&token), &path, &body).await).await;
+    for (client, path, body) in cases {
+        let (status, answer) = app.post_as(client, &path, &body).await;
         assert_code(
             status,
             &answer,
@@ -90,22 +95,15 @@ async fn invalid_utf8_in_an_unknown_field_is_a_malformed_request() {
     let token = app.token(TestClient::Admin).await;
     let mut body = br#"{"delta": -1, "note": ""#.to_vec();
     body.extend_from_slice(b"\xff\xfe\"}");
-    let response = app
-        .http
-        .post(app.url(&format!("/v1/stores/{STORE_1}/inventory/{CAMERA}/adjust")))
+    let request = app
+        .request(
+            Method::POST,
+            &format!("/v1/stores/{STORE_1}/inventory/{CAMERA}/adjust"),
+        )
         .bearer_auth(token)
         .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("request");
-    let (status, answer) = json_body(response).await;
-    assert_code(
-        status,
-        &answer,
-        StatusCode::BAD_REQUEST,
-        "malformed_request",
-    );
+        .body(body);
+    assert_json_error(request, StatusCode::BAD_REQUEST, "malformed_request").await;
     let (_, item) = app.item(STORE_1, CAMERA).await;
     assert_eq!(item["version"], 0, "nothing applied");
     app.cleanup().await;
@@ -115,13 +113,10 @@ async fn invalid_utf8_in_an_unknown_field_is_a_malformed_request() {
 async fn a_store_token_sees_only_its_own_store_in_chain_wide_stock() {
     let app = spawn_app().await;
     app.adjust(STORE_2, CAMERA, &json!({ "delta": 2 })).await;
-    let token = app.token(TestClient::Store1).await;
 
-    let (status, body) = json_body(
-        app.get(Some(&token), &format!("/v1/inventory/{CAMERA}"))
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .get_as(TestClient::Store1, &format!("/v1/inventory/{CAMERA}"))
+        .await;
 
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["total_quantity"], CAMERA_QUANTITY);
@@ -135,63 +130,41 @@ async fn a_store_token_sees_only_its_own_store_in_chain_wide_stock() {
 #[tokio::test]
 async fn an_unrouted_method_is_405_with_a_json_body() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .delete(app.url("/v1/sync/batch"))
-        .send()
-        .await
-        .expect("request");
-    let (status, body) = json_body(response).await;
-    assert_code(
-        status,
-        &body,
+    let unrouted = app.request(Method::DELETE, "/v1/sync/batch");
+    assert_json_error(
+        unrouted,
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-    );
+    )
+    .await;
     app.cleanup().await;
 }
 
 #[tokio::test]
 async fn oversized_headers_are_431_with_a_json_body() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .get(app.url("/health/live"))
-        .header("x-padding", "a".repeat(20_000))
-        .send()
-        .await
-        .expect("request");
-    let (status, body) = json_body(response).await;
-    assert_code(
-        status,
-        &body,
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        "headers_too_large",
-    );
+    let padded = app
+        .request(Method::GET, "/health/live")
+        .header("x-padding", "a".repeat(20_000));
+    let expected = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+    assert_json_error(padded, expected, "headers_too_large").await;
     app.cleanup().await;
 }
 
 #[tokio::test]
 async fn an_oversized_token_request_is_413_with_a_json_body() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .post(app.url("/auth/token"))
+    let form = format!("grant_type=client_credentials&pad={}", "a".repeat(3 << 20));
+    let oversized = app
+        .request(Method::POST, "/auth/token")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&pad={}",
-            "a".repeat(3 << 20)
-        ))
-        .send()
-        .await
-        .expect("request");
-    let (status, body) = json_body(response).await;
-    assert_code(
-        status,
-        &body,
+        .body(form);
+    assert_json_error(
+        oversized,
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
-    );
+    )
+    .await;
     app.cleanup().await;
 }
 
@@ -201,7 +174,7 @@ async fn token_request(
     form: &[(&str, &str)],
     authorization: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut request = app.http.post(app.url("/auth/token")).form(form);
+    let mut request = app.request(Method::POST, "/auth/token").form(form);
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }

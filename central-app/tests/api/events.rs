@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{CAMERA, POPULATE_EVENTS, STORE_1, STORE_2, TestApp, change, op, spawn_app};
+use crate::helpers::{
+    CAMERA, POPULATE_EVENTS, STORE_1, STORE_2, TestApp, TestClient, change, op, spawn_app,
+};
 
 /// Every page from the start, following `next_cursor`.
 async fn read_all(app: &TestApp, filter: &str, limit: usize) -> Vec<Value> {
@@ -100,13 +102,13 @@ async fn events_can_be_filtered_by_store_and_sku() {
 #[tokio::test]
 async fn a_store_reads_its_own_events() {
     let app = spawn_app().await;
-    let token = app.token(crate::helpers::TestClient::Store1).await;
     app.wait_for_log_horizon().await;
-    let (status, page) = crate::helpers::json_body(
-        app.get(Some(&token), &format!("/v1/events?store_id={STORE_1}"))
-            .await,
-    )
-    .await;
+    let (status, page) = app
+        .get_as(
+            TestClient::Store1,
+            &format!("/v1/events?store_id={STORE_1}"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["events"].as_array().map(Vec::len), Some(10));
     app.cleanup().await;

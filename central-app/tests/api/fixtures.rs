@@ -72,6 +72,46 @@ impl StoreNudger for RecordingNudger {
     }
 }
 
+/// How a token request presents the client's credentials.
+#[derive(Debug, Clone, Copy)]
+pub enum Credentials {
+    /// `client_id` and `client_secret` in the form body.
+    Form,
+    /// HTTP Basic, with only `grant_type` in the form body.
+    Basic,
+    /// Every field in a JSON body.
+    Json,
+}
+
+/// `POST {url}` for a client-credentials token, presenting `id` and
+/// `secret` as `how` says.
+pub async fn request_token(
+    http: &reqwest::Client,
+    url: &str,
+    how: Credentials,
+    id: &str,
+    secret: &str,
+) -> Response {
+    const GRANT: (&str, &str) = ("grant_type", "client_credentials");
+    let request = http.post(url);
+    let request = match how {
+        Credentials::Form => request.form(&[GRANT, ("client_id", id), ("client_secret", secret)]),
+        Credentials::Basic => request.basic_auth(id, Some(secret)).form(&[GRANT]),
+        Credentials::Json => request.json(&json!({
+            "grant_type": GRANT.1,
+            "client_id": id,
+            "client_secret": secret,
+        })),
+    };
+    request.send().await.expect("token request")
+}
+
+/// Asserts an answer's status and error `code`.
+pub fn assert_refused(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+}
+
 /// A response's status and JSON body (`Value::Null` if not JSON).
 pub async fn json_body(response: Response) -> (StatusCode, Value) {
     let status = response.status();

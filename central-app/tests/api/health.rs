@@ -1,9 +1,8 @@
 //! Health, documentation and metrics endpoints.
 
 use reqwest::StatusCode;
-use serde_json::json;
 
-use crate::helpers::{CAMERA, STORE_1, change, json_body, op, spawn_app};
+use crate::helpers::{CAMERA, Credentials, STORE_1, change, json_body, op, spawn_app};
 
 #[tokio::test]
 async fn live_and_ready_report_ok_with_the_database_up() {
@@ -51,16 +50,8 @@ async fn metrics_count_outcomes_batches_and_tokens() {
         vec![change(id, CAMERA, 1, None), change(id, CAMERA, 1, None)],
     )
     .await;
-    app.http
-        .post(app.url("/auth/token"))
-        .json(&json!({
-            "grant_type": "client_credentials",
-            "client_id": "nobody",
-            "client_secret": "nothing-at-all",
-        }))
-        .send()
-        .await
-        .expect("token request");
+    app.request_token(Credentials::Json, "nobody", "nothing-at-all")
+        .await;
 
     let metrics = app
         .get(None, "/metrics")

@@ -17,7 +17,7 @@ use central_app::catalogue;
 use central_app::config::{DatabaseSettings, Secret, ServeConfig};
 use central_app::db::MIGRATOR;
 use central_app::ledger::Ledger;
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use service_infra::sync_bus::DEV_AMQP_URL;
 use sqlx::postgres::PgConnectOptions;
@@ -171,6 +171,11 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A `method` request to `path` on this app, to finish and send.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
     /// The signing key of this app.
     pub fn keys(&self) -> SigningKeys {
         SigningKeys::load(&self.key_file).expect("load key")
@@ -182,16 +187,8 @@ impl TestApp {
             return token.clone();
         }
         let response = self
-            .http
-            .post(self.url("/auth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client.id()),
-                ("client_secret", client.secret()),
-            ])
-            .send()
-            .await
-            .expect("token request");
+            .request_token(Credentials::Form, client.id(), client.secret())
+            .await;
         let (status, body) = json_body(response).await;
         assert_eq!(status, StatusCode::OK, "token request failed: {body}");
         let token = body["access_token"]
@@ -203,6 +200,11 @@ impl TestApp {
             .expect("token cache")
             .insert(client, token.clone());
         token
+    }
+
+    /// `POST /auth/token` for `id` and `secret`, presented as `how` says.
+    pub async fn request_token(&self, how: Credentials, id: &str, secret: &str) -> Response {
+        request_token(&self.http, &self.url("/auth/token"), how, id, secret).await
     }
 
     pub async fn post_json(&self, token: Option<&str>, path: &str, body: &Value) -> Response {
@@ -221,11 +223,28 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// `GET {path}` as `client`.
+    pub async fn get_as(&self, client: TestClient, path: &str) -> (StatusCode, Value) {
+        let token = self.token(client).await;
+        json_body(self.get(Some(&token), path).await).await
+    }
+
+    /// `POST {path}` with a JSON `body` as `client`.
+    pub async fn post_as(
+        &self,
+        client: TestClient,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let token = self.token(client).await;
+        json_body(self.post_json(Some(&token), path, body).await).await
+    }
+
     /// `POST /v1/sync/batch` as the worker.
     pub async fn push_batch(&self, store_id: &str, changes: Vec<Value>) -> (StatusCode, Value) {
-        let token = self.token(TestClient::Worker).await;
         let body = json!({ "store_id": store_id, "changes": changes });
-        json_body(self.post_json(Some(&token), "/v1/sync/batch", &body).await).await
+        self.post_as(TestClient::Worker, "/v1/sync/batch", &body)
+            .await
     }
 
     /// `POST /v1/stores/{store}/inventory/{sku}/changes` as the worker.
@@ -235,23 +254,31 @@ impl TestApp {
         sku: &str,
         body: &Value,
     ) -> (StatusCode, Value) {
-        let token = self.token(TestClient::Worker).await;
         let path = format!("/v1/stores/{store_id}/inventory/{sku}/changes");
-        json_body(self.post_json(Some(&token), &path, body).await).await
+        self.post_as(TestClient::Worker, &path, body).await
+    }
+
+    /// The worker pushes one change of STORE-001's camera.
+    pub async fn push_camera_change(
+        &self,
+        operation_id: Uuid,
+        delta: i64,
+        expected_version: Option<i64>,
+    ) -> (StatusCode, Value) {
+        let body = single(operation_id, delta, expected_version);
+        self.push_change(STORE_1, CAMERA, &body).await
     }
 
     /// `POST /v1/stores/{store}/inventory/{sku}/adjust` as an admin.
     pub async fn adjust(&self, store_id: &str, sku: &str, body: &Value) -> (StatusCode, Value) {
-        let token = self.token(TestClient::Admin).await;
         let path = format!("/v1/stores/{store_id}/inventory/{sku}/adjust");
-        json_body(self.post_json(Some(&token), &path, body).await).await
+        self.post_as(TestClient::Admin, &path, body).await
     }
 
     /// `GET /v1/stores/{store}/inventory/{sku}` as the worker.
     pub async fn item(&self, store_id: &str, sku: &str) -> (StatusCode, Value) {
-        let token = self.token(TestClient::Worker).await;
         let path = format!("/v1/stores/{store_id}/inventory/{sku}");
-        json_body(self.get(Some(&token), &path).await).await
+        self.get_as(TestClient::Worker, &path).await
     }
 
     /// Waits until every committed event is below the log's read horizon.
@@ -282,8 +309,8 @@ impl TestApp {
     /// readable.
     pub async fn events(&self, query: &str) -> (StatusCode, Value) {
         self.wait_for_log_horizon().await;
-        let token = self.token(TestClient::Worker).await;
-        json_body(self.get(Some(&token), &format!("/v1/events?{query}")).await).await
+        self.get_as(TestClient::Worker, &format!("/v1/events?{query}"))
+            .await
     }
 
     /// Events in the log, counted in the database.
@@ -292,6 +319,13 @@ impl TestApp {
             .fetch_one(&self.pool)
             .await
             .expect("count events")
+    }
+
+    /// `central-app clients create --id {id} --role {role} {more..}`.
+    pub async fn create_client(&self, id: &str, role: &str, more: &[&str]) -> std::process::Output {
+        let mut args = vec!["clients", "create", "--id", id, "--role", role];
+        args.extend_from_slice(more);
+        self.run_cli(&args).await
     }
 
     /// Runs the `central-app` binary against this app's database.

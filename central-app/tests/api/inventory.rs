@@ -3,20 +3,19 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{CAMERA, CAMERA_QUANTITY, STORE_1, STORE_2, op, spawn_app};
+use crate::helpers::{
+    CAMERA, CAMERA_QUANTITY, STORE_1, STORE_2, TestClient, assert_refused, op, spawn_app,
+};
 
 #[tokio::test]
 async fn chain_wide_availability_sums_every_store_with_a_breakdown() {
     let app = spawn_app().await;
     app.adjust(STORE_1, CAMERA, &json!({ "delta": -5 })).await;
     app.adjust(STORE_2, CAMERA, &json!({ "delta": 2 })).await;
-    let token = app.token(crate::helpers::TestClient::Worker).await;
 
-    let (status, body) = crate::helpers::json_body(
-        app.get(Some(&token), &format!("/v1/inventory/{CAMERA}"))
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .get_as(TestClient::Worker, &format!("/v1/inventory/{CAMERA}"))
+        .await;
 
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["name"], "Canon EOS R6");
@@ -46,22 +45,10 @@ async fn a_store_item_shows_name_quantity_and_version() {
 #[tokio::test]
 async fn a_head_office_change_is_logged_with_its_origin_and_reason_and_nudges_the_store() {
     let app = spawn_app().await;
-    let id = op();
+    let online_order = json!({ "delta": -2, "operation_id": op(), "reason": "online order" });
 
-    let (status, body) = app
-        .adjust(
-            STORE_1,
-            CAMERA,
-            &json!({ "delta": -2, "operation_id": id, "reason": "online order" }),
-        )
-        .await;
-    let (replay_status, replay) = app
-        .adjust(
-            STORE_1,
-            CAMERA,
-            &json!({ "delta": -2, "operation_id": id, "reason": "online order" }),
-        )
-        .await;
+    let (status, body) = app.adjust(STORE_1, CAMERA, &online_order).await;
+    let (replay_status, replay) = app.adjust(STORE_1, CAMERA, &online_order).await;
 
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -103,15 +90,9 @@ async fn a_head_office_change_without_an_operation_id_gets_one() {
 async fn a_head_office_compare_and_set_change_can_conflict() {
     let app = spawn_app().await;
     app.adjust(STORE_1, CAMERA, &json!({ "delta": 1 })).await;
-    let (status, body) = app
-        .adjust(
-            STORE_1,
-            CAMERA,
-            &json!({ "delta": 1, "expected_version": 0 }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(body["code"], "version_conflict");
+    let stale = json!({ "delta": 1, "expected_version": 0 });
+    let (status, body) = app.adjust(STORE_1, CAMERA, &stale).await;
+    assert_refused(status, &body, StatusCode::CONFLICT, "version_conflict");
     assert_eq!(app.nudger.nudged().len(), 1);
     app.cleanup().await;
 }

@@ -2,18 +2,18 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::helpers::{
-    CAMERA, CAMERA_QUANTITY, POPULATE_EVENTS, STORE_1, change, op, single, spawn_app,
+    CAMERA, CAMERA_QUANTITY, POPULATE_EVENTS, STORE_1, TestClient, assert_refused, change, op,
+    single, spawn_app,
 };
 
 #[tokio::test]
 async fn a_change_at_the_expected_version_is_applied() {
     let app = spawn_app().await;
 
-    let (status, body) = app
-        .push_change(STORE_1, CAMERA, &single(op(), -5, Some(0)))
-        .await;
+    let (status, body) = app.push_camera_change(op(), -5, Some(0)).await;
 
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["outcome"], "applied");
@@ -30,15 +30,11 @@ async fn a_change_at_the_expected_version_is_applied() {
 #[tokio::test]
 async fn a_stale_expected_version_is_a_conflict_with_central_figures() {
     let app = spawn_app().await;
-    app.push_change(STORE_1, CAMERA, &single(op(), 2, None))
-        .await;
+    app.push_camera_change(op(), 2, None).await;
 
-    let (status, body) = app
-        .push_change(STORE_1, CAMERA, &single(op(), -1, Some(0)))
-        .await;
+    let (status, body) = app.push_camera_change(op(), -1, Some(0)).await;
 
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["code"], "version_conflict");
+    assert_refused(status, &body, StatusCode::CONFLICT, "version_conflict");
     assert_eq!(body["version"], 1);
     assert_eq!(body["quantity"], CAMERA_QUANTITY + 2);
     assert_eq!(body["details"]["version"], 1);
@@ -48,21 +44,15 @@ async fn a_stale_expected_version_is_a_conflict_with_central_figures() {
 #[tokio::test]
 async fn an_expected_version_ahead_of_central_is_version_ahead_and_not_recorded() {
     let app = spawn_app().await;
-    let id = op();
+    let ahead = single(op(), -1, Some(1));
 
-    let (status, body) = app
-        .push_change(STORE_1, CAMERA, &single(id, -1, Some(1)))
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["code"], "version_ahead");
+    let (status, body) = app.push_change(STORE_1, CAMERA, &ahead).await;
+    assert_refused(status, &body, StatusCode::CONFLICT, "version_ahead");
     assert_eq!(body["version"], 0);
 
     // Retryable: once the earlier change arrives, the same push applies.
-    app.push_change(STORE_1, CAMERA, &single(op(), 1, Some(0)))
-        .await;
-    let (status, body) = app
-        .push_change(STORE_1, CAMERA, &single(id, -1, Some(1)))
-        .await;
+    app.push_camera_change(op(), 1, Some(0)).await;
+    let (status, body) = app.push_change(STORE_1, CAMERA, &ahead).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["version"], 2);
     app.cleanup().await;
@@ -73,11 +63,15 @@ async fn a_change_that_would_make_stock_negative_is_insufficient_stock() {
     let app = spawn_app().await;
 
     let (status, body) = app
-        .push_change(STORE_1, CAMERA, &single(op(), -(CAMERA_QUANTITY + 1), None))
+        .push_camera_change(op(), -(CAMERA_QUANTITY + 1), None)
         .await;
 
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["code"], "insufficient_stock");
+    assert_refused(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "insufficient_stock",
+    );
     assert_eq!(body["quantity"], CAMERA_QUANTITY);
     assert_eq!(app.event_count().await, POPULATE_EVENTS);
     app.cleanup().await;
@@ -87,15 +81,10 @@ async fn a_change_that_would_make_stock_negative_is_insufficient_stock() {
 async fn a_replayed_operation_gets_the_original_answer_and_applies_once() {
     let app = spawn_app().await;
     let id = op();
-    let (_, first) = app
-        .push_change(STORE_1, CAMERA, &single(id, -3, Some(0)))
-        .await;
-    app.push_change(STORE_1, CAMERA, &single(op(), 1, None))
-        .await;
+    let (_, first) = app.push_camera_change(id, -3, Some(0)).await;
+    app.push_camera_change(op(), 1, None).await;
 
-    let (status, replay) = app
-        .push_change(STORE_1, CAMERA, &single(id, -3, Some(0)))
-        .await;
+    let (status, replay) = app.push_camera_change(id, -3, Some(0)).await;
 
     assert_eq!(status, StatusCode::OK, "{replay}");
     assert_eq!(replay["replayed"], true);
@@ -111,19 +100,13 @@ async fn a_replayed_operation_gets_the_original_answer_and_applies_once() {
 async fn a_replayed_refusal_is_refused_again_with_its_original_figures() {
     let app = spawn_app().await;
     let id = op();
-    app.push_change(STORE_1, CAMERA, &single(op(), 1, None))
-        .await;
-    app.push_change(STORE_1, CAMERA, &single(id, -1, Some(0)))
-        .await;
-    app.push_change(STORE_1, CAMERA, &single(op(), 1, None))
-        .await;
+    app.push_camera_change(op(), 1, None).await;
+    app.push_camera_change(id, -1, Some(0)).await;
+    app.push_camera_change(op(), 1, None).await;
 
-    let (status, body) = app
-        .push_change(STORE_1, CAMERA, &single(id, -1, Some(0)))
-        .await;
+    let (status, body) = app.push_camera_change(id, -1, Some(0)).await;
 
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["code"], "version_conflict");
+    assert_refused(status, &body, StatusCode::CONFLICT, "version_conflict");
     assert_eq!(
         body["version"], 1,
         "the original answer, not the current version"
@@ -136,21 +119,26 @@ async fn a_replayed_refusal_is_refused_again_with_its_original_figures() {
 async fn an_operation_id_reused_for_another_change_is_refused() {
     let app = spawn_app().await;
     let id = op();
-    app.push_change(STORE_1, CAMERA, &single(id, -3, None))
-        .await;
+    app.push_camera_change(id, -3, None).await;
 
-    let (status, other_delta) = app
-        .push_change(STORE_1, CAMERA, &single(id, -4, None))
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{other_delta}");
-    assert_eq!(other_delta["code"], "operation_id_reused");
+    let (status, other_delta) = app.push_camera_change(id, -4, None).await;
+    assert_refused(
+        status,
+        &other_delta,
+        StatusCode::CONFLICT,
+        "operation_id_reused",
+    );
     assert_eq!(other_delta["version"], 1);
 
     let (status, other_sku) = app
         .push_change(STORE_1, "ELEC-TV-008", &single(id, -3, None))
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{other_sku}");
-    assert_eq!(other_sku["code"], "operation_id_reused");
+    assert_refused(
+        status,
+        &other_sku,
+        StatusCode::CONFLICT,
+        "operation_id_reused",
+    );
     assert_eq!(app.event_count().await, POPULATE_EVENTS + 1);
     app.cleanup().await;
 }
@@ -163,8 +151,7 @@ async fn a_change_to_an_unknown_sku_is_sku_not_found() {
         .push_change(STORE_1, "NOT-IN-CATALOGUE", &single(op(), 1, None))
         .await;
 
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert_eq!(body["code"], "sku_not_found");
+    assert_refused(status, &body, StatusCode::NOT_FOUND, "sku_not_found");
     app.cleanup().await;
 }
 
@@ -221,18 +208,18 @@ async fn a_cas_change_after_a_refused_one_is_refused_even_when_head_office_reach
     // Head office takes version 1 first.
     let (status, _) = app.adjust(STORE_1, CAMERA, &json!({ "delta": -2 })).await;
     assert_eq!(status, StatusCode::OK);
-    // The store made c1 at version 0 and c2 on top of it, expecting 1.
-    let (c1, c2) = (op(), op());
+    // The store made c1 at version 0 and another change on top of it,
+    // expecting 1.
+    let c1 = op();
+    let push_c1_and = |on_top: Uuid| {
+        let changes = vec![
+            change(c1, CAMERA, -1, Some(0)),
+            change(on_top, CAMERA, -1, Some(1)),
+        ];
+        app.push_batch(STORE_1, changes)
+    };
 
-    let (_, body) = app
-        .push_batch(
-            STORE_1,
-            vec![
-                change(c1, CAMERA, -1, Some(0)),
-                change(c2, CAMERA, -1, Some(1)),
-            ],
-        )
-        .await;
+    let (_, body) = push_c1_and(op()).await;
 
     assert_eq!(body["results"][0]["outcome"], "version_conflict", "{body}");
     assert_eq!(body["results"][1]["outcome"], "version_conflict", "{body}");
@@ -241,16 +228,7 @@ async fn a_cas_change_after_a_refused_one_is_refused_even_when_head_office_reach
     assert_eq!(item["quantity"], CAMERA_QUANTITY - 2);
 
     // The same holds when the refusal is a replay from an earlier push.
-    let c3 = op();
-    let (_, body) = app
-        .push_batch(
-            STORE_1,
-            vec![
-                change(c1, CAMERA, -1, Some(0)),
-                change(c3, CAMERA, -1, Some(1)),
-            ],
-        )
-        .await;
+    let (_, body) = push_c1_and(op()).await;
     assert_eq!(body["results"][0]["replayed"], true, "{body}");
     assert_eq!(body["results"][1]["outcome"], "version_conflict", "{body}");
     app.cleanup().await;
@@ -259,17 +237,12 @@ async fn a_cas_change_after_a_refused_one_is_refused_even_when_head_office_reach
 #[tokio::test]
 async fn a_store_may_push_its_own_changes() {
     let app = spawn_app().await;
-    let token = app.token(crate::helpers::TestClient::Store1).await;
+    let own_batch = json!({ "store_id": STORE_1, "changes": [change(op(), CAMERA, 1, None)] });
 
-    let response = app
-        .post_json(
-            Some(&token),
-            "/v1/sync/batch",
-            &json!({ "store_id": STORE_1, "changes": [change(op(), CAMERA, 1, None)] }),
-        )
+    let (status, body) = app
+        .post_as(TestClient::Store1, "/v1/sync/batch", &own_batch)
         .await;
 
-    let (status, body) = crate::helpers::json_body(response).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["results"][0]["outcome"], "applied");
     app.cleanup().await;

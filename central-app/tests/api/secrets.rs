@@ -5,10 +5,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Credentials, request_token, spawn_app};
 
 const KNOWN_SECRET: &str = "never-log-me-7f3a9c1e5b";
 
@@ -16,16 +16,7 @@ const KNOWN_SECRET: &str = "never-log-me-7f3a9c1e5b";
 async fn client_secrets_never_appear_in_the_logs() {
     let app = spawn_app().await;
     let created = app
-        .run_cli(&[
-            "clients",
-            "create",
-            "--id",
-            "log-probe",
-            "--role",
-            "admin",
-            "--secret",
-            KNOWN_SECRET,
-        ])
+        .create_client("log-probe", "admin", &["--secret", KNOWN_SECRET])
         .await;
     let create_output = format!(
         "{}{}",
@@ -67,36 +58,10 @@ async fn client_secrets_never_appear_in_the_logs() {
     .expect("server listens within 30 s");
 
     let url = format!("http://{address}/auth/token");
-    let form = app
-        .http
-        .post(&url)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "log-probe"),
-            ("client_secret", KNOWN_SECRET),
-        ])
-        .send()
-        .await
-        .expect("form token");
-    let basic = app
-        .http
-        .post(&url)
-        .basic_auth("log-probe", Some(KNOWN_SECRET))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("basic token");
-    let wrong_client = app
-        .http
-        .post(&url)
-        .json(&json!({
-            "grant_type": "client_credentials",
-            "client_id": "nobody",
-            "client_secret": KNOWN_SECRET,
-        }))
-        .send()
-        .await
-        .expect("json token");
+    let token = |how, id| request_token(&app.http, &url, how, id, KNOWN_SECRET);
+    let form = token(Credentials::Form, "log-probe").await;
+    let basic = token(Credentials::Basic, "log-probe").await;
+    let wrong_client = token(Credentials::Json, "nobody").await;
     assert_eq!(form.status(), StatusCode::OK);
     assert_eq!(basic.status(), StatusCode::OK);
     assert_eq!(wrong_client.status(), StatusCode::UNAUTHORIZED);

@@ -6,18 +6,23 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use service_infra::auth::{AUDIENCE, Claims, ISSUER, Role};
 
-use crate::helpers::{CAMERA, STORE_1, STORE_2, TestApp, TestClient, json_body, spawn_app};
+use crate::helpers::{
+    CAMERA, Credentials, STORE_1, STORE_2, TestApp, TestClient, assert_refused, json_body,
+    spawn_app,
+};
 
 fn item_path(store: &str) -> String {
     format!("/v1/stores/{store}/inventory/{CAMERA}")
 }
 
-async fn status_with(app: &TestApp, token: &str) -> (StatusCode, Value) {
-    json_body(app.get(Some(token), &item_path(STORE_1)).await).await
+/// Asserts that reading STORE-001's camera with `token` is refused with 401.
+async fn assert_unauthorized(app: &TestApp, token: &str) {
+    let (status, body) = json_body(app.get(Some(token), &item_path(STORE_1)).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
 
 fn claims(role: Role) -> Claims {
@@ -45,40 +50,10 @@ fn sign(app: &TestApp, claims: &Claims) -> String {
 async fn form_basic_and_json_credentials_all_get_a_token() {
     let app = spawn_app().await;
     let client = TestClient::Worker;
-    let form = app
-        .http
-        .post(app.url("/auth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client.id()),
-            ("client_secret", client.secret()),
-        ])
-        .send()
-        .await
-        .expect("form");
-    let basic = app
-        .http
-        .post(app.url("/auth/token"))
-        .basic_auth(client.id(), Some(client.secret()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("basic");
-    let json = app
-        .http
-        .post(app.url("/auth/token"))
-        .json(&json!({
-            "grant_type": "client_credentials",
-            "client_id": client.id(),
-            "client_secret": client.secret(),
-        }))
-        .send()
-        .await
-        .expect("json");
-
-    for response in [form, basic, json] {
+    for how in [Credentials::Form, Credentials::Basic, Credentials::Json] {
+        let response = app.request_token(how, client.id(), client.secret()).await;
         let (status, body) = json_body(response).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(status, StatusCode::OK, "{how:?}: {body}");
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["expires_in"], 900);
     }
@@ -120,17 +95,7 @@ async fn wrong_or_unknown_credentials_are_invalid_client() {
         (TestClient::Worker.id(), "wrong-secret"),
         ("nobody", "whatever"),
     ] {
-        let response = app
-            .http
-            .post(app.url("/auth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-            ])
-            .send()
-            .await
-            .expect("token request");
+        let response = app.request_token(Credentials::Form, id, secret).await;
         let (status, body) = json_body(response).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["error"], "invalid_client");
@@ -142,8 +107,7 @@ async fn wrong_or_unknown_credentials_are_invalid_client() {
 async fn requests_without_a_token_are_unauthorized() {
     let app = spawn_app().await;
     let (status, body) = json_body(app.get(None, &item_path(STORE_1)).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["code"], "unauthorized");
+    assert_refused(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
     app.cleanup().await;
 }
 
@@ -152,8 +116,7 @@ async fn expired_tokens_are_unauthorized() {
     let app = spawn_app().await;
     let mut expired = claims(Role::Admin);
     expired.exp = expired.iat - 3600;
-    let (status, _) = status_with(&app, &sign(&app, &expired)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_unauthorized(&app, &sign(&app, &expired)).await;
     app.cleanup().await;
 }
 
@@ -169,8 +132,7 @@ async fn tokens_for_another_audience_or_issuer_are_unauthorized() {
         ..claims(Role::Admin)
     };
     for forged in [wrong_aud, wrong_iss] {
-        let (status, body) = status_with(&app, &sign(&app, &forged)).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_unauthorized(&app, &sign(&app, &forged)).await;
     }
     app.cleanup().await;
 }
@@ -184,8 +146,7 @@ async fn unsigned_alg_none_tokens_are_unauthorized() {
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(serde_json::to_string(&claims(Role::Admin)).expect("claims"))
     );
-    let (status, _) = status_with(&app, &token).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_unauthorized(&app, &token).await;
     app.cleanup().await;
 }
 
@@ -203,8 +164,7 @@ async fn hs256_tokens_signed_with_the_public_key_are_unauthorized() {
             &EncodingKey::from_secret(&secret),
         )
         .expect("sign HS256");
-        let (status, _) = status_with(&app, &token).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_unauthorized(&app, &token).await;
     }
     app.cleanup().await;
 }
@@ -233,21 +193,18 @@ async fn tokens_with_a_tampered_payload_are_unauthorized() {
 #[tokio::test]
 async fn a_store_token_cannot_touch_another_store() {
     let app = spawn_app().await;
-    let token = app.token(TestClient::Store1).await;
+    let store = TestClient::Store1;
+    let other_store_batch = json!({ "store_id": STORE_2, "changes": [] });
 
-    let (read, _) = json_body(app.get(Some(&token), &item_path(STORE_2)).await).await;
-    let push = app
-        .post_json(
-            Some(&token),
-            "/v1/sync/batch",
-            &json!({ "store_id": STORE_2, "changes": [] }),
-        )
+    let (read, _) = app.get_as(store, &item_path(STORE_2)).await;
+    let (push, _) = app
+        .post_as(store, "/v1/sync/batch", &other_store_batch)
         .await;
-    let (events, _) = json_body(app.get(Some(&token), "/v1/events?store_id=STORE-002").await).await;
-    let (all_events, _) = json_body(app.get(Some(&token), "/v1/events").await).await;
+    let (events, _) = app.get_as(store, "/v1/events?store_id=STORE-002").await;
+    let (all_events, _) = app.get_as(store, "/v1/events").await;
 
     assert_eq!(read, StatusCode::FORBIDDEN);
-    assert_eq!(push.status(), StatusCode::FORBIDDEN);
+    assert_eq!(push, StatusCode::FORBIDDEN);
     assert_eq!(events, StatusCode::FORBIDDEN);
     assert_eq!(all_events, StatusCode::FORBIDDEN);
     app.cleanup().await;
@@ -258,12 +215,7 @@ async fn only_admins_may_adjust_at_head_office() {
     let app = spawn_app().await;
     let path = format!("/v1/stores/{STORE_1}/inventory/{CAMERA}/adjust");
     for client in [TestClient::Worker, TestClient::Store1] {
-        let token = app.token(client).await;
-        let (status, body) = json_body(
-            app.post_json(Some(&token), &path, &json!({ "delta": 1 }))
-                .await,
-        )
-        .await;
+        let (status, body) = app.post_as(client, &path, &json!({ "delta": 1 })).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{client:?}: {body}");
         assert_eq!(body["code"], "forbidden");
     }
@@ -273,13 +225,10 @@ async fn only_admins_may_adjust_at_head_office() {
 #[tokio::test]
 async fn malformed_basic_credentials_are_a_bad_request() {
     let app = spawn_app().await;
+    let no_colon = format!("Basic {}", STANDARD.encode("no-colon"));
     let response = app
-        .http
-        .post(app.url("/auth/token"))
-        .header(
-            "authorization",
-            format!("Basic {}", STANDARD.encode("no-colon")),
-        )
+        .request(Method::POST, "/auth/token")
+        .header("authorization", no_colon)
         .send()
         .await
         .expect("token request");

@@ -1,6 +1,6 @@
 //! Bad input gets a 4xx with a JSON error body and changes nothing.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -193,8 +193,7 @@ async fn every_bad_input_gets_a_4xx_json_error_and_writes_nothing() {
     ];
     for (case, content_type, body, expected) in raw_cases {
         let mut request = app
-            .http
-            .post(app.url("/v1/sync/batch"))
+            .request(Method::POST, "/v1/sync/batch")
             .bearer_auth(&worker)
             .body(body);
         if let Some(content_type) = content_type {
@@ -242,8 +241,7 @@ async fn every_bad_input_gets_a_4xx_json_error_and_writes_nothing() {
         (StatusCode::NOT_FOUND, json!("sku_not_found"))
     );
     let (status, error) = json_body(
-        app.http
-            .delete(app.url("/v1/sync/batch"))
+        app.request(Method::DELETE, "/v1/sync/batch")
             .send()
             .await
             .expect("request"),
@@ -294,8 +292,7 @@ async fn bad_token_requests_get_oauth_errors() {
     ];
     for (content_type, body, status, error) in cases {
         let response = app
-            .http
-            .post(app.url("/auth/token"))
+            .request(Method::POST, "/auth/token")
             .header("content-type", content_type)
             .body(body)
             .send()

@@ -58,6 +58,23 @@ fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: 
     }
 }
 
+fn synced(
+    n: u128,
+    central_version: i64,
+    central_quantity: i64,
+    quantity: i64,
+    version: i64,
+) -> StockEvent {
+    StockEvent::ChangeSynced {
+        operation_id: op(n),
+        central_version,
+        central_quantity,
+        at: at(),
+        quantity,
+        version,
+    }
+}
+
 fn pending(n: u128, value: i64, expected_version: Option<i64>) -> PendingChange {
     PendingChange {
         operation_id: op(n),
@@ -77,6 +94,13 @@ fn outcome(
         pending: change,
         later,
         at: at(),
+    }
+}
+
+fn insufficient(available: i64, requested: i64) -> StockError {
+    StockError::InsufficientStock {
+        available,
+        requested,
     }
 }
 
@@ -103,6 +127,18 @@ fn central_change(
         own_pending: own,
         at: at(),
     }
+}
+
+/// 50 laptops registered, then a sale of 5 (operation 1) not yet synced.
+fn a_pending_sale() -> Vec<StockEvent> {
+    vec![registered(50), adjusted(1, -5, None, 45, 1)]
+}
+
+/// [`a_pending_sale`], then synced at central's `version` and `quantity`.
+fn a_sale_synced_at(version: i64, quantity: i64) -> Vec<StockEvent> {
+    let mut events = a_pending_sale();
+    events.push(synced(1, version, quantity, quantity, version));
+    events
 }
 
 fn state_after(events: Vec<StockEvent>) -> StockItem {
@@ -147,27 +183,22 @@ fn stock_never_goes_below_zero() {
     StoreTest::with(())
         .given(vec![registered(3)])
         .when(adjust(1, -4, None))
-        .then_expect_error(StockError::InsufficientStock {
-            available: 3,
-            requested: -4,
-        });
+        .then_expect_error(insufficient(3, -4));
 }
 
 #[test]
 fn pending_changes_count_towards_available_stock() {
+    let one_left_after_a_pending_sale = vec![registered(5), adjusted(1, -4, None, 1, 1)];
     StoreTest::with(())
-        .given(vec![registered(5), adjusted(1, -4, None, 1, 1)])
+        .given(one_left_after_a_pending_sale)
         .when(adjust(2, -2, None))
-        .then_expect_error(StockError::InsufficientStock {
-            available: 1,
-            requested: -2,
-        });
+        .then_expect_error(insufficient(1, -2));
 }
 
 #[test]
 fn compare_and_set_on_the_current_version_is_accepted() {
     StoreTest::with(())
-        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .given(a_pending_sale())
         .when(adjust(2, 3, Some(1)))
         .then_expect_events(vec![adjusted(2, 3, Some(1), 48, 2)]);
 }
@@ -175,7 +206,7 @@ fn compare_and_set_on_the_current_version_is_accepted() {
 #[test]
 fn compare_and_set_on_a_stale_version_is_a_conflict() {
     StoreTest::with(())
-        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .given(a_pending_sale())
         .when(adjust(2, 3, Some(0)))
         .then_expect_error(StockError::VersionConflict {
             expected: 0,
@@ -187,7 +218,7 @@ fn compare_and_set_on_a_stale_version_is_a_conflict() {
 #[test]
 fn a_synced_change_is_confirmed_with_centrals_figures() {
     StoreTest::with(())
-        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .given(a_pending_sale())
         .when(outcome(
             Some(pending(1, -5, None)),
             vec![],
@@ -196,28 +227,13 @@ fn a_synced_change_is_confirmed_with_centrals_figures() {
                 quantity: 45,
             },
         ))
-        .then_expect_events(vec![StockEvent::ChangeSynced {
-            operation_id: op(1),
-            central_version: 1,
-            central_quantity: 45,
-            at: at(),
-            quantity: 45,
-            version: 1,
-        }]);
+        .then_expect_events(vec![synced(1, 1, 45, 45, 1)]);
 }
 
 #[test]
 fn an_outcome_for_a_change_no_longer_pending_writes_nothing() {
-    let synced = StockEvent::ChangeSynced {
-        operation_id: op(1),
-        central_version: 1,
-        central_quantity: 45,
-        at: at(),
-        quantity: 45,
-        version: 1,
-    };
     StoreTest::with(())
-        .given(vec![registered(50), adjusted(1, -5, None, 45, 1), synced])
+        .given(a_sale_synced_at(1, 45))
         .when(outcome(None, vec![], conflict(1, 45)))
         .then_expect_events(vec![]);
 }
@@ -280,7 +296,7 @@ fn changes_made_on_top_of_a_rejected_change_are_rejected_too() {
 #[test]
 fn a_central_change_moves_the_confirmed_figures() {
     StoreTest::with(())
-        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .given(a_pending_sale())
         .when(central_change(9, -10, 1, 40, None))
         .then_expect_events(vec![StockEvent::CentralChangeApplied {
             operation_id: op(9),
@@ -295,16 +311,8 @@ fn a_central_change_moves_the_confirmed_figures() {
 
 #[test]
 fn a_central_change_already_reflected_is_skipped() {
-    let synced = StockEvent::ChangeSynced {
-        operation_id: op(1),
-        central_version: 2,
-        central_quantity: 35,
-        at: at(),
-        quantity: 35,
-        version: 2,
-    };
     StoreTest::with(())
-        .given(vec![registered(50), adjusted(1, -5, None, 45, 1), synced])
+        .given(a_sale_synced_at(2, 35))
         .when(central_change(9, -10, 1, 40, None))
         .then_expect_events(vec![]);
 }
@@ -312,16 +320,9 @@ fn a_central_change_already_reflected_is_skipped() {
 #[test]
 fn our_own_change_seen_in_centrals_log_counts_as_synced() {
     StoreTest::with(())
-        .given(vec![registered(50), adjusted(1, -5, None, 45, 1)])
+        .given(a_pending_sale())
         .when(central_change(1, -5, 1, 45, Some(pending(1, -5, None))))
-        .then_expect_events(vec![StockEvent::ChangeSynced {
-            operation_id: op(1),
-            central_version: 1,
-            central_quantity: 45,
-            at: at(),
-            quantity: 45,
-            version: 1,
-        }]);
+        .then_expect_events(vec![synced(1, 1, 45, 45, 1)]);
 }
 
 #[test]
@@ -330,14 +331,7 @@ fn applying_every_event_twice_gives_the_same_state() {
         registered(50),
         adjusted(1, -5, None, 45, 1),
         adjusted(2, 2, Some(1), 47, 2),
-        StockEvent::ChangeSynced {
-            operation_id: op(1),
-            central_version: 1,
-            central_quantity: 45,
-            at: at(),
-            quantity: 47,
-            version: 2,
-        },
+        synced(1, 1, 45, 47, 2),
     ];
     let once = state_after(events.clone());
     let twice = state_after(events.into_iter().flat_map(|e| [e.clone(), e]).collect());

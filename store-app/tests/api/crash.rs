@@ -1,7 +1,7 @@
 //! `kill -9` in the middle of a load: no acknowledged update is lost and the
 //! projections equal a rebuild from the log.
 
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,12 @@ pub fn store_command(db: &TestDatabase, args: &[&str], port: u16) -> Command {
         .stderr(Stdio::null())
         .kill_on_drop(true);
     command
+}
+
+/// Runs `store-app {args}` to its end.
+async fn run_store(db: &TestDatabase, args: &[&str], port: u16) -> ExitStatus {
+    let run = store_command(db, args, port).status().await;
+    run.expect("run store-app")
 }
 
 async fn start_store(db: &TestDatabase, port: u16) -> Child {
@@ -94,10 +100,7 @@ async fn a_sigkill_mid_load_loses_no_acknowledged_update() {
     }
     let _restarted = start_store(&db, port).await;
 
-    let verify = store_command(&db, &["rebuild-projections", "--verify"], port)
-        .status()
-        .await
-        .expect("run verify");
+    let verify = run_store(&db, &["rebuild-projections", "--verify"], port).await;
     assert!(
         verify.success(),
         "projections differ from the log after the crash"
@@ -145,18 +148,9 @@ async fn rebuild_recreates_projections_equal_to_the_live_ones() {
         .await
         .expect("corrupt projection");
 
-    let broken = store_command(&db, &["rebuild-projections", "--verify"], port)
-        .status()
-        .await
-        .expect("verify");
-    let rebuilt = store_command(&db, &["rebuild-projections"], port)
-        .status()
-        .await
-        .expect("rebuild");
-    let clean = store_command(&db, &["rebuild-projections", "--verify"], port)
-        .status()
-        .await
-        .expect("verify");
+    let broken = run_store(&db, &["rebuild-projections", "--verify"], port).await;
+    let rebuilt = run_store(&db, &["rebuild-projections"], port).await;
+    let clean = run_store(&db, &["rebuild-projections", "--verify"], port).await;
 
     assert!(!broken.success(), "verify must notice the corrupted row");
     assert!(rebuilt.success() && clean.success());

@@ -81,25 +81,11 @@ async fn a_version_conflict_reports_the_current_version_and_quantity() {
 async fn malformed_json_is_400_and_a_wrong_content_type_is_415() {
     let app = spawn_app().await;
     let before = app.db.event_count().await;
-    let url = format!("{}/v1/local/inventory/{LAPTOP}/update", app.address);
+    let path = format!("/v1/local/inventory/{LAPTOP}/update");
 
-    let malformed = app
-        .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{\"delta\":")
-        .send()
-        .await
-        .expect("send");
+    let malformed = app.post_raw(&path, "application/json", "{\"delta\":").await;
     assert_error(malformed, 400, "malformed_request").await;
-    let text = app
-        .client
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("delta=1")
-        .send()
-        .await
-        .expect("send");
+    let text = app.post_raw(&path, "text/plain", "delta=1").await;
     assert_error(text, 415, "unsupported_media_type").await;
 
     assert_eq!(app.db.event_count().await, before);
@@ -108,58 +94,51 @@ async fn malformed_json_is_400_and_a_wrong_content_type_is_415() {
 #[tokio::test]
 async fn unknown_skus_operations_and_routes_are_404() {
     let app = spawn_app().await;
-
-    assert_error(
-        app.get("/v1/local/inventory/NO-SUCH-SKU").await,
-        404,
-        "sku_not_found",
-    )
-    .await;
-    assert_error(
-        app.get(&format!("/v1/local/inventory/{LAPTOP}/operation_id"))
-            .await,
-        404,
-        "operation_not_found",
-    )
-    .await;
     let unknown = uuid::Uuid::new_v4();
-    assert_error(
-        app.get(&format!("/v1/local/sync/status/{unknown}")).await,
-        404,
-        "operation_not_found",
-    )
-    .await;
-    assert_error(
-        app.get("/v1/local/sync/status/nope").await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_error(
-        app.get("/v1/local/inventory?limit=0").await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_error(
-        app.get("/v1/local/events?after=garbage").await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_error(app.get("/no/such/route").await, 404, "route_not_found").await;
+    let cases = [
+        (
+            "/v1/local/inventory/NO-SUCH-SKU".to_owned(),
+            404,
+            "sku_not_found",
+        ),
+        (
+            format!("/v1/local/inventory/{LAPTOP}/operation_id"),
+            404,
+            "operation_not_found",
+        ),
+        (
+            format!("/v1/local/sync/status/{unknown}"),
+            404,
+            "operation_not_found",
+        ),
+        (
+            "/v1/local/sync/status/nope".to_owned(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "/v1/local/inventory?limit=0".to_owned(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "/v1/local/events?after=garbage".to_owned(),
+            422,
+            "validation_failed",
+        ),
+        ("/no/such/route".to_owned(), 404, "route_not_found"),
+    ];
+
+    for (path, status, code) in cases {
+        assert_error(app.get(&path).await, status, code).await;
+    }
 }
 
 #[tokio::test]
 async fn the_trigger_is_503_when_the_broker_is_down_and_updates_still_work() {
     let app = spawn_app_with_broker("amqp://guest:guest@127.0.0.1:1/%2f".into()).await;
 
-    let trigger = app
-        .client
-        .post(format!("{}/v1/local/sync/trigger", app.address))
-        .send()
-        .await
-        .expect("send");
+    let trigger = app.trigger_sync().await;
     let update = app.post_update(LAPTOP, json!({ "delta": 1 })).await;
 
     assert_error(trigger, 503, "broker_unavailable").await;

@@ -10,6 +10,7 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 use service_infra::auth::{AUDIENCE, Claims, ISSUER, Role};
 use service_infra::db::DatabaseSettings;
@@ -254,55 +255,86 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    pub async fn post_update(&self, sku: &str, body: Value) -> reqwest::Response {
+    /// A `method` request to `path` on this store, to finish and send.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client
-            .post(format!("{}/v1/local/inventory/{sku}/update", self.address))
-            .json(&body)
-            .send()
-            .await
-            .expect("request")
+            .request(method, format!("{}{path}", self.address))
+    }
+
+    pub async fn post_update(&self, sku: &str, body: Value) -> reqwest::Response {
+        let path = format!("/v1/local/inventory/{sku}/update");
+        send(self.request(Method::POST, &path).json(&body)).await
+    }
+
+    /// The JSON answer to an update of `sku`.
+    pub async fn post_update_json(&self, sku: &str, body: Value) -> Value {
+        json_of(self.post_update(sku, body).await).await
+    }
+
+    /// Updates the laptop; returns the update's operation id.
+    pub async fn update_laptop(&self, body: Value) -> String {
+        let answer = self.post_update_json(LAPTOP, body).await;
+        answer["operation_id"].as_str().expect("id").to_owned()
+    }
+
+    /// `POST {path}` with a raw `body` of `content_type`.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let request = self.request(Method::POST, path);
+        send(request.header("content-type", content_type).body(body)).await
+    }
+
+    /// `POST /v1/local/sync/trigger`.
+    pub async fn trigger_sync(&self) -> reqwest::Response {
+        send(self.request(Method::POST, "/v1/local/sync/trigger")).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("request")
+        send(self.request(Method::GET, path)).await
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "GET {path}");
-        response.json().await.expect("json")
+        json_of(response).await
     }
 
     pub async fn stock(&self, sku: &str) -> Value {
         self.get_json(&format!("/v1/local/inventory/{sku}")).await
     }
 
-    pub async fn worker_get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .bearer_auth(self.key.token(Role::SyncWorker))
-            .send()
+    /// The sync status of the change `operation_id`.
+    pub async fn sync_status(&self, operation_id: &str) -> Value {
+        self.get_json(&format!("/v1/local/sync/status/{operation_id}"))
             .await
-            .expect("request")
+    }
+
+    /// A `method` request to `path` with a sync-worker token.
+    fn as_worker(&self, method: Method, path: &str) -> RequestBuilder {
+        let token = self.key.token(Role::SyncWorker);
+        self.request(method, path).bearer_auth(token)
+    }
+
+    pub async fn worker_get(&self, path: &str) -> reqwest::Response {
+        send(self.as_worker(Method::GET, path)).await
     }
 
     /// The JSON body of a worker GET.
     pub async fn worker_get_json(&self, path: &str) -> Value {
-        self.worker_get(path).await.json().await.expect("json")
+        json_of(self.worker_get(path).await).await
     }
 
     pub async fn worker_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.address))
-            .bearer_auth(self.key.token(Role::SyncWorker))
-            .json(&body)
-            .send()
-            .await
-            .expect("request")
+        send(self.as_worker(Method::POST, path).json(&body)).await
+    }
+
+    /// The JSON body of a worker POST.
+    pub async fn worker_post_json(&self, path: &str, body: Value) -> Value {
+        json_of(self.worker_post(path, body).await).await
     }
 
     /// Records central's answer for one change.
@@ -320,6 +352,16 @@ impl TestApp {
         let response = self.worker_post("/v1/sync/outcomes", body).await;
         assert_eq!(response.status(), 200);
     }
+}
+
+/// Sends `request`; fails the test if nothing answers.
+pub async fn send(request: RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("request")
+}
+
+/// A response's JSON body.
+pub async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.expect("json")
 }
 
 /// Asserts an error response's status and `code`; returns the body.

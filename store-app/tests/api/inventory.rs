@@ -92,12 +92,7 @@ async fn the_list_pages_through_every_sku_with_a_cursor() {
 async fn the_latest_operation_id_is_the_last_change_of_the_sku() {
     let app = spawn_app().await;
     app.post_update(LAPTOP, json!({ "delta": 1 })).await;
-    let last: Value = app
-        .post_update(LAPTOP, json!({ "delta": 1 }))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let last = app.post_update_json(LAPTOP, json!({ "delta": 1 })).await;
 
     let body = app
         .get_json(&format!("/v1/local/inventory/{LAPTOP}/operation_id"))

@@ -3,22 +3,16 @@
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{LAPTOP, STORE_ID, amqp_url, spawn_app};
 
 #[tokio::test]
 async fn a_new_change_is_pending_and_not_yet_ok() {
     let app = spawn_app().await;
-    let created: Value = app
-        .post_update(LAPTOP, json!({ "delta": -1 }))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let id = created["operation_id"].as_str().expect("id");
+    let id = app.update_laptop(json!({ "delta": -1 })).await;
 
-    let status = app.get_json(&format!("/v1/local/sync/status/{id}")).await;
+    let status = app.sync_status(&id).await;
 
     assert_eq!(status["status"], "pending");
     assert_eq!(status["ok"], false, "ok only once central applied it");
@@ -77,12 +71,7 @@ async fn the_trigger_publishes_a_nudge_for_this_store() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let response = app
-        .client
-        .post(format!("{}/v1/local/sync/trigger", app.address))
-        .send()
-        .await
-        .expect("send");
+    let response = app.trigger_sync().await;
 
     assert_eq!(response.status(), 202);
     let channel = connection.create_channel().await.expect("channel");

@@ -1,46 +1,27 @@
 //! The worker's endpoints: token checks, pending changes, outcomes (with the
 //! rejection cascade), transient failures and central's changes.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 use service_infra::auth::Role;
 use uuid::Uuid;
 
-use crate::helpers::{LAPTOP, TestApp, assert_error, spawn_app};
-
-async fn update(app: &TestApp, body: Value) -> String {
-    let response: Value = app
-        .post_update(LAPTOP, body)
-        .await
-        .json()
-        .await
-        .expect("json");
-    response["operation_id"].as_str().expect("id").to_owned()
-}
-
-async fn status(app: &TestApp, id: &str) -> Value {
-    app.get_json(&format!("/v1/local/sync/status/{id}")).await
-}
+use crate::helpers::{LAPTOP, assert_error, send, spawn_app};
 
 #[tokio::test]
 async fn worker_endpoints_need_a_sync_worker_token() {
     let app = spawn_app().await;
-    let url = format!("{}/v1/sync/pending", app.address);
+    let pending = async |token: Option<String>| {
+        let mut request = app.request(Method::GET, "/v1/sync/pending");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        send(request).await
+    };
 
-    let none = app.client.get(&url).send().await.expect("send");
-    let garbage = app
-        .client
-        .get(&url)
-        .bearer_auth("not.a.token")
-        .send()
-        .await
-        .expect("send");
-    let admin = app
-        .client
-        .get(&url)
-        .bearer_auth(app.key.token(Role::Admin))
-        .send()
-        .await
-        .expect("send");
+    let none = pending(None).await;
+    let garbage = pending(Some("not.a.token".into())).await;
+    let admin = pending(Some(app.key.token(Role::Admin))).await;
 
     assert_error(none, 401, "unauthorized").await;
     assert_error(garbage, 401, "unauthorized").await;
@@ -50,8 +31,8 @@ async fn worker_endpoints_need_a_sync_worker_token() {
 #[tokio::test]
 async fn pending_changes_come_in_log_order() {
     let app = spawn_app().await;
-    let first = update(&app, json!({ "delta": -1 })).await;
-    let second = update(&app, json!({ "delta": 2, "version": 1 })).await;
+    let first = app.update_laptop(json!({ "delta": -1 })).await;
+    let second = app.update_laptop(json!({ "delta": 2, "version": 1 })).await;
 
     let page: Value = app.worker_get_json("/v1/sync/pending?limit=10").await;
 
@@ -66,18 +47,15 @@ async fn pending_changes_come_in_log_order() {
 #[tokio::test]
 async fn an_applied_outcome_confirms_the_change_once() {
     let app = spawn_app().await;
-    let id = update(&app, json!({ "delta": -5 })).await;
+    let id = app.update_laptop(json!({ "delta": -5 })).await;
 
     app.record_outcome(&id, "applied", 1, 45).await;
-    let repeat: Value = app
-        .worker_post("/v1/sync/outcomes", json!({ "outcomes": [{ "operation_id": id, "sku": LAPTOP, "outcome": "applied", "version": 1, "quantity": 45 }] }))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let repeat = app
+        .worker_post_json("/v1/sync/outcomes", json!({ "outcomes": [{ "operation_id": id, "sku": LAPTOP, "outcome": "applied", "version": 1, "quantity": 45 }] }))
+        .await;
 
     assert_eq!(repeat["recorded"], 0, "a repeated outcome writes nothing");
-    let synced = status(&app, &id).await;
+    let synced = app.sync_status(&id).await;
     assert_eq!(
         (
             synced["status"].as_str(),
@@ -100,22 +78,26 @@ async fn an_applied_outcome_confirms_the_change_once() {
 #[tokio::test]
 async fn a_rejection_gives_the_delta_back_and_rejects_dependent_changes() {
     let app = spawn_app().await;
-    let first = update(&app, json!({ "delta": -5, "version": 0 })).await;
-    let dependent = update(&app, json!({ "delta": -1, "version": 1 })).await;
-    let unconditional = update(&app, json!({ "delta": -2 })).await;
+    let first = app
+        .update_laptop(json!({ "delta": -5, "version": 0 }))
+        .await;
+    let dependent = app
+        .update_laptop(json!({ "delta": -1, "version": 1 }))
+        .await;
+    let unconditional = app.update_laptop(json!({ "delta": -2 })).await;
 
     app.record_outcome(&first, "version_conflict", 1, 40).await;
 
-    let rejected = status(&app, &first).await;
+    let rejected = app.sync_status(&first).await;
     assert_eq!(
         (rejected["status"].as_str(), rejected["ok"].as_bool()),
         (Some("rejected"), Some(false))
     );
     assert_eq!(rejected["reason"], "version_conflict");
-    let cascaded = status(&app, &dependent).await;
+    let cascaded = app.sync_status(&dependent).await;
     assert_eq!(cascaded["status"], "rejected");
     assert_eq!(cascaded["because_of"], first.as_str());
-    assert_eq!(status(&app, &unconditional).await["status"], "pending");
+    assert_eq!(app.sync_status(&unconditional).await["status"], "pending");
     let stock = app.stock(LAPTOP).await;
     assert_eq!(stock["quantity"], 38, "central's 40 plus the pending -2");
     assert_eq!(stock["version"], 2);
@@ -124,14 +106,14 @@ async fn a_rejection_gives_the_delta_back_and_rejects_dependent_changes() {
 #[tokio::test]
 async fn a_transient_failure_marks_the_change_retrying_never_rejected() {
     let app = spawn_app().await;
-    let id = update(&app, json!({ "delta": -1 })).await;
+    let id = app.update_laptop(json!({ "delta": -1 })).await;
 
     let response = app
         .worker_post("/v1/sync/failures", json!({ "operation_ids": [id], "error": "central unreachable", "next_attempt_at": "2030-01-01T00:00:00Z" }))
         .await;
 
     assert_eq!(response.status(), 200);
-    let retrying = status(&app, &id).await;
+    let retrying = app.sync_status(&id).await;
     assert_eq!(retrying["status"], "retrying");
     assert_eq!(retrying["ok"], false, "ok only once central applied it");
     assert_eq!(retrying["attempts"], 1);
@@ -142,7 +124,7 @@ async fn a_transient_failure_marks_the_change_retrying_never_rejected() {
         json!({ "operation_ids": [id, id], "error": "timeout" }),
     )
     .await;
-    let again = status(&app, &id).await;
+    let again = app.sync_status(&id).await;
     assert_eq!(
         (again["attempts"].clone(), again["last_error"].clone()),
         (json!(2), json!("timeout")),
@@ -158,18 +140,10 @@ async fn central_changes_apply_once_and_move_the_checkpoint() {
         "checkpoint": "1234-7",
     });
 
-    let first: Value = app
-        .worker_post("/v1/sync/central-changes", body.clone())
-        .await
-        .json()
-        .await
-        .expect("json");
-    let repeat: Value = app
-        .worker_post("/v1/sync/central-changes", body)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let first = app
+        .worker_post_json("/v1/sync/central-changes", body.clone())
+        .await;
+    let repeat = app.worker_post_json("/v1/sync/central-changes", body).await;
 
     assert_eq!(
         (first["recorded"].as_i64(), repeat["recorded"].as_i64()),

@@ -74,6 +74,18 @@ fn claims(role: Role, store_id: Option<&str>) -> Claims {
     }
 }
 
+/// Claims of the sync worker, as most cases sign them.
+fn worker_claims() -> Claims {
+    claims(Role::SyncWorker, None)
+}
+
+/// [`worker_claims`] with one change made by `edit`.
+fn worker_claims_with(edit: impl FnOnce(&mut Claims)) -> Claims {
+    let mut claims = worker_claims();
+    edit(&mut claims);
+    claims
+}
+
 fn verifier_for(key: &TestKey) -> TokenVerifier {
     TokenVerifier::from_jwks(JwkSet {
         keys: vec![key.jwk.clone()],
@@ -85,4 +97,9 @@ async fn rejection(verifier: &TokenVerifier, token: &str) -> &'static str {
         Err(TokenError::Invalid(reason)) => reason,
         other => panic!("expected an invalid-token error, got {other:?}"),
     }
+}
+
+/// Why a verifier that trusts `key` alone rejects `token`.
+async fn rejection_by(key: &TestKey, token: &str) -> &'static str {
+    rejection(&verifier_for(key), token).await
 }

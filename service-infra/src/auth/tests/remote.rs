@@ -12,6 +12,18 @@ use jsonwebtoken::jwk::JwkSet;
 
 use super::*;
 
+/// A listener on a free local port, and the key set's URL on it.
+async fn jwks_listener() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/jwks.json",
+        listener.local_addr().expect("local addr")
+    );
+    (listener, url)
+}
+
 /// Serves a swappable key set on a local port and counts the fetches.
 struct JwksServer {
     url: String,
@@ -31,13 +43,7 @@ impl JwksServer {
                 axum::Json(served.lock().expect("keys lock").clone())
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!(
-            "http://{}/jwks.json",
-            listener.local_addr().expect("local addr")
-        );
+        let (listener, url) = jwks_listener().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, keys, fetches }
     }
@@ -62,11 +68,11 @@ async fn remote_verifier_fetches_lazily_and_again_for_a_new_key() {
     assert_eq!(server.fetches(), 0);
 
     verifier
-        .verify(&old.sign(&claims(Role::SyncWorker, None)))
+        .verify(&old.sign(&worker_claims()))
         .await
         .expect("old key");
     verifier
-        .verify(&old.sign(&claims(Role::SyncWorker, None)))
+        .verify(&old.sign(&worker_claims()))
         .await
         .expect("cached");
     assert_eq!(server.fetches(), 1);
@@ -75,7 +81,7 @@ async fn remote_verifier_fetches_lazily_and_again_for_a_new_key() {
         keys: vec![new.jwk.clone()],
     };
     verifier
-        .verify(&new.sign(&claims(Role::SyncWorker, None)))
+        .verify(&new.sign(&worker_claims()))
         .await
         .expect("rotated key");
     assert_eq!(server.fetches(), 2);
@@ -90,13 +96,13 @@ async fn remote_verifier_refetches_at_most_once_per_interval() {
     .await;
     let verifier = TokenVerifier::remote(server.url.clone(), reqwest::Client::new());
     verifier
-        .verify(&key.sign(&claims(Role::SyncWorker, None)))
+        .verify(&key.sign(&worker_claims()))
         .await
         .expect("known key");
 
     for kid in ["unknown-1", "unknown-2"] {
         let stranger = TestKey::generate(kid);
-        let token = stranger.sign(&claims(Role::SyncWorker, None));
+        let token = stranger.sign(&worker_claims());
         assert_eq!(rejection(&verifier, &token).await, "unknown key id");
     }
     assert_eq!(server.fetches(), 1);
@@ -104,19 +110,13 @@ async fn remote_verifier_refetches_at_most_once_per_interval() {
 
 #[tokio::test]
 async fn unreachable_key_set_means_auth_unavailable() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!(
-        "http://{}/jwks.json",
-        listener.local_addr().expect("local addr")
-    );
+    let (listener, url) = jwks_listener().await;
     drop(listener);
     let key = TestKey::generate("test-key");
     let verifier = TokenVerifier::remote(url, reqwest::Client::new());
 
     let err = verifier
-        .verify(&key.sign(&claims(Role::SyncWorker, None)))
+        .verify(&key.sign(&worker_claims()))
         .await
         .expect_err("no keys");
     assert!(
