@@ -14,18 +14,7 @@ use sqlx::{Connection, PgConnection};
 use tokio::process::Child;
 
 /// The prototype's ten SKUs, loaded by `store-app populate`.
-pub const SAMPLE_SKUS: &[&str] = &[
-    "ELEC-LAPTOP-001",
-    "ELEC-PHONE-002",
-    "ELEC-TABLET-003",
-    "ELEC-WATCH-004",
-    "ELEC-HEAD-005",
-    "ELEC-CAM-006",
-    "ELEC-GAME-007",
-    "ELEC-TV-008",
-    "ELEC-SPEAK-009",
-    "ELEC-MON-010",
-];
+pub const SAMPLE_SKUS: &[&str] = &domain::catalogue::SAMPLE_SKUS;
 
 /// The SKU that gets the long stream (registered from an extra catalogue).
 pub const LONG_SKU: &str = "BENCH-LONG-001";

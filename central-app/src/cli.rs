@@ -3,11 +3,9 @@
 //! environment variable.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::Subcommand;
 use service_infra::cli;
-use service_infra::rebuild::{count_events, progress_bar};
 use service_infra::shutdown_signal;
 
 use crate::auth::clients::{Client, Clients, generate_secret};
@@ -99,20 +97,11 @@ async fn populate(args: PopulateArgs) -> anyhow::Result<()> {
 
 async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-    let bar = progress_bar(count_events(&pool).await?);
-    let started = Instant::now();
-    let progress = |replayed: u64| bar.set_position(replayed);
-    let report = if args.verify {
-        rebuild::verify(&pool, &progress).await?
-    } else {
-        rebuild::rebuild(&pool, &progress).await?
-    };
-    bar.finish_and_clear();
-    Ok(service_infra::rebuild::print(
-        &report,
-        args.verify,
-        started.elapsed(),
-    ))
+    service_infra::rebuild::command(pool, args.verify, |pool, verify, bar| async move {
+        let progress = |replayed| bar.set_position(replayed);
+        Ok(rebuild::run(&pool, verify, &progress).await?)
+    })
+    .await
 }
 
 async fn create_client(args: CreateClientArgs) -> anyhow::Result<()> {

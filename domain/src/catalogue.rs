@@ -34,6 +34,21 @@ ELEC-SPEAK-009,Sonos Five,45
 ELEC-MON-010,Dell Ultrasharp U2723QE,60
 ";
 
+/// The sample catalogue's SKUs, in its order (for tests and benches that
+/// load it).
+pub const SAMPLE_SKUS: [&str; 10] = [
+    "ELEC-LAPTOP-001",
+    "ELEC-PHONE-002",
+    "ELEC-TABLET-003",
+    "ELEC-WATCH-004",
+    "ELEC-HEAD-005",
+    "ELEC-CAM-006",
+    "ELEC-GAME-007",
+    "ELEC-TV-008",
+    "ELEC-SPEAK-009",
+    "ELEC-MON-010",
+];
+
 /// The built-in sample catalogue.
 pub fn sample() -> Vec<CatalogueItem> {
     parse(SAMPLE_CSV).unwrap_or_default()
@@ -76,6 +91,8 @@ mod tests {
         assert_eq!(items.len(), 10);
         assert_eq!(items[7].name, "LG OLED C2 65\"");
         assert_eq!(items.iter().map(|i| i.quantity).sum::<i64>(), 750);
+        let skus: Vec<&str> = items.iter().map(|i| i.sku.as_str()).collect();
+        assert_eq!(skus, SAMPLE_SKUS);
     }
 
     #[test]

@@ -140,6 +140,7 @@ mod tests {
     fn cursors_round_trip() {
         let cursor: LogCursor = "7491-12".parse().expect("valid");
         assert_eq!(cursor.to_string(), "7491-12");
+        assert_eq!("0-0".parse::<LogCursor>().ok(), Some(LogCursor::default()));
     }
 
     #[test]

@@ -321,10 +321,12 @@ response_sets! {
         (503, Unavailable),
     ];
     /// What any read may answer besides its own outcomes: 400 (a path that
-    /// is not UTF-8), 405 and 503.
+    /// is not UTF-8), 405, 422 (a path or query value that breaks its rule)
+    /// and 503.
     ReadErrors => [
         (400, MalformedRequest),
         (405, MethodNotAllowed),
+        (422, ValidationFailed),
         (503, Unavailable),
     ];
     /// What an operation behind a bearer token may answer: 401 and 403.

@@ -119,18 +119,3 @@ pub async fn read_page(
         next_cursor,
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_through_text() {
-        let cursor: LogCursor = "812-40".parse().expect("valid cursor");
-        assert_eq!(cursor.to_string(), "812-40");
-        assert!("812".parse::<LogCursor>().is_err());
-        assert!("a-1".parse::<LogCursor>().is_err());
-        assert!("1--2".parse::<LogCursor>().is_err());
-        assert_eq!("0-0".parse::<LogCursor>().ok(), Some(LogCursor::default()));
-    }
-}

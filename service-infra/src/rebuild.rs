@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::future::Future;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use sqlx::{PgPool, Postgres, Transaction};
 
 /// What a rebuild or a verification found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,8 +23,44 @@ pub struct RebuildReport {
     pub differences: Vec<String>,
 }
 
+/// The whole `rebuild-projections` subcommand around an app's `run`
+/// (which replays the log, reporting progress, then rebuilds or verifies):
+/// the progress bar, the report and the exit code.
+pub async fn command<Fut>(
+    pool: PgPool,
+    verify: bool,
+    run: impl FnOnce(PgPool, bool, ProgressBar) -> Fut,
+) -> anyhow::Result<ExitCode>
+where
+    Fut: Future<Output = anyhow::Result<RebuildReport>>,
+{
+    let bar = progress_bar(count_events(&pool).await?);
+    let started = Instant::now();
+    let report = run(pool, verify, bar.clone()).await?;
+    bar.finish_and_clear();
+    Ok(print(&report, verify, started.elapsed()))
+}
+
+/// Begins a rebuild's transaction: a read-only repeatable-read snapshot to
+/// verify (so changes committed meanwhile are not differences), or, to
+/// rebuild, one that first runs `lock` so writers wait for the new rows.
+pub async fn begin(
+    pool: &PgPool,
+    verify: bool,
+    lock: &'static str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let first = if verify {
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+    } else {
+        lock
+    };
+    sqlx::query(first).execute(&mut *tx).await?;
+    Ok(tx)
+}
+
 /// The number of events in the log, for the progress bar's length.
-pub async fn count_events(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+pub async fn count_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;

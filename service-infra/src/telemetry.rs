@@ -3,38 +3,21 @@
 
 use std::fmt;
 use std::io::IsTerminal;
-use std::str::FromStr;
 
 use tracing_subscriber::EnvFilter;
 
 /// The filter used when `RUST_LOG` is unset or invalid.
 pub const DEFAULT_FILTER: &str = "info,sqlx=warn,lapin=warn";
 
-/// How log lines are written to stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How log lines are written to stdout (`json` or `pretty` on the command
+/// line; clap lists both when given another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
     /// One JSON object per line, event and span fields included.
     #[default]
     Json,
     /// Multi-line output for a developer's terminal (coloured when stdout is one).
     Pretty,
-}
-
-/// Returned when a string names no [`LogFormat`].
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown log format {0:?}; valid values are \"json\" and \"pretty\"")]
-pub struct UnknownLogFormat(pub String);
-
-impl FromStr for LogFormat {
-    type Err = UnknownLogFormat;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "json" => Ok(Self::Json),
-            "pretty" => Ok(Self::Pretty),
-            other => Err(UnknownLogFormat(other.to_owned())),
-        }
-    }
 }
 
 impl fmt::Display for LogFormat {
@@ -89,16 +72,22 @@ mod tests {
     #[test]
     fn log_format_round_trips_through_its_string_form() {
         for format in [LogFormat::Json, LogFormat::Pretty] {
-            assert_eq!(format.to_string().parse::<LogFormat>().ok(), Some(format));
+            let parsed = <LogFormat as clap::ValueEnum>::from_str(&format.to_string(), false);
+            assert_eq!(parsed, Ok(format));
         }
     }
 
     #[test]
     fn unknown_log_format_error_lists_valid_values() {
-        let err = "xml"
-            .parse::<LogFormat>()
-            .expect_err("xml is not a log format");
-        assert!(err.to_string().contains("\"json\" and \"pretty\""));
+        use clap::ValueEnum;
+        assert!(LogFormat::from_str("xml", true).is_err());
+        let names: Vec<String> = LogFormat::value_variants()
+            .iter()
+            .filter_map(|format| format.to_possible_value())
+            .map(|value| value.get_name().to_owned())
+            .collect();
+        assert_eq!(names, ["json", "pretty"]);
+        assert_eq!(LogFormat::from_str("pretty", true), Ok(LogFormat::Pretty));
     }
 
     #[test]

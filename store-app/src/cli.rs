@@ -4,13 +4,11 @@
 //! --database-url …`).
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
 use service_infra::cli;
 use service_infra::db::DatabaseSettings;
-use service_infra::rebuild::{count_events, progress_bar};
 use service_infra::shutdown_signal;
 
 use crate::config::{PopulateArgs, RebuildArgs, ServeConfig};
@@ -54,16 +52,10 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
 
 async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-    let bar = progress_bar(count_events(&pool).await?);
-    let started = Instant::now();
-    let progress = |replayed: u64| bar.set_position(replayed);
-    let report = rebuild::run(&pool, args.verify, &progress).await?;
-    bar.finish_and_clear();
-    Ok(service_infra::rebuild::print(
-        &report,
-        args.verify,
-        started.elapsed(),
-    ))
+    service_infra::rebuild::command(pool, args.verify, |pool, verify, bar| async move {
+        rebuild::run(&pool, verify, &|replayed| bar.set_position(replayed)).await
+    })
+    .await
 }
 
 async fn populate(args: PopulateArgs) -> anyhow::Result<()> {

@@ -29,34 +29,17 @@ const MAX_JITTER: Duration = Duration::from_secs(5);
 
 /// Nudges every store every interval.
 pub struct Scheduler {
-    channel: Channel,
-    topology: BrokerTopology,
-    stores: Vec<StoreId>,
-    interval: Duration,
-    metrics: WorkerMetrics,
-    stop: CancellationToken,
+    /// Its own channel to publish on.
+    pub channel: Channel,
+    pub topology: BrokerTopology,
+    pub stores: Vec<StoreId>,
+    pub interval: Duration,
+    pub metrics: WorkerMetrics,
+    /// Cancelled at shutdown.
+    pub stop: CancellationToken,
 }
 
 impl Scheduler {
-    /// A scheduler publishing on `channel` (its own channel).
-    pub fn new(
-        channel: Channel,
-        topology: BrokerTopology,
-        stores: Vec<StoreId>,
-        interval: Duration,
-        metrics: WorkerMetrics,
-        stop: CancellationToken,
-    ) -> Self {
-        Self {
-            channel,
-            topology,
-            stores,
-            interval,
-            metrics,
-            stop,
-        }
-    }
-
     /// Runs rounds until `stop` is cancelled (`Ok`), or until its channel is
     /// closed for good (`Err`; the caller reconnects).
     #[tracing::instrument(name = "scheduler", skip_all, fields(interval_s = self.interval.as_secs()))]

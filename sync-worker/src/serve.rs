@@ -141,14 +141,14 @@ impl Session<'_> {
             );
             tasks.spawn(consumer.run());
         }
-        let scheduler = Scheduler::new(
-            connection.create_channel().await?,
-            self.topology.clone(),
-            self.ctx.stores().map(|s| s.id().clone()).collect(),
-            self.config.sync_interval.into(),
-            self.ctx.metrics.clone(),
-            tasks_stop.clone(),
-        );
+        let scheduler = Scheduler {
+            channel: connection.create_channel().await?,
+            topology: self.topology.clone(),
+            stores: self.ctx.stores().map(|s| s.id().clone()).collect(),
+            interval: self.config.sync_interval.into(),
+            metrics: self.ctx.metrics.clone(),
+            stop: tasks_stop.clone(),
+        };
         tasks.spawn(scheduler.run());
 
         let result = tokio::select! {

@@ -64,7 +64,6 @@ fn event_view(event: LogEvent) -> Result<EventView, ApiError> {
     params(EventsQuery),
     responses(
         (status = 200, body = EventsPage),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
         responses::TokenErrors,
     ),

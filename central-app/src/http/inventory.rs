@@ -54,7 +54,6 @@ pub async fn adjust(
     responses(
         (status = 200, body = StoreItem),
         (status = 404, response = responses::SkuNotFound),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
         responses::TokenErrors,
     ),
@@ -93,7 +92,6 @@ pub async fn store_item(
     responses(
         (status = 200, body = Availability, description = "Every store's share; a `store` token sees its own store only"),
         (status = 404, response = responses::SkuNotFound),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
         responses::TokenErrors,
     ),

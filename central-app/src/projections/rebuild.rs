@@ -16,6 +16,7 @@ use super::stock;
 use super::write::StockRow;
 
 pub use service_infra::rebuild::RebuildReport;
+use service_infra::rebuild::{begin, differences};
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -58,20 +59,40 @@ fn rows_of(states: &BTreeMap<String, CentralStock>) -> BTreeMap<(String, String)
         .collect()
 }
 
-/// Replaces `central_stock` with what the log yields.
-pub async fn rebuild(
+/// Rebuilds `central_stock` from the log or, with `verify`, compares it with
+/// what the log yields without writing; `progress` is called with the number
+/// of events replayed so far.
+pub async fn run(
     pool: &PgPool,
+    verify: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<RebuildReport, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("LOCK TABLE central_stock IN EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin(pool, verify, "LOCK TABLE central_stock IN EXCLUSIVE MODE").await?;
     let (states, events) = replay(&mut tx, progress).await?;
-    let rows: Vec<StockRow> = rows_of(&states).into_values().collect();
+    let expected = rows_of(&states);
+    let differences = if verify {
+        differences_from(&mut tx, &expected).await?
+    } else {
+        write(&mut tx, &expected).await?;
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(RebuildReport {
+        events,
+        rows: expected.len(),
+        differences,
+    })
+}
+
+/// Replaces `central_stock` with `rows`.
+async fn write(
+    tx: &mut PgConnection,
+    rows: &BTreeMap<(String, String), StockRow>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM central_stock")
         .execute(&mut *tx)
         .await?;
+    let rows: Vec<&StockRow> = rows.values().collect();
     for chunk in rows.chunks(5_000) {
         let json = serde_json::to_value(chunk).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
         sqlx::query(
@@ -84,46 +105,24 @@ pub async fn rebuild(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
-    Ok(RebuildReport {
-        events,
-        rows: rows.len(),
-        differences: Vec::new(),
-    })
+    Ok(())
 }
 
-/// Compares `central_stock` with what the log yields, writing nothing.
-/// Both are read in one repeatable-read snapshot, so concurrent appends do
-/// not show up as differences.
-pub async fn verify(
-    pool: &PgPool,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<RebuildReport, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let (states, events) = replay(&mut tx, progress).await?;
-    let expected = rows_of(&states);
-    let actual: BTreeMap<(String, String), StockRow> = stock::all(&mut *tx)
+/// How `central_stock` differs from `expected` (read in the caller's
+/// snapshot).
+async fn differences_from(
+    tx: &mut PgConnection,
+    expected: &BTreeMap<(String, String), StockRow>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let key = |store_id: &str, sku: &str| format!("{store_id}/{sku}");
+    let actual: BTreeMap<String, StockRow> = stock::all(&mut *tx)
         .await?
         .into_iter()
-        .map(|row| ((row.store_id.clone(), row.sku.clone()), row))
+        .map(|row| (key(&row.store_id, &row.sku), row))
         .collect();
-    tx.commit().await?;
-    let key = |(store_id, sku): &(String, String)| format!("{store_id}/{sku}");
     let expected: BTreeMap<String, StockRow> = expected
-        .iter()
-        .map(|(k, row)| (key(k), row.clone()))
+        .values()
+        .map(|row| (key(&row.store_id, &row.sku), row.clone()))
         .collect();
-    let actual: BTreeMap<String, StockRow> = actual
-        .iter()
-        .map(|(k, row)| (key(k), row.clone()))
-        .collect();
-    let differences = service_infra::rebuild::differences("central_stock", &expected, &actual);
-    Ok(RebuildReport {
-        events,
-        rows: expected.len(),
-        differences,
-    })
+    Ok(differences("central_stock", &expected, &actual))
 }

@@ -27,7 +27,6 @@ fn event_view(event: StoredEvent) -> EventView {
 #[utoipa::path(get, path = "/v1/local/events", tag = "events", params(EventQuery),
     responses(
         (status = 200, body = EventPage),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all)]

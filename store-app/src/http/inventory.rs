@@ -26,6 +26,15 @@ pub(super) fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
     raw.parse().map_err(|e| invalid("sku", e))
 }
 
+/// The stock row of the SKU in a path, or 422 (bad SKU) / 404 (unknown).
+async fn stock_row(state: &AppState, raw_sku: &str) -> Result<StockRow, ApiError> {
+    let sku = parse_sku(raw_sku)?;
+    queries::stock_item(state.ledger.pool(), sku.as_str())
+        .await
+        .map_err(database_error)?
+        .ok_or_else(|| ApiError::not_found("sku_not_found", format!("sku {sku} is not registered")))
+}
+
 fn stock_view(row: StockRow) -> Result<StockView, ApiError> {
     Ok(StockView {
         sku: stored(row.sku)?,
@@ -102,7 +111,6 @@ pub async fn update(
     responses(
         (status = 200, body = StockView),
         (status = 404, response = responses::SkuNotFound),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all, fields(sku = %sku))]
@@ -110,21 +118,13 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(sku): Path<String>,
 ) -> Result<Json<StockView>, ApiError> {
-    let sku = parse_sku(&sku)?;
-    let row = queries::stock_item(state.ledger.pool(), sku.as_str())
-        .await
-        .map_err(database_error)?
-        .ok_or_else(|| {
-            ApiError::not_found("sku_not_found", format!("sku {sku} is not registered"))
-        })?;
-    stock_view(row).map(Json)
+    stock_row(&state, &sku).await.and_then(stock_view).map(Json)
 }
 
 /// Every SKU at this store, in SKU order, with cursor paging.
 #[utoipa::path(get, path = "/v1/local/inventory", tag = "inventory", params(StockPageQuery),
     responses(
         (status = 200, body = StockPage),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all)]
@@ -156,7 +156,6 @@ pub async fn list(
     responses(
         (status = 200, body = LatestOperation),
         (status = 404, response = responses::SkuOrOperationNotFound),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all, fields(sku = %sku))]
@@ -164,13 +163,7 @@ pub async fn latest_operation(
     State(state): State<AppState>,
     Path(sku): Path<String>,
 ) -> Result<Json<LatestOperation>, ApiError> {
-    let sku = parse_sku(&sku)?;
-    let row = queries::stock_item(state.ledger.pool(), sku.as_str())
-        .await
-        .map_err(database_error)?
-        .ok_or_else(|| {
-            ApiError::not_found("sku_not_found", format!("sku {sku} is not registered"))
-        })?;
+    let row = stock_row(&state, &sku).await?;
     row.last_operation_id
         .map(|id| {
             Json(LatestOperation {

@@ -78,7 +78,6 @@ fn sync_status(change: ChangeStatus) -> Result<SyncStatus, ApiError> {
     responses(
         (status = 200, body = SyncStatus),
         (status = 404, response = responses::OperationNotFound),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all, fields(operation_id = %operation_id))]

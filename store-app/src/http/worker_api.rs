@@ -46,7 +46,6 @@ fn pending_change(row: ChangeStatus) -> Result<PendingChange, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = PendingPage),
-        (status = 422, response = responses::ValidationFailed),
         responses::ReadErrors,
         responses::TokenErrors,
     ))]

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 pub use service_infra::rebuild::RebuildReport;
-use service_infra::rebuild::differences;
+use service_infra::rebuild::{begin, differences};
 
 use cqrs_es::Aggregate;
 use domain::Sku;
@@ -39,17 +39,7 @@ pub async fn run(
     verify: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<RebuildReport> {
-    let mut tx = pool.begin().await?;
-    if verify {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-    } else {
-        // Writers wait while the projections are recreated.
-        sqlx::query("LOCK TABLE events IN SHARE MODE")
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = begin(pool, verify, "LOCK TABLE events IN SHARE MODE").await?;
     let (replayed, events) = replay(&mut tx, progress).await?;
     let rows = replayed.items.len() + replayed.changes.len();
     if verify {

@@ -127,20 +127,12 @@ pub async fn delete_broker_names(
         lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
     for queue in queues {
-        channel
-            .queue_delete(
-                queue.as_str().into(),
-                lapin::options::QueueDeleteOptions::default(),
-            )
-            .await?;
+        let name = queue.as_str().into();
+        channel.queue_delete(name, Default::default()).await?;
     }
     for exchange in exchanges {
-        channel
-            .exchange_delete(
-                exchange.as_str().into(),
-                lapin::options::ExchangeDeleteOptions::default(),
-            )
-            .await?;
+        let name = exchange.as_str().into();
+        channel.exchange_delete(name, Default::default()).await?;
     }
     connection.close(200, "e2e clean-up".into()).await?;
     Ok(())

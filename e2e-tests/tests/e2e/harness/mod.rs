@@ -29,18 +29,7 @@ use self::process::{Process, Spec};
 /// A SKU of the sample catalogue every store starts with (50 in stock).
 pub const SKU: &str = "ELEC-LAPTOP-001";
 /// Every SKU of the sample catalogue.
-pub const SKUS: [&str; 10] = [
-    "ELEC-LAPTOP-001",
-    "ELEC-PHONE-002",
-    "ELEC-TABLET-003",
-    "ELEC-WATCH-004",
-    "ELEC-HEAD-005",
-    "ELEC-CAM-006",
-    "ELEC-GAME-007",
-    "ELEC-TV-008",
-    "ELEC-SPEAK-009",
-    "ELEC-MON-010",
-];
+pub use domain::catalogue::SAMPLE_SKUS as SKUS;
 
 /// The workers' retry delays in tests: short, so recovery is quick.
 const RETRY_BASE: Duration = Duration::from_millis(250);
