@@ -1,7 +1,7 @@
 //! A chain of compare-and-set changes made while the first is pending:
 //! when the first is rejected the rest are rejected too, even where a
 //! head-office change brought central to exactly the version they expected
-//! (DESIGN.md, "Store side").
+//! (docs/design.md, "Store side").
 
 use std::time::Duration;
 
