@@ -195,10 +195,12 @@ where
 
     /// The new events and the streams they changed, for the write step.
     pub fn into_changes(self) -> Changes<K, A, M> {
+        let changed: std::collections::BTreeSet<&K> =
+            self.new_events.iter().map(|new| &new.key).collect();
         let streams = self
             .streams
             .into_iter()
-            .filter(|(key, _)| self.new_events.iter().any(|new| &new.key == key))
+            .filter(|(key, _)| changed.contains(key))
             .collect();
         Changes {
             events: self.new_events,

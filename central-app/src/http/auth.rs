@@ -13,7 +13,6 @@ use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
 use protocol::central::{OAuthErrorBody, TokenRequest, TokenResponse};
 use protocol::error as responses;
-use serde_json::json;
 use service_infra::RawBody;
 
 use crate::config::Secret;
@@ -44,12 +43,12 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": self.error,
-            "error_description": self.description,
-            "code": self.error,
-            "message": self.description,
-        });
+        let body = OAuthErrorBody {
+            error: self.error.to_owned(),
+            error_description: self.description.to_owned(),
+            code: self.error.to_owned(),
+            message: self.description.to_owned(),
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         response
             .headers_mut()

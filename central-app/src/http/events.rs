@@ -6,6 +6,7 @@ use axum::extract::State;
 use domain::central::CentralEvent;
 use protocol::central::{EventView, EventsPage, EventsQuery, LoggedChange};
 use protocol::error as responses;
+use serde::Deserialize;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Query};
 
@@ -18,7 +19,7 @@ fn logged_change(event: &LogEvent) -> Result<Option<LoggedChange>, ApiError> {
     if event.event_type != "ChangeApplied" {
         return Ok(None);
     }
-    let stored: CentralEvent = serde_json::from_value(event.payload.clone()).map_err(|e| {
+    let stored = CentralEvent::deserialize(&event.payload).map_err(|e| {
         ApiError::internal(anyhow::anyhow!(
             "unreadable ChangeApplied at position {}: {e}",
             event.position

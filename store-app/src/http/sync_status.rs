@@ -9,6 +9,7 @@ use domain::store::RejectionReason;
 use protocol::SyncState;
 use protocol::error as responses;
 use protocol::local::{SyncStatus, TriggerResponse};
+use serde::Deserialize;
 use service_infra::{ApiError, Json, Path};
 use uuid::Uuid;
 
@@ -30,14 +31,10 @@ fn sync_state(change: &ChangeStatus) -> Result<SyncState, ApiError> {
     }
 }
 
+/// The stored `result_code` read back with the reason's own serde names.
 fn rejection_reason(code: &str) -> Result<RejectionReason, ApiError> {
-    match code {
-        "version_conflict" => Ok(RejectionReason::VersionConflict),
-        "insufficient_stock" => Ok(RejectionReason::InsufficientStock),
-        other => Err(ApiError::internal(anyhow::anyhow!(
-            "unknown rejection reason {other:?}"
-        ))),
-    }
+    RejectionReason::deserialize(serde_json::Value::from(code))
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("unknown rejection reason {code:?}")))
 }
 
 fn sync_status(change: ChangeStatus) -> Result<SyncStatus, ApiError> {

@@ -3,7 +3,7 @@
 //! memory, then append the events and update the projections and snapshots
 //! in a single statement before committing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use domain::Sku;
 use domain::store::{StockCommand, StockError, StockEvent, StockItem};
@@ -53,20 +53,20 @@ impl StreamTx {
     pub async fn commit(mut self) -> Result<Vec<Appended>, sqlx::Error> {
         let changes = self.streams.into_changes();
         let mut batch = projections::WriteBatch::default();
+        let mut by_stream: BTreeMap<&Sku, Vec<StockEvent>> = BTreeMap::new();
         for new in &changes.events {
             batch
                 .add_event(&new.key, new.sequence, &new.event)
                 .map_err(encode_error)?;
+            by_stream
+                .entry(&new.key)
+                .or_default()
+                .push(new.event.clone());
         }
         for (sku, stream) in &changes.streams {
-            let events: Vec<StockEvent> = changes
-                .events
-                .iter()
-                .filter(|new| &new.key == sku)
-                .map(|new| new.event.clone())
-                .collect();
+            let events = by_stream.get(sku).map_or(&[][..], Vec::as_slice);
             batch
-                .add_stream(sku, stream.sequence, &stream.state, &events)
+                .add_stream(sku, stream.sequence, &stream.state, events)
                 .map_err(encode_error)?;
         }
         let positions: HashMap<(String, i64), i64> = if batch.is_empty() {
