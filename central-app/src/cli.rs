@@ -1,34 +1,26 @@
-//! The command line: `serve`, `migrate`, `populate`, `rebuild-projections`,
-//! `clients create` and `keys generate`. Every option is also an
-//! environment variable.
+//! The command line: `serve`, `migrate`, `populate` and
+//! `rebuild-projections`, the subcommands every ledger app has
+//! (`service_infra::cli::LedgerCommand`), plus `clients create` and `keys
+//! generate`. Every option is also an environment variable and belongs to
+//! the subcommand that uses it.
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use service_infra::cli;
-use service_infra::shutdown_signal;
+use service_infra::cli::{self, LedgerCommand, Populate};
 
 use crate::auth::clients::{Client, Clients, generate_secret};
 use crate::catalogue;
-use crate::config::{
-    CreateClientArgs, DatabaseSettings, GenerateKeyArgs, PopulateArgs, RebuildArgs, ServeConfig,
-};
+use crate::config::{CreateClientArgs, GenerateKeyArgs, PopulateArgs, ServeConfig};
 use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
 use crate::ledger::Ledger;
-use crate::projections::rebuild;
-use crate::startup;
+use crate::projections::rebuild::CentralProjections;
 
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the HTTP API.
-    Serve(ServeConfig),
-    /// Create the database if it is missing and apply migrations.
-    Migrate(DatabaseSettings),
-    /// Register a catalogue for stores (idempotent).
-    Populate(PopulateArgs),
-    /// Rebuild `central_stock` from the event log, or check it with --verify.
-    RebuildProjections(RebuildArgs),
+    #[command(flatten)]
+    Ledger(LedgerCommand<ServeConfig, PopulateArgs>),
     /// Manage OAuth2 clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
@@ -58,15 +50,7 @@ pub async fn run() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(config) => {
-            let server = startup::build(config).await?;
-            server.run_until_stopped(shutdown_signal()).await?
-        }
-        Command::Migrate(database) => {
-            database.migrate(&MIGRATOR).await?;
-        }
-        Command::Populate(args) => populate(args).await?,
-        Command::RebuildProjections(args) => return rebuild_projections(args).await,
+        Command::Ledger(command) => return command.execute::<CentralProjections>(&MIGRATOR).await,
         Command::Clients(ClientsCommand::Create(args)) => create_client(args).await?,
         Command::Keys(KeysCommand::Generate(args)) => {
             let kid = crate::auth::keys::generate(&args.out, args.force)?;
@@ -79,29 +63,22 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn populate(args: PopulateArgs) -> anyhow::Result<()> {
-    let items = match &args.catalogue {
-        Some(path) => catalogue::from_csv(path)?,
-        None => catalogue::sample(),
-    };
-    let ledger = Ledger::new(args.database.pool(DEFAULT_MAX_CONNECTIONS)?);
-    for store_id in &args.stores {
-        let new = ledger.register(store_id, &items).await?;
-        println!(
-            "{store_id}: {new} new of {} catalogue items registered",
-            items.len()
-        );
+impl Populate for PopulateArgs {
+    async fn populate(self) -> anyhow::Result<()> {
+        let items = match &self.catalogue {
+            Some(path) => catalogue::from_csv(path)?,
+            None => catalogue::sample(),
+        };
+        let ledger = Ledger::new(self.database.pool(DEFAULT_MAX_CONNECTIONS)?);
+        for store_id in &self.stores {
+            let new = ledger.register(store_id, &items).await?;
+            println!(
+                "{store_id}: {new} new of {} catalogue items registered",
+                items.len()
+            );
+        }
+        Ok(())
     }
-    Ok(())
-}
-
-async fn rebuild_projections(args: RebuildArgs) -> anyhow::Result<ExitCode> {
-    let pool = args.database.pool(DEFAULT_MAX_CONNECTIONS)?;
-    service_infra::rebuild::command(pool, args.verify, |pool, verify, bar| async move {
-        let progress = |replayed| bar.set_position(replayed);
-        Ok(rebuild::run(&pool, verify, &progress).await?)
-    })
-    .await
 }
 
 async fn create_client(args: CreateClientArgs) -> anyhow::Result<()> {

@@ -50,17 +50,6 @@ pub struct PopulateArgs {
     pub catalogue: Option<PathBuf>,
 }
 
-/// Options of `rebuild-projections`.
-#[derive(Debug, Args)]
-pub struct RebuildArgs {
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-    /// Compare the projection with the log without writing; exit 1 on any
-    /// difference.
-    #[arg(long, env = "REBUILD_VERIFY")]
-    pub verify: bool,
-}
-
 /// Options of `clients create`.
 #[derive(Debug, Args)]
 pub struct CreateClientArgs {

@@ -1,9 +1,10 @@
 //! Central's Prometheus metrics: HTTP (from service-infra), changes by
 //! outcome, batch sizes and token issuance.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, IntCounterVec};
 use service_infra::HttpMetrics;
 use service_infra::auth::Role;
+use service_infra::metrics::Registrar;
 
 use crate::ledger::Decision;
 
@@ -13,7 +14,7 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0,
 /// Every metric central exports, on one registry.
 #[derive(Clone)]
 pub struct CentralMetrics {
-    pub registry: Registry,
+    /// HTTP metrics, and the registry `/metrics` exports.
     pub http: HttpMetrics,
     /// `central_changes_total{outcome}`; replays count as `replayed`.
     changes: IntCounterVec,
@@ -28,44 +29,29 @@ pub struct CentralMetrics {
 impl CentralMetrics {
     /// Creates and registers the metrics.
     pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
-        let http = HttpMetrics::new(&registry)?;
-        let changes = IntCounterVec::new(
-            Opts::new(
+        let metrics = Registrar::new();
+        Ok(Self {
+            http: HttpMetrics::new(&metrics.registry)?,
+            changes: metrics.counter_vec(
                 "central_changes_total",
                 "Changes decided by central, by outcome (replays counted as `replayed`).",
-            ),
-            &["outcome"],
-        )?;
-        let batch_size = Histogram::with_opts(
-            HistogramOpts::new("central_sync_batch_size", "Changes per sync batch.")
-                .buckets(BATCH_BUCKETS.to_vec()),
-        )?;
-        let tokens_issued = IntCounterVec::new(
-            Opts::new(
+                &["outcome"],
+            )?,
+            batch_size: metrics.histogram(
+                "central_sync_batch_size",
+                "Changes per sync batch.",
+                BATCH_BUCKETS,
+            )?,
+            tokens_issued: metrics.counter_vec(
                 "central_tokens_issued_total",
                 "Access tokens issued, by role.",
-            ),
-            &["role"],
-        )?;
-        let token_failures = IntCounterVec::new(
-            Opts::new(
+                &["role"],
+            )?,
+            token_failures: metrics.counter_vec(
                 "central_token_failures_total",
                 "Token requests refused, by reason.",
-            ),
-            &["reason"],
-        )?;
-        registry.register(Box::new(changes.clone()))?;
-        registry.register(Box::new(batch_size.clone()))?;
-        registry.register(Box::new(tokens_issued.clone()))?;
-        registry.register(Box::new(token_failures.clone()))?;
-        Ok(Self {
-            registry,
-            http,
-            changes,
-            batch_size,
-            tokens_issued,
-            token_failures,
+                &["reason"],
+            )?,
         })
     }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use service_infra::cli::Serve;
 use service_infra::http::Server;
 use service_infra::sync_bus::{Nudger, Topology};
 
@@ -24,6 +25,12 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Server> {
     let topology = Topology::new(config.amqp_exchange.clone());
     let nudger = Nudger::start(config.amqp_url.expose().to_owned(), topology);
     build_with_nudger(config, Arc::new(nudger)).await
+}
+
+impl Serve for ServeConfig {
+    async fn build(self) -> anyhow::Result<Server> {
+        build(self).await
+    }
 }
 
 /// Like [`build`], with the given store nudger.

@@ -56,6 +56,19 @@ pub struct SingleChange {
     pub occurred_at: Option<Timestamp>,
 }
 
+impl SingleChange {
+    /// The same change as a batch holds it, for the SKU in the path.
+    pub fn for_sku(self, sku: Sku) -> BatchChange {
+        BatchChange {
+            operation_id: self.operation_id,
+            sku,
+            delta: self.delta,
+            expected_version: self.expected_version,
+            occurred_at: self.occurred_at,
+        }
+    }
+}
+
 /// A head-office change to a store's stock (a count correction, an online
 /// order). It reaches the store through the worker.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -1,13 +1,22 @@
 //! The command line every binary shares: a `--log-format` for all
 //! subcommands, then the binary's own subcommand with its own options
 //! (`store-app migrate --database-url …`), logging set up before it runs,
-//! and an error logged once with exit code 1.
+//! and an error logged once with exit code 1. The subcommands both ledger
+//! apps have (`serve`, `migrate`, `populate`, `rebuild-projections`) are
+//! [`LedgerCommand`], whose options each app makes runnable ([`Serve`],
+//! [`Populate`]).
 
 use std::future::Future;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Subcommand};
 
+use sqlx::migrate::Migrator;
+
+use crate::db::DatabaseSettings;
+use crate::http::Server;
+use crate::rebuild::{self, Projections};
+use crate::shutdown::shutdown_signal;
 use crate::telemetry::{LogFormat, init_tracing};
 
 /// A binary's command line: the shared log format and its subcommand `C`.
@@ -70,5 +79,65 @@ pub async fn run_command(
             tracing::error!(error = %format_args!("{err:#}"), "command failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The subcommands both ledger apps have, with each app's own options for
+/// `serve` (`S`) and `populate` (`P`); an app with more subcommands
+/// flattens this into its own enum.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand<S: Args, P: Args> {
+    /// Serve the HTTP API.
+    Serve(S),
+    /// Create the database if it is missing and apply migrations.
+    Migrate(DatabaseSettings),
+    /// Register a catalogue (the sample one unless a CSV `sku,name,quantity`
+    /// is given); SKUs already registered are left alone.
+    Populate(P),
+    /// Replay the event log into fresh projections, or check them with
+    /// --verify.
+    RebuildProjections(RebuildArgs),
+}
+
+/// Options of `rebuild-projections`.
+#[derive(Debug, Clone, Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Compare the projections with the log without writing; exit 1 on any
+    /// difference.
+    #[arg(long, env = "REBUILD_VERIFY")]
+    pub verify: bool,
+}
+
+/// Options of `serve`: everything needed to build the app's server.
+pub trait Serve: Args {
+    /// Builds the HTTP server (the database, the bus, …), bound but not
+    /// yet serving.
+    fn build(self) -> impl Future<Output = anyhow::Result<Server>>;
+}
+
+/// Options of `populate`: which catalogue, into which database.
+pub trait Populate: Args {
+    /// Registers the catalogue; SKUs already registered are left alone.
+    fn populate(self) -> impl Future<Output = anyhow::Result<()>>;
+}
+
+impl<S: Serve, P: Populate> LedgerCommand<S, P> {
+    /// Runs the subcommand on the app whose migrations are `migrator` and
+    /// whose projections are `R`.
+    pub async fn execute<R: Projections>(self, migrator: &Migrator) -> anyhow::Result<ExitCode> {
+        match self {
+            Self::Serve(config) => {
+                let server = config.build().await?;
+                server.run_until_stopped(shutdown_signal()).await?;
+            }
+            Self::Migrate(database) => database.migrate(migrator).await?,
+            Self::Populate(args) => args.populate().await?,
+            Self::RebuildProjections(args) => {
+                return rebuild::command::<R>(&args.database, args.verify).await;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }

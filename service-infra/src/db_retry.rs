@@ -25,12 +25,12 @@ pub async fn retry_conflicts<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    E: AsConflict,
+    E: std::error::Error + 'static,
 {
     let mut tries = 0;
     loop {
         match attempt().await {
-            Err(error) if error.is_conflict() && tries + 1 < MAX_ATTEMPTS => {
+            Err(error) if is_conflict(&error) && tries + 1 < MAX_ATTEMPTS => {
                 tries += 1;
                 let ceiling_ms = 1u64 << tries.min(6);
                 let pause = rand::random_range(0..=ceiling_ms);
@@ -42,13 +42,10 @@ where
     }
 }
 
-/// Errors that may wrap a transient write conflict.
-pub trait AsConflict {
-    fn is_conflict(&self) -> bool;
-}
-
-impl AsConflict for sqlx::Error {
-    fn is_conflict(&self) -> bool {
-        is_transient_conflict(self)
-    }
+/// Whether `error`, or an error it wraps (its `source` chain, which
+/// `thiserror`'s `#[from]` sets), is a transient write conflict.
+pub fn is_conflict(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source())
+        .filter_map(|error| error.downcast_ref::<sqlx::Error>())
+        .any(is_transient_conflict)
 }

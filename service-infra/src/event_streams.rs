@@ -269,8 +269,3 @@ pub struct AppendedAt {
     pub sequence: i64,
     pub position: i64,
 }
-
-/// Rows as one JSON array, the parameter of a `jsonb_to_recordset` write.
-pub fn json_rows<T: Serialize>(rows: &[T]) -> Result<Value, sqlx::Error> {
-    serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))
-}

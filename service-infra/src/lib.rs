@@ -8,6 +8,7 @@
 //! service belongs here. Domain rules live in `domain`; anything used by a
 //! single app stays in that app. This crate must not become a grab bag.
 
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod db;

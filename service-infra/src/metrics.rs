@@ -11,12 +11,74 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::core::Collector;
+use prometheus::{
+    Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
 
 /// Latency buckets in seconds, from 1 ms to 5 s.
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
+
+/// A process's registry and the one way its metrics are made: each method
+/// creates a metric, registers it and returns it.
+#[derive(Clone, Default)]
+pub struct Registrar {
+    /// The registry every metric is registered on.
+    pub registry: Registry,
+}
+
+impl Registrar {
+    /// A registrar on a fresh registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `metric` and returns it.
+    pub fn register<M: Collector + Clone + 'static>(&self, metric: M) -> prometheus::Result<M> {
+        self.registry.register(Box::new(metric.clone()))?;
+        Ok(metric)
+    }
+
+    /// A counter.
+    pub fn counter(&self, name: &str, help: &str) -> prometheus::Result<IntCounter> {
+        self.register(IntCounter::new(name, help)?)
+    }
+
+    /// A counter by the values of `labels`.
+    pub fn counter_vec(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+    ) -> prometheus::Result<IntCounterVec> {
+        self.register(IntCounterVec::new(Opts::new(name, help), labels)?)
+    }
+
+    /// An integer gauge.
+    pub fn int_gauge(&self, name: &str, help: &str) -> prometheus::Result<IntGauge> {
+        self.register(IntGauge::new(name, help)?)
+    }
+
+    /// A gauge.
+    pub fn gauge(&self, name: &str, help: &str) -> prometheus::Result<Gauge> {
+        self.register(Gauge::new(name, help)?)
+    }
+
+    /// A histogram with `buckets`.
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        buckets: &[f64],
+    ) -> prometheus::Result<Histogram> {
+        self.register(Histogram::with_opts(
+            HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+        )?)
+    }
+}
 
 /// HTTP request metrics, registered on the process's registry.
 #[derive(Clone)]
@@ -34,27 +96,24 @@ impl HttpMetrics {
     ///
     /// Fails if metrics with the same names are already registered there.
     pub fn new(registry: &Registry) -> prometheus::Result<Self> {
-        let http_requests_total = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests handled, by method, route and status.",
-            ),
-            &["method", "route", "status"],
-        )?;
-        let http_request_duration_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Time from receiving an HTTP request to producing its response, in seconds.",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-            &["method", "route"],
-        )?;
-        registry.register(Box::new(http_requests_total.clone()))?;
-        registry.register(Box::new(http_request_duration_seconds.clone()))?;
+        let registrar = Registrar {
+            registry: registry.clone(),
+        };
         Ok(Self {
             registry: registry.clone(),
-            http_requests_total,
-            http_request_duration_seconds,
+            http_requests_total: registrar.counter_vec(
+                "http_requests_total",
+                "HTTP requests handled, by method, route and status.",
+                &["method", "route", "status"],
+            )?,
+            http_request_duration_seconds: registrar.register(HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "Time from receiving an HTTP request to producing its response, in seconds.",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                &["method", "route"],
+            )?)?,
         })
     }
 

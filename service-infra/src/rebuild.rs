@@ -1,7 +1,11 @@
-//! What `rebuild-projections` says, in the same words and form for both
-//! apps: a progress bar while the log is replayed, then one summary line,
-//! then either "projections rebuilt", "projections match the log", or one
-//! line per difference and their count (exit code 1).
+//! `rebuild-projections`, the same procedure and words for both apps: one
+//! transaction replays the log into what the projections must be
+//! ([`Projections`]), then either writes them (after a lock, so writers that
+//! commit meanwhile wait and then write their complete stream state on top)
+//! or, with `--verify`, compares them with the tables in a read-only
+//! snapshot. It shows a progress bar while the log is replayed, then one
+//! summary line, then either "projections rebuilt", "projections match the
+//! log", or one line per difference and their count (exit code 1).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -9,8 +13,11 @@ use std::future::Future;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::db::DatabaseSettings;
 
 /// What a rebuild or a verification found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,28 +30,105 @@ pub struct RebuildReport {
     pub differences: Vec<String>,
 }
 
-/// The whole `rebuild-projections` subcommand around an app's `run`
-/// (which replays the log, reporting progress, then rebuilds or verifies):
-/// the progress bar, the report and the exit code.
-pub async fn command<Fut>(
-    pool: PgPool,
+/// One event of the log, as a replay reads it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LoggedEvent {
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub position: i64,
+    pub payload: serde_json::Value,
+}
+
+/// An app's projections as a rebuild sees them: what the log yields,
+/// written over or compared with what the tables hold.
+pub trait Projections: Default {
+    /// The aggregate type whose events are replayed.
+    const AGGREGATE_TYPE: &'static str;
+    /// The lock a rebuild takes first, so writers wait for the new rows.
+    const LOCK: &'static str;
+
+    /// Applies one event; each stream's events come in order.
+    fn apply(&mut self, event: LoggedEvent) -> anyhow::Result<()>;
+
+    /// The number of projection rows the log yields.
+    fn rows(&self) -> usize;
+
+    /// How the tables differ from what the log yields.
+    fn differences(
+        &self,
+        conn: &mut PgConnection,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>>;
+
+    /// Replaces the tables' rows with what the log yields.
+    fn write(&self, conn: &mut PgConnection) -> impl Future<Output = anyhow::Result<()>>;
+}
+
+/// The whole `rebuild-projections` subcommand for the projections `P`: the
+/// connection, the progress bar, the report and the exit code.
+pub async fn command<P: Projections>(
+    database: &DatabaseSettings,
     verify: bool,
-    run: impl FnOnce(PgPool, bool, ProgressBar) -> Fut,
-) -> anyhow::Result<ExitCode>
-where
-    Fut: Future<Output = anyhow::Result<RebuildReport>>,
-{
+) -> anyhow::Result<ExitCode> {
+    let pool = database.pool(1)?;
     let bar = progress_bar(count_events(&pool).await?);
     let started = Instant::now();
-    let report = run(pool, verify, bar.clone()).await?;
+    let report = run::<P>(&pool, verify, &|replayed| bar.set_position(replayed)).await?;
     bar.finish_and_clear();
     Ok(print(&report, verify, started.elapsed()))
+}
+
+/// Rebuilds (or, with `verify`, checks) the projections `P`; `progress` is
+/// called with the number of events replayed so far.
+pub async fn run<P: Projections>(
+    pool: &PgPool,
+    verify: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<RebuildReport> {
+    let mut tx = begin(pool, verify, P::LOCK).await?;
+    let (projections, events) = replay::<P>(&mut tx, progress).await?;
+    let differences = if verify {
+        projections.differences(&mut tx).await?
+    } else {
+        projections.write(&mut tx).await?;
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(RebuildReport {
+        events,
+        rows: projections.rows(),
+        differences,
+    })
+}
+
+/// Replays every event of `P`'s aggregate type, stream by stream;
+/// `progress` is called every 1,000 events and at the end.
+async fn replay<P: Projections>(
+    conn: &mut PgConnection,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<(P, u64)> {
+    let mut projections = P::default();
+    let mut replayed = 0u64;
+    let mut events = sqlx::query_as::<_, LoggedEvent>(
+        "SELECT aggregate_id, sequence, position, payload FROM events
+          WHERE aggregate_type = $1 ORDER BY aggregate_id, sequence",
+    )
+    .bind(P::AGGREGATE_TYPE)
+    .fetch(conn);
+    while let Some(event) = events.try_next().await? {
+        projections.apply(event)?;
+        replayed += 1;
+        if replayed.is_multiple_of(1_000) {
+            progress(replayed);
+        }
+    }
+    progress(replayed);
+    Ok((projections, replayed))
 }
 
 /// Begins a rebuild's transaction: a read-only repeatable-read snapshot to
 /// verify (so changes committed meanwhile are not differences), or, to
 /// rebuild, one that first runs `lock` so writers wait for the new rows.
-pub async fn begin(
+async fn begin(
     pool: &PgPool,
     verify: bool,
     lock: &'static str,
@@ -60,7 +144,7 @@ pub async fn begin(
 }
 
 /// The number of events in the log, for the progress bar's length.
-pub async fn count_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
+async fn count_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;
@@ -68,7 +152,7 @@ pub async fn count_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
 }
 
 /// A progress bar over `total` events.
-pub fn progress_bar(total: u64) -> ProgressBar {
+fn progress_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     if let Ok(style) =
         ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec}, {eta} left)")

@@ -52,14 +52,3 @@ pub struct PopulateArgs {
     #[arg(long, env = "POPULATE_CATALOGUE")]
     pub catalogue: Option<PathBuf>,
 }
-
-/// Options of `rebuild-projections`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RebuildArgs {
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-    /// Compare the projections with the log without writing; exit 1 on any
-    /// difference.
-    #[arg(long, env = "REBUILD_VERIFY")]
-    pub verify: bool,
-}

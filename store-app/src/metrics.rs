@@ -4,14 +4,15 @@
 
 use std::time::Duration;
 
-use prometheus::{Gauge, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Gauge, IntCounterVec, IntGauge};
 use service_infra::HttpMetrics;
+use service_infra::metrics::Registrar;
 use sqlx::PgPool;
 
 /// Every metric the store exports, on one registry.
 #[derive(Clone)]
 pub struct StoreMetrics {
-    pub registry: Registry,
+    /// HTTP metrics, and the registry `/metrics` exports.
     pub http: HttpMetrics,
     /// Local updates by result: `accepted`, `replayed`, or the error code.
     pub changes: IntCounterVec,
@@ -26,35 +27,24 @@ pub struct StoreMetrics {
 impl StoreMetrics {
     /// Creates and registers the metrics.
     pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
-        let http = HttpMetrics::new(&registry)?;
-        let changes = IntCounterVec::new(
-            Opts::new("store_changes_total", "Local stock updates by result"),
-            &["result"],
-        )?;
-        let sync_outcomes = IntCounterVec::new(
-            Opts::new(
+        let metrics = Registrar::new();
+        Ok(Self {
+            http: HttpMetrics::new(&metrics.registry)?,
+            changes: metrics.counter_vec(
+                "store_changes_total",
+                "Local stock updates by result",
+                &["result"],
+            )?,
+            sync_outcomes: metrics.counter_vec(
                 "store_sync_outcomes_total",
                 "Central's answers recorded, by outcome",
-            ),
-            &["outcome"],
-        )?;
-        let pending = IntGauge::new("store_pending_changes", "Changes waiting for central")?;
-        let oldest_pending_age = Gauge::new(
-            "store_oldest_pending_age_seconds",
-            "Age of the oldest change waiting for central (sync lag)",
-        )?;
-        registry.register(Box::new(changes.clone()))?;
-        registry.register(Box::new(sync_outcomes.clone()))?;
-        registry.register(Box::new(pending.clone()))?;
-        registry.register(Box::new(oldest_pending_age.clone()))?;
-        Ok(Self {
-            registry,
-            http,
-            changes,
-            sync_outcomes,
-            pending,
-            oldest_pending_age,
+                &["outcome"],
+            )?,
+            pending: metrics.int_gauge("store_pending_changes", "Changes waiting for central")?,
+            oldest_pending_age: metrics.gauge(
+                "store_oldest_pending_age_seconds",
+                "Age of the oldest change waiting for central (sync lag)",
+            )?,
         })
     }
 

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use service_infra::auth::TokenVerifier;
+use service_infra::cli::Serve;
 use service_infra::http::Server;
 use service_infra::sync_bus::{Nudger, Topology};
 
@@ -35,4 +36,10 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Server> {
     };
     let server = Server::bind(config.bind_addr, crate::http::router(state)).await?;
     Ok(server)
+}
+
+impl Serve for ServeConfig {
+    async fn build(self) -> anyhow::Result<Server> {
+        build(self).await
+    }
 }

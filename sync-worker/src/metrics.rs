@@ -1,6 +1,7 @@
 //! The worker's Prometheus metrics, served on `METRICS_ADDR` at `/metrics`.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, IntCounter, IntCounterVec, Registry};
+use service_infra::metrics::Registrar;
 
 /// Changes per pushed batch.
 const BATCH_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
@@ -41,68 +42,46 @@ pub struct WorkerMetrics {
 impl WorkerMetrics {
     /// Creates the metrics on a fresh registry.
     pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
-        let counter_vec =
-            |name: &str, help: &str, label: &str| -> prometheus::Result<IntCounterVec> {
-                let metric = IntCounterVec::new(Opts::new(name, help), &[label])?;
-                registry.register(Box::new(metric.clone()))?;
-                Ok(metric)
-            };
-        let histogram =
-            |name: &str, help: &str, buckets: &[f64]| -> prometheus::Result<Histogram> {
-                let metric =
-                    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))?;
-                registry.register(Box::new(metric.clone()))?;
-                Ok(metric)
-            };
-        let runs = counter_vec(
-            "sync_runs_total",
-            "Syncs of one store, by outcome.",
-            "outcome",
-        )?;
-        let changes = counter_vec(
-            "sync_changes_total",
-            "Changes handled by the sync, by outcome.",
-            "outcome",
-        )?;
-        let messages = counter_vec(
-            "sync_messages_total",
-            "Broker messages handled, by what became of them.",
-            "result",
-        )?;
-        let schedule_nudges = counter_vec(
-            "sync_schedule_nudges_total",
-            "Nudges of the scheduler, by result.",
-            "result",
-        )?;
-        let batch_size = histogram(
-            "sync_batch_size",
-            "Changes per pushed batch.",
-            BATCH_BUCKETS,
-        )?;
-        let duration = histogram(
-            "sync_duration_seconds",
-            "Duration of one sync of one store, in seconds.",
-            SECONDS_BUCKETS,
-        )?;
-        let propagation = histogram(
-            "sync_propagation_latency_seconds",
-            "From a change at a store to central applying it, in seconds.",
-            SECONDS_BUCKETS,
-        )?;
-        let token_fetches =
-            IntCounter::new("token_fetches_total", "Access tokens fetched from central.")?;
-        registry.register(Box::new(token_fetches.clone()))?;
+        let metrics = Registrar::new();
         Ok(Self {
-            registry,
-            runs,
-            changes,
-            batch_size,
-            duration,
-            propagation,
-            token_fetches,
-            messages,
-            schedule_nudges,
+            runs: metrics.counter_vec(
+                "sync_runs_total",
+                "Syncs of one store, by outcome.",
+                &["outcome"],
+            )?,
+            changes: metrics.counter_vec(
+                "sync_changes_total",
+                "Changes handled by the sync, by outcome.",
+                &["outcome"],
+            )?,
+            messages: metrics.counter_vec(
+                "sync_messages_total",
+                "Broker messages handled, by what became of them.",
+                &["result"],
+            )?,
+            schedule_nudges: metrics.counter_vec(
+                "sync_schedule_nudges_total",
+                "Nudges of the scheduler, by result.",
+                &["result"],
+            )?,
+            batch_size: metrics.histogram(
+                "sync_batch_size",
+                "Changes per pushed batch.",
+                BATCH_BUCKETS,
+            )?,
+            duration: metrics.histogram(
+                "sync_duration_seconds",
+                "Duration of one sync of one store, in seconds.",
+                SECONDS_BUCKETS,
+            )?,
+            propagation: metrics.histogram(
+                "sync_propagation_latency_seconds",
+                "From a change at a store to central applying it, in seconds.",
+                SECONDS_BUCKETS,
+            )?,
+            token_fetches: metrics
+                .counter("token_fetches_total", "Access tokens fetched from central.")?,
+            registry: metrics.registry,
         })
     }
 }

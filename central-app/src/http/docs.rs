@@ -1,12 +1,8 @@
-//! The OpenAPI document at `/openapi.json` and Swagger UI at `/docs`, with
-//! the bearer scheme so the UI's Authorize button works.
+//! Central's OpenAPI description; `service_infra::app` serves it with
+//! Swagger UI.
 
-use axum::Router;
 use protocol::central::{ChangeResult, RefusalBody, RefusalOrError};
-use protocol::error::ErrorResponses;
-use service_infra::auth::BearerScheme;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
 
 use super::{auth, events, health, inventory, sync};
 
@@ -22,25 +18,15 @@ use super::{auth, events, health, inventory, sync};
         auth::token, auth::jwks,
         sync::push_batch, sync::push_change,
         inventory::adjust, inventory::store_item, inventory::availability,
-        events::list,
-        service_infra::health::live, health::ready,
+        events::list, health::ready,
     ),
     // The schemas the single-change answers refer to (`ChangeAnswers`).
     components(schemas(ChangeResult, RefusalBody, RefusalOrError)),
-    modifiers(&BearerScheme, &ErrorResponses),
     tags(
         (name = "auth", description = "OAuth2 client credentials and public keys"),
         (name = "sync", description = "Store changes pushed by the sync worker"),
         (name = "inventory", description = "Head-office changes and stock queries"),
         (name = "events", description = "Central's log in global order"),
-        (name = "health", description = "Liveness and readiness"),
     )
 )]
 pub struct ApiDoc;
-
-/// `/docs` and `/openapi.json`.
-pub fn router() -> Router {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .into()
-}

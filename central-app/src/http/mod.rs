@@ -12,11 +12,10 @@ pub mod sync;
 
 use axum::Router;
 use axum::routing::{get, post};
-use service_infra::{
-    method_not_allowed_fallback, metrics_router, not_found_fallback, with_observability,
-};
+use utoipa::OpenApi;
 
 use crate::state::AppState;
+use docs::ApiDoc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -187,7 +186,8 @@ pub(crate) async fn answer_one(
     ))
 }
 
-/// Every route, wrapped in the request-id, tracing and metrics layers.
+/// Every route: central's own, then the common ones of every app
+/// (`service_infra::app`).
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let api = Router::new()
@@ -209,13 +209,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/inventory/{sku}", get(inventory::availability))
         .route("/v1/events", get(events::list))
         .route("/status", get(status::page))
-        .route("/health/live", get(service_infra::health::live))
         .route("/health/ready", get(health::ready))
         .with_state(state);
-    let router = api
-        .merge(docs::router())
-        .merge(metrics_router(metrics.registry.clone()))
-        .fallback(not_found_fallback)
-        .method_not_allowed_fallback(method_not_allowed_fallback);
-    with_observability(router, metrics.http)
+    service_infra::app::router(api, ApiDoc::openapi(), metrics.http)
 }

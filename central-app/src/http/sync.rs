@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
 use domain::StoreId;
-use domain::central::Origin;
 use protocol::central::{BatchRequest, BatchResponse, ChangeAnswers, MAX_BATCH, SingleChange};
 use protocol::error as responses;
 use serde_json::json;
@@ -44,19 +43,11 @@ pub async fn push_batch(
             json!({ "field": "changes", "reason": format!("{} changes", request.changes.len()) }),
         ));
     }
-    let now = Utc::now();
+    let received_at = Utc::now();
     let changes: Vec<Change> = request
         .changes
         .into_iter()
-        .map(|change| Change {
-            operation_id: change.operation_id,
-            sku: change.sku,
-            delta: change.delta,
-            expected_version: change.expected_version.map(protocol::StreamVersion::get),
-            occurred_at: change.occurred_at.map_or(now, |at| at.0),
-            origin: Origin::Store,
-            reason: None,
-        })
+        .map(|change| Change::from_store(change, received_at))
         .collect();
     let decisions = service::decide_batch(&state, &request.store_id, &changes)
         .await
@@ -83,14 +74,6 @@ pub async fn push_change(
 ) -> Result<Response, ApiError> {
     let (store_id, sku) = path.parse()?;
     authorize(&claims, PUSHERS, &store_id)?;
-    let change = Change {
-        operation_id: body.operation_id,
-        sku,
-        delta: body.delta,
-        expected_version: body.expected_version.map(protocol::StreamVersion::get),
-        occurred_at: body.occurred_at.map_or_else(Utc::now, |at| at.0),
-        origin: Origin::Store,
-        reason: None,
-    };
+    let change = Change::from_store(body.for_sku(sku), Utc::now());
     super::answer_one(&state, &store_id, &change).await
 }

@@ -17,14 +17,15 @@ use chrono::{DateTime, Utc};
 use domain::central::{CentralCommand, CentralError, Origin, Outcome};
 use domain::idempotency::ChangeFingerprint;
 use domain::{Delta, OperationId, Sku, StoreId, Version};
+use protocol::StreamVersion;
+use protocol::central::BatchChange;
 use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::catalogue::CatalogueItem;
 pub use decide::{Recorded, decide_batch};
-pub use service_infra::db_retry::is_transient_conflict;
-use service_infra::db_retry::{AsConflict, retry_conflicts};
+use service_infra::db_retry::retry_conflicts;
 pub use streams::Streams;
 
 /// Why the ledger failed an operation.
@@ -36,12 +37,6 @@ pub enum LedgerError {
     /// The database failed or holds something it should not.
     #[error("database error")]
     Database(#[from] sqlx::Error),
-}
-
-impl AsConflict for LedgerError {
-    fn is_conflict(&self) -> bool {
-        matches!(self, Self::Database(error) if is_transient_conflict(error))
-    }
 }
 
 impl From<serde_json::Error> for LedgerError {
@@ -65,6 +60,20 @@ pub struct Change {
 }
 
 impl Change {
+    /// A store's change as its worker pushed it, `received_at` now; it
+    /// happened at the store's `occurred_at` when given.
+    pub fn from_store(change: BatchChange, received_at: DateTime<Utc>) -> Self {
+        Self {
+            operation_id: change.operation_id,
+            sku: change.sku,
+            delta: change.delta,
+            expected_version: change.expected_version.map(StreamVersion::get),
+            occurred_at: change.occurred_at.map_or(received_at, |at| at.0),
+            origin: Origin::Store,
+            reason: None,
+        }
+    }
+
     /// The parts that decide the outcome; a repeat must match them.
     pub fn fingerprint(&self) -> ChangeFingerprint {
         ChangeFingerprint {

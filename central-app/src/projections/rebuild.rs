@@ -1,87 +1,56 @@
-//! Rebuilding `central_stock` from the event log, or checking it against the
-//! log without writing.
-//!
-//! The rebuild runs in one transaction that first locks the projection
-//! against writers, so appends that commit meanwhile wait and then write
-//! their (complete) stream state on top of the rebuilt rows.
+//! `rebuild-projections` for central: what the log says `central_stock`
+//! must be (`service_infra::rebuild` runs the procedure).
 
 use std::collections::BTreeMap;
 
 use cqrs_es::Aggregate;
 use domain::central::{CentralEvent, CentralStock};
-use futures_util::TryStreamExt;
-use sqlx::{PgConnection, PgPool};
+use service_infra::rebuild::{LoggedEvent, Projections, differences};
+use sqlx::PgConnection;
 
 use super::stock;
 use super::write::StockRow;
 
-pub use service_infra::rebuild::RebuildReport;
-use service_infra::rebuild::{begin, differences};
-
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    aggregate_id: String,
-    payload: serde_json::Value,
+/// Every stream's state, as the log leaves it.
+#[derive(Default)]
+pub struct CentralProjections {
+    states: BTreeMap<String, CentralStock>,
 }
 
-/// Replays every event into fresh stream states; `progress` is called with
-/// the number of events replayed so far, every 1,000 events and at the end.
-async fn replay(
-    conn: &mut PgConnection,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<(BTreeMap<String, CentralStock>, u64), sqlx::Error> {
-    let mut states: BTreeMap<String, CentralStock> = BTreeMap::new();
-    let mut replayed = 0u64;
-    let mut rows = sqlx::query_as::<_, EventRow>(
-        "SELECT aggregate_id, payload FROM events WHERE aggregate_type = $1
-          ORDER BY aggregate_id, sequence",
-    )
-    .bind(CentralStock::TYPE)
-    .fetch(conn);
-    while let Some(row) = rows.try_next().await? {
-        let event: CentralEvent = serde_json::from_value(row.payload)
-            .map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
-        states.entry(row.aggregate_id).or_default().apply(event);
-        replayed += 1;
-        if replayed.is_multiple_of(1_000) {
-            progress(replayed);
-        }
+impl CentralProjections {
+    fn expected(&self) -> BTreeMap<(String, String), StockRow> {
+        self.states
+            .values()
+            .filter_map(StockRow::of)
+            .map(|row| ((row.store_id.clone(), row.sku.clone()), row))
+            .collect()
     }
-    progress(replayed);
-    Ok((states, replayed))
 }
 
-fn rows_of(states: &BTreeMap<String, CentralStock>) -> BTreeMap<(String, String), StockRow> {
-    states
-        .values()
-        .filter_map(StockRow::of)
-        .map(|row| ((row.store_id.clone(), row.sku.clone()), row))
-        .collect()
-}
+impl Projections for CentralProjections {
+    const AGGREGATE_TYPE: &'static str = CentralStock::TYPE;
+    const LOCK: &'static str = "LOCK TABLE central_stock IN EXCLUSIVE MODE";
 
-/// Rebuilds `central_stock` from the log or, with `verify`, compares it with
-/// what the log yields without writing; `progress` is called with the number
-/// of events replayed so far.
-pub async fn run(
-    pool: &PgPool,
-    verify: bool,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<RebuildReport, sqlx::Error> {
-    let mut tx = begin(pool, verify, "LOCK TABLE central_stock IN EXCLUSIVE MODE").await?;
-    let (states, events) = replay(&mut tx, progress).await?;
-    let expected = rows_of(&states);
-    let differences = if verify {
-        differences_from(&mut tx, &expected).await?
-    } else {
-        write(&mut tx, &expected).await?;
-        Vec::new()
-    };
-    tx.commit().await?;
-    Ok(RebuildReport {
-        events,
-        rows: expected.len(),
-        differences,
-    })
+    fn apply(&mut self, logged: LoggedEvent) -> anyhow::Result<()> {
+        let event: CentralEvent = serde_json::from_value(logged.payload)?;
+        self.states
+            .entry(logged.aggregate_id)
+            .or_default()
+            .apply(event);
+        Ok(())
+    }
+
+    fn rows(&self) -> usize {
+        self.states.values().filter_map(StockRow::of).count()
+    }
+
+    async fn differences(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+        Ok(differences_from(conn, &self.expected()).await?)
+    }
+
+    async fn write(&self, conn: &mut PgConnection) -> anyhow::Result<()> {
+        Ok(write(conn, &self.expected()).await?)
+    }
 }
 
 /// Replaces `central_stock` with `rows`.

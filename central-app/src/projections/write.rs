@@ -7,7 +7,8 @@ use domain::central::{CentralEvent, CentralStock, stream_id};
 use domain::{Sku, StoreId};
 use serde::Serialize;
 use serde_json::Value;
-use service_infra::event_streams::{EventRow, SnapshotRow, json_rows};
+use service_infra::event_streams::{EventRow, SnapshotRow};
+use sqlx::types::Json;
 use uuid::Uuid;
 
 /// An `events` row with central's two extra columns.
@@ -55,8 +56,11 @@ impl StockRow {
     }
 }
 
-/// Rows collected from one transaction of one store.
+/// Rows collected from one transaction of one store, written as one JSON
+/// parameter.
+#[derive(Serialize)]
 pub struct WriteBatch {
+    #[serde(skip)]
     store_id: StoreId,
     events: Vec<CentralEventRow>,
     operations: Vec<OperationRow>,
@@ -70,7 +74,7 @@ WITH ev AS (
                         payload, metadata, store_id, sku)
     SELECT $1, r.aggregate_id, r.sequence, r.event_type, r.event_version,
            r.payload, r.metadata, r.store_id, r.sku
-      FROM jsonb_to_recordset($2) AS r(aggregate_id text, sequence bigint, event_type text,
+      FROM jsonb_to_recordset($2->'events') AS r(aggregate_id text, sequence bigint, event_type text,
                                       event_version text, payload jsonb, metadata jsonb,
                                       store_id text, sku text)
     RETURNING 1
@@ -79,14 +83,14 @@ WITH ev AS (
                             version, quantity)
     SELECT o.store_id, o.operation_id, o.sku, o.delta, o.expected_version, o.outcome,
            o.version, o.quantity
-      FROM jsonb_to_recordset($3) AS o(store_id text, operation_id uuid, sku text, delta bigint,
+      FROM jsonb_to_recordset($2->'operations') AS o(store_id text, operation_id uuid, sku text, delta bigint,
                                       expected_version bigint, outcome text, version bigint,
                                       quantity bigint)
     RETURNING 1
 ), stock AS (
     INSERT INTO central_stock (store_id, sku, name, quantity, version)
     SELECT t.store_id, t.sku, t.name, t.quantity, t.version
-      FROM jsonb_to_recordset($4) AS t(store_id text, sku text, name text, quantity bigint,
+      FROM jsonb_to_recordset($2->'stock') AS t(store_id text, sku text, name text, quantity bigint,
                                       version bigint)
     ON CONFLICT (store_id, sku) DO UPDATE
        SET name = EXCLUDED.name, quantity = EXCLUDED.quantity, version = EXCLUDED.version
@@ -94,7 +98,7 @@ WITH ev AS (
 ), snaps AS (
     INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
     SELECT $1, n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
-      FROM jsonb_to_recordset($5) AS n(aggregate_id text, last_sequence bigint, payload jsonb)
+      FROM jsonb_to_recordset($2->'snapshots') AS n(aggregate_id text, last_sequence bigint, payload jsonb)
     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
        SET last_sequence = EXCLUDED.last_sequence, current_snapshot = EXCLUDED.current_snapshot,
            payload = EXCLUDED.payload
@@ -163,10 +167,7 @@ impl WriteBatch {
         }
         sqlx::query(WRITE_ALL)
             .bind(CentralStock::TYPE)
-            .bind(json_rows(&self.events)?)
-            .bind(json_rows(&self.operations)?)
-            .bind(json_rows(&self.stock)?)
-            .bind(json_rows(&self.snapshots)?)
+            .bind(Json(&self))
             .execute(conn)
             .await
             .map(drop)

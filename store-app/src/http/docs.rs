@@ -1,10 +1,7 @@
-//! OpenAPI document and Swagger UI.
+//! The store API's OpenAPI description; `service_infra::app` serves it with
+//! Swagger UI.
 
-use axum::Router;
-use protocol::error::ErrorResponses;
-use service_infra::auth::BearerScheme;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
 
 use super::{events, health, inventory, sync_status, worker_api};
 
@@ -18,21 +15,13 @@ use super::{events, health, inventory, sync_status, worker_api};
         inventory::update, inventory::get_one, inventory::list, inventory::latest_operation,
         sync_status::status, sync_status::trigger, events::list,
         worker_api::pending, worker_api::record_outcomes, worker_api::record_failure,
-        worker_api::checkpoint, worker_api::apply_central_changes,
-        service_infra::health::live, health::ready,
+        worker_api::checkpoint, worker_api::apply_central_changes, health::ready,
     ),
-    modifiers(&BearerScheme, &ErrorResponses),
     tags(
         (name = "inventory", description = "Stock updates and reads"),
         (name = "sync", description = "Sync status and trigger"),
         (name = "events", description = "The store's event log"),
         (name = "worker", description = "Endpoints for the sync worker (role sync-worker)"),
-        (name = "health", description = "Liveness and readiness"),
     )
 )]
 pub struct ApiDoc;
-
-/// `/docs` (Swagger UI) and `/openapi.json`.
-pub fn router() -> Router {
-    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
-}

@@ -17,13 +17,13 @@ mod worker_api;
 
 use axum::Router;
 use axum::routing::{get, post};
-use service_infra::{
-    method_not_allowed_fallback, metrics_router, not_found_fallback, with_observability,
-};
+use utoipa::OpenApi;
 
 use crate::state::AppState;
+use docs::ApiDoc;
 
-/// All routes with their observability layers.
+/// Every route: the store's own, then the common ones of every app
+/// (`service_infra::app`).
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let api = Router::new()
@@ -48,12 +48,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/sync/central-changes",
             post(worker_api::apply_central_changes),
         )
-        .route("/health/live", get(service_infra::health::live))
         .route("/health/ready", get(health::ready))
-        .with_state(state)
-        .merge(docs::router())
-        .merge(metrics_router(metrics.registry.clone()))
-        .fallback(not_found_fallback)
-        .method_not_allowed_fallback(method_not_allowed_fallback);
-    with_observability(api, metrics.http)
+        .with_state(state);
+    service_infra::app::router(api, ApiDoc::openapi(), metrics.http)
 }

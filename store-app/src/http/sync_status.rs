@@ -19,9 +19,9 @@ use crate::state::AppState;
 use service_infra::database_error;
 
 /// Where a stored change stands, as the sync status reports it.
-fn sync_state(change: &ChangeStatus) -> Result<SyncState, ApiError> {
-    match change.status.as_str() {
-        "pending" if change.attempts > 0 => Ok(SyncState::Retrying),
+fn sync_state(status: &ChangeStatus) -> Result<SyncState, ApiError> {
+    match status.change.status.as_str() {
+        "pending" if status.attempts > 0 => Ok(SyncState::Retrying),
         "pending" => Ok(SyncState::Pending),
         "synced" => Ok(SyncState::Synced),
         "rejected" => Ok(SyncState::Rejected),
@@ -37,8 +37,14 @@ fn rejection_reason(code: &str) -> Result<RejectionReason, ApiError> {
         .map_err(|_| ApiError::internal(anyhow::anyhow!("unknown rejection reason {code:?}")))
 }
 
-fn sync_status(change: ChangeStatus) -> Result<SyncStatus, ApiError> {
-    let status = sync_state(&change)?;
+fn sync_status(stored_status: ChangeStatus) -> Result<SyncStatus, ApiError> {
+    let status = sync_state(&stored_status)?;
+    let ChangeStatus {
+        change,
+        attempts,
+        last_error,
+        next_attempt_at,
+    } = stored_status;
     let message = match (status, &change.result_code, &change.because_of) {
         (SyncState::Synced, ..) => "applied at central".to_owned(),
         (SyncState::Rejected, _, Some(cause)) => {
@@ -56,9 +62,9 @@ fn sync_status(change: ChangeStatus) -> Result<SyncStatus, ApiError> {
         delta: stored(change.delta)?,
         status,
         message,
-        attempts: change.attempts,
-        last_error: change.last_error,
-        next_attempt_at: change.next_attempt_at,
+        attempts,
+        last_error,
+        next_attempt_at,
         central_version: change.central_version,
         reason: change
             .result_code

@@ -30,14 +30,15 @@ fn recorded(count: usize) -> Json<Recorded> {
     })
 }
 
-fn pending_change(row: ChangeStatus) -> Result<PendingChange, ApiError> {
+fn pending_change(status: ChangeStatus) -> Result<PendingChange, ApiError> {
+    let change = status.change;
     Ok(PendingChange {
-        operation_id: OperationId::from(row.operation_id),
-        sku: stored(row.sku)?,
-        delta: stored(row.delta)?,
-        expected_version: row.expected_version.map(stored).transpose()?,
-        occurred_at: row.occurred_at,
-        attempts: row.attempts,
+        operation_id: OperationId::from(change.operation_id),
+        sku: stored(change.sku)?,
+        delta: stored(change.delta)?,
+        expected_version: change.expected_version.map(stored).transpose()?,
+        occurred_at: change.occurred_at,
+        attempts: status.attempts,
     })
 }
 
@@ -155,17 +156,7 @@ pub async fn apply_central_changes(
     Json(body): Json<CentralChangesRequest>,
 ) -> Result<Json<Recorded>, ApiError> {
     require_worker(&claims)?;
-    let changes: Vec<_> = body
-        .changes
-        .into_iter()
-        .map(|c| CentralChange {
-            sku: c.sku,
-            operation_id: c.operation_id,
-            delta: c.delta,
-            version: c.version.get(),
-            quantity: c.quantity.get(),
-        })
-        .collect();
+    let changes: Vec<CentralChange> = body.changes.into_iter().map(Into::into).collect();
     let appended =
         service::apply_central_changes(&state, &changes, &body.checkpoint.to_string()).await?;
     Ok(recorded(appended.len()))

@@ -17,24 +17,22 @@ use sqlx::PgPool;
 use stripes::StreamStripes;
 
 use pending::PendingView;
-use service_infra::db_retry::{AsConflict, is_transient_conflict, retry_conflicts};
+use service_infra::db_retry::retry_conflicts;
 pub use streams::{Appended, StreamTx};
 
 /// Why the ledger refused or failed an operation.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    /// The aggregate refused the command (an unknown SKU, a stale version,
+    /// not enough stock, …).
     #[error(transparent)]
     Stock(#[from] StockError),
+    /// A repeat of an operation id with a different change.
     #[error("operation id {0} was already used for a different change")]
     OperationIdReused(OperationId),
+    /// The database failed or holds something it should not.
     #[error("database error")]
     Database(#[from] sqlx::Error),
-}
-
-impl AsConflict for LedgerError {
-    fn is_conflict(&self) -> bool {
-        matches!(self, Self::Database(e) if is_transient_conflict(e))
-    }
 }
 
 /// A local stock change as the client asked for it.
@@ -69,6 +67,18 @@ pub struct CentralChange {
     pub delta: Delta,
     pub version: Version,
     pub quantity: i64,
+}
+
+impl From<protocol::worker::CentralChange> for CentralChange {
+    fn from(change: protocol::worker::CentralChange) -> Self {
+        Self {
+            sku: change.sku,
+            operation_id: change.operation_id,
+            delta: change.delta,
+            version: change.version.get(),
+            quantity: change.quantity.get(),
+        }
+    }
 }
 
 /// The store's event store and the operations on it.

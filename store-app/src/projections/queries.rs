@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::rows::StockRow;
+use super::rows::{ChangeRow, StockRow};
 
 const STOCK_COLUMNS: &str = "sku, name, quantity, confirmed_quantity, confirmed_version, version,
      pending_changes, last_operation_id, last_synced_at";
@@ -32,26 +32,19 @@ pub async fn stock_page(
     .await
 }
 
-/// A change with its sync status and the worker's retry bookkeeping.
+/// A change as the log defines it, plus the worker's retry bookkeeping.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChangeStatus {
-    pub operation_id: Uuid,
-    pub sku: String,
-    pub delta: i64,
-    pub expected_version: Option<i64>,
-    pub occurred_at: DateTime<Utc>,
-    pub position: i64,
-    pub status: String,
-    pub result_code: Option<String>,
-    pub because_of: Option<Uuid>,
-    pub central_version: Option<i64>,
+    #[sqlx(flatten)]
+    pub change: ChangeRow,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-const CHANGE_COLUMNS: &str = "operation_id, sku, delta, expected_version, occurred_at, position,
-     status, result_code, because_of, central_version, attempts, last_error, next_attempt_at";
+const CHANGE_COLUMNS: &str = "operation_id, sku, position, delta, expected_version, reason,
+     occurred_at, quantity_after, version_after, status, result_code, because_of,
+     central_version, central_quantity, settled_at, attempts, last_error, next_attempt_at";
 
 /// One change by operation id.
 pub async fn change(

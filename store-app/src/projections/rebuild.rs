@@ -1,107 +1,65 @@
-//! `rebuild-projections`: replays the whole log into fresh `stock`, `changes`
-//! and snapshot rows, or (`--verify`) compares what the log implies with what
-//! the tables hold, without writing.
+//! `rebuild-projections` for the store: what the log says `stock`,
+//! `changes` and the snapshots must be (`service_infra::rebuild` runs the
+//! procedure).
 
 use std::collections::{BTreeMap, HashMap};
-
-pub use service_infra::rebuild::RebuildReport;
-use service_infra::rebuild::{begin, differences};
 
 use cqrs_es::Aggregate;
 use domain::Sku;
 use domain::store::{StockEvent, StockItem};
-use futures_util::TryStreamExt;
-use sqlx::{PgConnection, PgPool};
+use service_infra::rebuild::{LoggedEvent, Projections, differences};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::rows::{ChangeRow, ChangeUpdate, StockRow, change_update};
 
 /// What the log says the projections must be.
 #[derive(Default)]
-struct Replayed {
+pub struct StoreProjections {
     items: BTreeMap<Sku, (StockItem, i64)>,
     last_operation: HashMap<Sku, Uuid>,
     changes: BTreeMap<Uuid, ChangeRow>,
 }
 
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    aggregate_id: String,
-    sequence: i64,
-    position: i64,
-    payload: serde_json::Value,
-}
+impl Projections for StoreProjections {
+    const AGGREGATE_TYPE: &'static str = StockItem::TYPE;
+    const LOCK: &'static str = "LOCK TABLE events IN SHARE MODE";
 
-/// Rebuilds (or, with `verify`, checks) the projections; `progress` is
-/// called with the number of events replayed so far.
-pub async fn run(
-    pool: &PgPool,
-    verify: bool,
-    progress: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<RebuildReport> {
-    let mut tx = begin(pool, verify, "LOCK TABLE events IN SHARE MODE").await?;
-    let (replayed, events) = replay(&mut tx, progress).await?;
-    let rows = replayed.items.len() + replayed.changes.len();
-    if verify {
-        let differences = compare(&mut tx, &replayed).await?;
-        tx.rollback().await?;
-        return Ok(RebuildReport {
-            events,
-            rows,
-            differences,
-        });
-    }
-    write(&mut tx, &replayed).await?;
-    tx.commit().await?;
-    Ok(RebuildReport {
-        events,
-        rows,
-        differences: Vec::new(),
-    })
-}
-
-async fn replay(
-    conn: &mut PgConnection,
-    progress: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<(Replayed, u64)> {
-    let mut replayed = Replayed::default();
-    let mut events = 0u64;
-    let mut rows = sqlx::query_as::<_, EventRow>(
-        "SELECT aggregate_id, sequence, position, payload FROM events
-          WHERE aggregate_type = $1 ORDER BY aggregate_id, sequence",
-    )
-    .bind(StockItem::TYPE)
-    .fetch(&mut *conn);
-    while let Some(row) = rows.try_next().await? {
-        let sku: Sku = row.aggregate_id.parse()?;
-        let event: StockEvent = serde_json::from_value(row.payload)?;
-        match change_update(&sku, Some(row.position), &event) {
+    fn apply(&mut self, logged: LoggedEvent) -> anyhow::Result<()> {
+        let sku: Sku = logged.aggregate_id.parse()?;
+        let event: StockEvent = serde_json::from_value(logged.payload)?;
+        match change_update(&sku, Some(logged.position), &event) {
             Some(ChangeUpdate::Insert(change)) => {
-                replayed
-                    .last_operation
-                    .insert(sku.clone(), change.operation_id);
-                replayed.changes.insert(change.operation_id, change);
+                self.last_operation.insert(sku.clone(), change.operation_id);
+                self.changes.insert(change.operation_id, change);
             }
             Some(ChangeUpdate::Settle(settlement)) => {
-                if let Some(change) = replayed.changes.get_mut(&settlement.operation_id) {
+                if let Some(change) = self.changes.get_mut(&settlement.operation_id) {
                     change.settle(&settlement);
                 }
             }
             None => {}
         }
-        let (item, sequence) = replayed.items.entry(sku).or_default();
+        let (item, sequence) = self.items.entry(sku).or_default();
         item.apply(event);
-        *sequence = row.sequence;
-        events += 1;
-        if events.is_multiple_of(1_000) {
-            progress(events);
-        }
+        *sequence = logged.sequence;
+        Ok(())
     }
-    progress(events);
-    Ok((replayed, events))
+
+    fn rows(&self) -> usize {
+        self.items.len() + self.changes.len()
+    }
+
+    async fn differences(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+        compare(conn, self).await
+    }
+
+    async fn write(&self, conn: &mut PgConnection) -> anyhow::Result<()> {
+        write(conn, self).await
+    }
 }
 
-fn stock_rows(replayed: &Replayed) -> Vec<StockRow> {
+fn stock_rows(replayed: &StoreProjections) -> Vec<StockRow> {
     replayed
         .items
         .iter()
@@ -112,7 +70,10 @@ fn stock_rows(replayed: &Replayed) -> Vec<StockRow> {
         .collect()
 }
 
-async fn compare(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<Vec<String>> {
+async fn compare(
+    conn: &mut PgConnection,
+    replayed: &StoreProjections,
+) -> anyhow::Result<Vec<String>> {
     let actual_stock: Vec<StockRow> = sqlx::query_as(
         "SELECT sku, name, quantity, confirmed_quantity, confirmed_version, version,
                 pending_changes, last_operation_id, last_synced_at FROM stock ORDER BY sku",
@@ -148,7 +109,7 @@ async fn compare(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result
     Ok(found)
 }
 
-async fn write(conn: &mut PgConnection, replayed: &Replayed) -> anyhow::Result<()> {
+async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::Result<()> {
     // The worker's retry bookkeeping is not in the log: keep it.
     sqlx::query(
         "CREATE TEMP TABLE retry_state ON COMMIT DROP AS

@@ -4,7 +4,8 @@
 use domain::Sku;
 use domain::store::{StockEvent, StockItem};
 use serde::Serialize;
-use service_infra::event_streams::{AppendedAt, EventRow, SnapshotRow, json_rows};
+use service_infra::event_streams::{AppendedAt, EventRow, SnapshotRow};
+use sqlx::types::Json;
 
 use super::rows::{ChangeRow, ChangeUpdate, Settlement, StockRow, change_update};
 
@@ -15,8 +16,9 @@ struct NewChange {
     sequence: i64,
 }
 
-/// Rows collected from one transaction's commands.
-#[derive(Default)]
+/// Rows collected from one transaction's commands, written as one JSON
+/// parameter.
+#[derive(Default, Serialize)]
 pub struct WriteBatch {
     events: Vec<EventRow>,
     new_changes: Vec<NewChange>,
@@ -29,7 +31,7 @@ const WRITE_ALL: &str = r#"
 WITH ev AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload)
     SELECT 'StockItem', r.aggregate_id, r.sequence, r.event_type, r.event_version, r.payload
-      FROM jsonb_to_recordset($1) AS r(aggregate_id text, sequence bigint, event_type text,
+      FROM jsonb_to_recordset($1->'events') AS r(aggregate_id text, sequence bigint, event_type text,
                                       event_version text, payload jsonb)
     RETURNING aggregate_id, sequence, position
 ), new_changes AS (
@@ -37,7 +39,7 @@ WITH ev AS (
                          quantity_after, version_after, position, status)
     SELECT c.operation_id, c.sku, c.delta, c.expected_version, c.reason, c.occurred_at,
            c.quantity_after, c.version_after, ev.position, c.status
-      FROM jsonb_to_recordset($2) AS c(operation_id uuid, sku text, sequence bigint, delta bigint,
+      FROM jsonb_to_recordset($1->'new_changes') AS c(operation_id uuid, sku text, sequence bigint, delta bigint,
                                       expected_version bigint, reason text, occurred_at timestamptz,
                                       quantity_after bigint, version_after bigint, status text)
       JOIN ev ON ev.aggregate_id = c.sku AND ev.sequence = c.sequence
@@ -46,7 +48,7 @@ WITH ev AS (
        SET status = s.status, result_code = s.result_code, because_of = s.because_of,
            central_version = s.central_version, central_quantity = s.central_quantity,
            settled_at = s.settled_at
-      FROM jsonb_to_recordset($3) AS s(operation_id uuid, status text, result_code text,
+      FROM jsonb_to_recordset($1->'settlements') AS s(operation_id uuid, status text, result_code text,
                                       because_of uuid, central_version bigint,
                                       central_quantity bigint, settled_at timestamptz)
      WHERE changes.operation_id = s.operation_id
@@ -55,7 +57,7 @@ WITH ev AS (
                        pending_changes, last_operation_id, last_synced_at)
     SELECT t.sku, t.name, t.quantity, t.confirmed_quantity, t.confirmed_version, t.version,
            t.pending_changes, t.last_operation_id, t.last_synced_at
-      FROM jsonb_to_recordset($4) AS t(sku text, name text, quantity bigint,
+      FROM jsonb_to_recordset($1->'stock') AS t(sku text, name text, quantity bigint,
                                       confirmed_quantity bigint, confirmed_version bigint,
                                       version bigint, pending_changes integer,
                                       last_operation_id uuid, last_synced_at timestamptz)
@@ -69,7 +71,7 @@ WITH ev AS (
 ), snaps AS (
     INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
     SELECT 'StockItem', n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
-      FROM jsonb_to_recordset($5) AS n(aggregate_id text, last_sequence bigint, payload jsonb)
+      FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, last_sequence bigint, payload jsonb)
     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
        SET last_sequence = EXCLUDED.last_sequence, current_snapshot = EXCLUDED.current_snapshot,
            payload = EXCLUDED.payload
@@ -124,11 +126,7 @@ impl WriteBatch {
         conn: &mut sqlx::PgConnection,
     ) -> Result<Vec<AppendedAt>, sqlx::Error> {
         sqlx::query_as(WRITE_ALL)
-            .bind(json_rows(&self.events)?)
-            .bind(json_rows(&self.new_changes)?)
-            .bind(json_rows(&self.settlements)?)
-            .bind(json_rows(&self.stock)?)
-            .bind(json_rows(&self.snapshots)?)
+            .bind(Json(&self))
             .fetch_all(conn)
             .await
     }

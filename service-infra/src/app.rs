@@ -1,0 +1,50 @@
+//! What every app's router ends with, so the store and central serve their
+//! common routes alike: `/health/live`, `/docs` (Swagger UI) and
+//! `/openapi.json`, `/metrics`, the JSON 404 and 405 fallbacks, and the
+//! observability layers around all of it.
+
+use axum::Router;
+use axum::routing::get;
+use protocol::error::ErrorResponses;
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as Document;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::BearerScheme;
+use crate::error::{method_not_allowed_fallback, not_found_fallback};
+use crate::health;
+use crate::http::with_observability;
+use crate::metrics::{HttpMetrics, metrics_router};
+
+/// The part of every app's API description that service-infra serves.
+#[derive(OpenApi)]
+#[openapi(
+    paths(health::live),
+    tags((name = "health", description = "Liveness and readiness"))
+)]
+struct Common;
+
+/// `api` (an app's own routes, state applied) with the common routes, its
+/// API description `document` completed with the common paths, the bearer
+/// scheme and the documented error responses, and the observability layers
+/// recording into `http` (whose registry `/metrics` exports).
+pub fn router(api: Router, document: Document, http: HttpMetrics) -> Router {
+    let routes = api
+        .route("/health/live", get(health::live))
+        .merge(docs(document))
+        .merge(metrics_router(http.registry.clone()))
+        .fallback(not_found_fallback)
+        .method_not_allowed_fallback(method_not_allowed_fallback);
+    with_observability(routes, http)
+}
+
+/// `/docs` and `/openapi.json` for the completed `document`.
+fn docs(mut document: Document) -> Router {
+    document.merge(Common::openapi());
+    BearerScheme.modify(&mut document);
+    ErrorResponses.modify(&mut document);
+    SwaggerUi::new("/docs")
+        .url("/openapi.json", document)
+        .into()
+}
