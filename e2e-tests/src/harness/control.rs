@@ -10,7 +10,95 @@ use serde_json::Value;
 use super::process::Process;
 use super::{READY_TIMEOUT, Stack, infra};
 
+/// One of the stack's long-running processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    Central,
+    /// The store at this index (0-based).
+    Store(usize),
+    /// The worker at this index (0-based).
+    Worker(usize),
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Central => write!(f, "central"),
+            Self::Store(index) => write!(f, "store{}", index + 1),
+            Self::Worker(index) => write!(f, "worker{}", index + 1),
+        }
+    }
+}
+
 impl Stack {
+    /// Every long-running process of the stack.
+    pub fn services(&self) -> Vec<Service> {
+        let mut services = vec![Service::Central];
+        services.extend((0..self.stores.len()).map(Service::Store));
+        services.extend((0..self.workers.len()).map(Service::Worker));
+        services
+    }
+
+    fn process(&self, service: Service) -> Option<&Process> {
+        match service {
+            Service::Central => self.central_process.as_ref(),
+            Service::Store(index) => self.store_processes[index].as_ref(),
+            Service::Worker(index) => self.worker_processes[index].as_ref(),
+        }
+    }
+
+    /// The process id of `service` while it runs.
+    pub fn pid(&self, service: Service) -> Option<u32> {
+        self.process(service).and_then(Process::pid)
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, …) to `service`.
+    pub fn signal(&self, service: Service, signal: &str) {
+        if let Some(process) = self.process(service) {
+            process.signal(signal);
+        }
+    }
+
+    /// Kills `service` with SIGKILL.
+    pub fn kill(&mut self, service: Service) {
+        let process = match service {
+            Service::Central => self.central_process.take(),
+            Service::Store(index) => self.store_processes[index].take(),
+            Service::Worker(index) => self.worker_processes[index].take(),
+        };
+        if let Some(mut process) = process {
+            process.kill();
+        }
+    }
+
+    /// (Re)starts `service` and waits until it is ready.
+    pub async fn restart(&mut self, service: Service) {
+        match service {
+            Service::Central => self.start_central().await,
+            Service::Store(index) => self.start_store(index).await,
+            Service::Worker(index) => self.start_worker(index).await,
+        }
+    }
+
+    /// Sets (or, with `None`, removes) an environment variable of central
+    /// for its next start, e.g. `TOKEN_TTL`.
+    pub fn set_central_env(&mut self, key: &str, value: Option<&str>) {
+        self.central_spec.env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            self.central_spec
+                .env
+                .push((key.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// (Re)starts store `index` and waits until it is ready.
+    pub async fn start_store(&mut self, index: usize) {
+        let mut process = self.store_specs[index].spawn(&self.log_dir);
+        let url = format!("{}/health/ready", self.stores[index].url);
+        wait_ready(&self.http, &mut process, &url, |_| true).await;
+        self.store_processes[index] = Some(process);
+    }
+
     /// (Re)starts central and waits until it is ready.
     pub async fn start_central(&mut self) {
         let mut process = self.central_spec.spawn(&self.log_dir);

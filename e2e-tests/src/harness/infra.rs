@@ -53,9 +53,12 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
-/// Where `cargo build --workspace --bins` put the binaries.
+/// Where `cargo build --workspace --bins` put the binaries, or the
+/// directory `E2E_BIN_DIR` names (the soak runs the release binaries).
 pub fn binary(name: &str) -> PathBuf {
-    let path = target_dir().join("debug").join(name);
+    let dir =
+        std::env::var_os("E2E_BIN_DIR").map_or_else(|| target_dir().join("debug"), PathBuf::from);
+    let path = dir.join(name);
     assert!(
         path.is_file(),
         "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",

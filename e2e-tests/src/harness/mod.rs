@@ -51,6 +51,9 @@ pub struct StackOptions {
     /// Central nudges an exchange no worker reads, as if its nudges were
     /// lost: only the workers' schedule brings head office's changes.
     pub lose_central_nudges: bool,
+    /// A CSV catalogue (`sku,name,quantity`) for every store instead of
+    /// the sample one.
+    pub catalogue: Option<PathBuf>,
 }
 
 impl Default for StackOptions {
@@ -62,6 +65,7 @@ impl Default for StackOptions {
             own_vhost: false,
             worker_env: Vec::new(),
             lose_central_nudges: false,
+            catalogue: None,
         }
     }
 }
@@ -75,7 +79,8 @@ pub struct Stack {
     log_dir: PathBuf,
     central_spec: Spec,
     central_process: Option<Process>,
-    store_processes: Vec<Process>,
+    store_specs: Vec<Spec>,
+    store_processes: Vec<Option<Process>>,
     worker_specs: Vec<Spec>,
     worker_processes: Vec<Option<Process>>,
     resources: Resources,
@@ -97,5 +102,19 @@ impl Stack {
     /// The store at `index` (0-based).
     pub fn store(&self, index: usize) -> &StoreApi {
         &self.stores[index]
+    }
+
+    /// The URL of each database: central's, then one a store.
+    pub fn database_urls(&self) -> Vec<String> {
+        self.resources
+            .databases
+            .iter()
+            .map(|name| infra::with_database(&infra::database_url(), name))
+            .collect()
+    }
+
+    /// Where the processes' logs are.
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.log_dir
     }
 }

@@ -51,6 +51,7 @@ impl Stack {
             log_dir: plan.log_dir.clone(),
             central_spec: plan.central_service(&address),
             central_process: None,
+            store_specs: Vec::new(),
             store_processes: Vec::new(),
             worker_specs: Vec::new(),
             worker_processes: Vec::new(),
@@ -67,9 +68,17 @@ impl Stack {
             let address = infra::free_address();
             let spec = plan.store(index, &self.central.url, &address);
             spec.clone().args(["migrate"]).run();
-            spec.clone().args(["populate"]).run();
-            self.store_processes
-                .push(spec.args(["serve"]).spawn(&self.log_dir));
+            let mut populate = spec.clone().args(["populate"]);
+            if let Some(catalogue) = &plan.options.catalogue {
+                populate = populate.args([
+                    "--catalogue".to_owned(),
+                    catalogue.to_string_lossy().into_owned(),
+                ]);
+            }
+            populate.run();
+            let spec = spec.args(["serve"]);
+            self.store_processes.push(Some(spec.spawn(&self.log_dir)));
+            self.store_specs.push(spec);
             self.stores.push(StoreApi::new(
                 store_id.clone(),
                 format!("http://{address}"),
@@ -80,7 +89,11 @@ impl Stack {
 
     /// Waits until every store is ready, its broker connection included.
     async fn wait_until_stores_ready(&mut self) {
-        for (store, process) in self.stores.iter().zip(&mut self.store_processes) {
+        for (store, process) in self
+            .stores
+            .iter()
+            .zip(self.store_processes.iter_mut().flatten())
+        {
             let url = format!("{}/health/ready", store.url);
             wait_ready(&self.http, process, &url, |body| {
                 body["checks"]["broker"]["ok"] == true
@@ -172,9 +185,16 @@ fn prepare_central(plan: &Plan) {
         .args(["keys", "generate", "--out", &key_file.to_string_lossy()])
         .run();
     plan.central("central-migrate").args(["migrate"]).run();
-    plan.central("central-populate")
-        .args(["populate", "--stores", &plan.store_ids.join(",")])
-        .run();
+    let mut populate =
+        plan.central("central-populate")
+            .args(["populate", "--stores", &plan.store_ids.join(",")]);
+    if let Some(catalogue) = &plan.options.catalogue {
+        populate = populate.args([
+            "--catalogue".to_owned(),
+            catalogue.to_string_lossy().into_owned(),
+        ]);
+    }
+    populate.run();
     for (client, role) in [(&plan.admin, "admin"), (&plan.worker, "sync-worker")] {
         plan.central("central-clients")
             .args([

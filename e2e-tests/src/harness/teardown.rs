@@ -12,7 +12,7 @@ impl Drop for Stack {
         for process in self.worker_processes.iter_mut().flatten() {
             process.kill();
         }
-        for process in &mut self.store_processes {
+        for process in self.store_processes.iter_mut().flatten() {
             process.kill();
         }
         if let Some(process) = self.central_process.as_mut() {

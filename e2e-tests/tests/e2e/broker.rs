@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Stack, StackOptions, load};
+use e2e_tests::harness::{Stack, StackOptions, load};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_recovers_when_the_broker_drops_every_connection() {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::harness::wait::wait_until;
-use crate::harness::{SKU, Stack, StackOptions};
+use e2e_tests::harness::wait::wait_until;
+use e2e_tests::harness::{SKU, Stack, StackOptions};
 
 async fn chain_is_rejected_after_its_first(options: StackOptions) {
     let mut stack = Stack::start_with(options).await;

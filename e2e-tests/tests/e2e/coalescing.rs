@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Stack, load};
+use e2e_tests::harness::{Stack, load};
 
 /// Time for the store's publisher to send its last nudge after the load.
 const PUBLISHER_SETTLES: Duration = Duration::from_millis(500);

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::harness::clients::Stock;
-use crate::harness::{SKU, Stack};
+use e2e_tests::harness::clients::Stock;
+use e2e_tests::harness::{SKU, Stack};
 
 /// A fresh stack with its worker stopped, in which head office then took 3
 /// off store 0's SKU at the version the store shows: the store cannot have

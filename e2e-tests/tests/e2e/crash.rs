@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::Stack;
-use crate::harness::load;
-use crate::harness::wait::wait_until;
+use e2e_tests::harness::Stack;
+use e2e_tests::harness::load;
+use e2e_tests::harness::wait::wait_until;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_load_loses_nothing_and_applies_nothing_twice() {

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::harness::clients::{Stock, StoreApi};
-use crate::harness::wait::wait_until;
-use crate::harness::{SKU, Stack, StackOptions};
+use e2e_tests::harness::clients::{Stock, StoreApi};
+use e2e_tests::harness::wait::wait_until;
+use e2e_tests::harness::{SKU, Stack, StackOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_office_change_reaches_the_store_within_two_seconds() {

@@ -6,8 +6,6 @@
 //! Every scenario ends with the convergence check. Timings are printed
 //! (`-- --nocapture` shows them).
 
-mod harness;
-
 mod broker;
 mod chain;
 mod coalescing;

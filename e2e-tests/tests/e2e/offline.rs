@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::Stack;
-use crate::harness::load;
-use crate::harness::wait::wait_until;
+use e2e_tests::harness::Stack;
+use e2e_tests::harness::load;
+use e2e_tests::harness::wait::wait_until;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_central_stopped_updates_wait_and_are_applied_once_it_is_back() {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::harness::wait::{wait_for, wait_until};
-use crate::harness::{SKU, Stack};
+use e2e_tests::harness::wait::{wait_for, wait_until};
+use e2e_tests::harness::{SKU, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_messages_are_dead_lettered_and_sync_goes_on() {

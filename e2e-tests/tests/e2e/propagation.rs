@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::wait::wait_for;
-use crate::harness::{SKU, Stack};
+use e2e_tests::harness::wait::wait_for;
+use e2e_tests::harness::{SKU, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_update_reaches_central_within_a_second_and_turns_synced() {

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::clients::MetricsApi;
-use crate::harness::{Stack, StackOptions, load};
+use e2e_tests::harness::clients::MetricsApi;
+use e2e_tests::harness::{Stack, StackOptions, load};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_and_two_stores_under_load_apply_each_change_once() {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{SKU, Stack};
+use e2e_tests::harness::{SKU, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_once_pushes_a_store_s_changes_and_prints_its_report() {

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::wait::wait_until;
-use crate::harness::{SKUS, Stack, StackOptions};
+use e2e_tests::harness::wait::wait_until;
+use e2e_tests::harness::{SKUS, Stack, StackOptions};
 
 const TTL: Duration = Duration::from_secs(3);
 
