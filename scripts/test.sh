@@ -14,7 +14,11 @@
 # 3. builds the binaries (debug; the end-to-end tests spawn them),
 # 4. runs `cargo test --workspace "$@"`,
 # 5. without arguments, runs scripts/contract-test.sh: schemathesis checks
-#    both apps against their own OpenAPI documents.
+#    both apps against their own OpenAPI documents,
+# 6. without arguments, runs a 90-second chaos soak (target/debug/soak) with
+#    8 faults and a fresh seed each run, printed first, so CI keeps
+#    exploring; SOAK_SEED replays one. Its report: target/soak-report.json
+#    (under CARGO_TARGET_DIR when set).
 # It exits non-zero when any step fails.
 #
 # Environment (the tests read these two; both can be overridden):
@@ -145,4 +149,9 @@ cargo test "${workspace[@]}" "$@"
 if (($# == 0)); then
     log "scripts/contract-test.sh"
     "$ROOT/scripts/contract-test.sh"
+    seed=${SOAK_SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}
+    log "soak --minutes 1.5 --faults 8 --rate 40 --seed $seed"
+    target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
+    "$target_dir/debug/soak" --minutes 1.5 --faults 8 --rate 40 --seed "$seed" \
+        --report "$target_dir/soak-report.json"
 fi

@@ -53,11 +53,22 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
+/// The directory of the binaries the stacks run, when not the default.
+static BINARY_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes every stack run the binaries in `dir` (the soak runs those beside
+/// it); call before the first stack starts.
+pub fn use_binaries_in(dir: PathBuf) {
+    let _ = BINARY_DIR.set(dir);
+}
+
 /// Where `cargo build --workspace --bins` put the binaries, or the
-/// directory `E2E_BIN_DIR` names (the soak runs the release binaries).
+/// directory `E2E_BIN_DIR` or [`use_binaries_in`] names.
 pub fn binary(name: &str) -> PathBuf {
-    let dir =
-        std::env::var_os("E2E_BIN_DIR").map_or_else(|| target_dir().join("debug"), PathBuf::from);
+    let dir = std::env::var_os("E2E_BIN_DIR")
+        .map(PathBuf::from)
+        .or_else(|| BINARY_DIR.get().cloned())
+        .unwrap_or_else(|| target_dir().join("debug"));
     let path = dir.join(name);
     assert!(
         path.is_file(),

@@ -23,6 +23,8 @@ use reqwest::Client;
 use sync_worker::topology::BrokerTopology;
 use tokio::sync::SemaphorePermit;
 
+pub use self::control::Service;
+
 use self::clients::{CentralApi, MetricsApi, StoreApi};
 use self::process::{Process, Spec};
 

@@ -39,6 +39,11 @@ impl CentralApi {
         }
     }
 
+    /// The admin client's id and secret.
+    pub fn admin_credentials(&self) -> (&str, &str) {
+        (&self.admin.0, &self.admin.1)
+    }
+
     /// An admin token, reused for half its lifetime.
     async fn token(&self) -> String {
         let mut cached = self.token.lock().await;

@@ -1,0 +1,292 @@
+//! The checker, run once the load has stopped and the last fault has
+//! ended: it waits for sync to go quiet, then reads every log and
+//! projection straight from the databases.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use e2e_tests::harness::process::Spec;
+use e2e_tests::harness::{Stack, infra};
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::load::{Origin, Record, lock};
+
+/// How long sync may take to go quiet before what is left counts as stuck.
+const QUIET_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the checker found.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Acked operations missing where they must be, as `what: operation`.
+    pub lost: Vec<String>,
+    /// Operations more than once in a log.
+    pub duplicated: Vec<String>,
+    /// Changes still pending after [`QUIET_TIMEOUT`].
+    pub stuck: Vec<String>,
+    /// Projections that disagree with each other or with their logs.
+    pub mismatches: Vec<String>,
+    /// Abusive requests that changed something or got a wrong answer.
+    pub abuse: Vec<String>,
+    /// Seconds from quiet (last fault over, load stopped) to converged;
+    /// `None` when it did not converge.
+    pub convergence_seconds: Option<f64>,
+    /// Store changes rejected by central, with their reasons.
+    pub rejected: HashMap<String, u64>,
+    /// Propagation from a store change to central applying it, p50 and p99
+    /// in seconds, over the whole run.
+    pub propagation: Option<(f64, f64)>,
+}
+
+impl Verdict {
+    /// The first violation, for the failure message.
+    pub fn first(&self) -> Option<String> {
+        let named = [
+            ("lost", &self.lost),
+            ("duplicated", &self.duplicated),
+            ("stuck", &self.stuck),
+            ("mismatch", &self.mismatches),
+            ("abuse", &self.abuse),
+        ];
+        named
+            .iter()
+            .find_map(|(what, found)| found.first().map(|first| format!("{what}: {first}")))
+    }
+}
+
+/// Waits for quiet, then checks everything.
+pub async fn run(stack: &Stack, record: &Record, quiet_since: Instant) -> Verdict {
+    let urls = stack.database_urls();
+    let store_ids: Vec<String> = stack.stores.iter().map(|store| store.id.clone()).collect();
+    let mut verdict = Verdict::default();
+    let deadline = quiet_since + QUIET_TIMEOUT;
+    loop {
+        match converged(&urls, &store_ids).await {
+            Ok(()) => {
+                verdict.convergence_seconds = Some(quiet_since.elapsed().as_secs_f64());
+                break;
+            }
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(left) => {
+                verdict.stuck = left;
+                break;
+            }
+        }
+    }
+    if let Err(error) = check_logs(&urls, stack, record, &mut verdict).await {
+        verdict
+            .mismatches
+            .push(format!("the check itself failed: {error:#}"));
+    }
+    verify_rebuilds(&urls, &mut verdict);
+    verdict
+}
+
+async fn connect(url: &str) -> anyhow::Result<PgConnection> {
+    Ok(PgConnection::connect(url).await?)
+}
+
+/// `Ok` when nothing is pending and every store's figures equal central's;
+/// otherwise what is left, one line each.
+async fn converged(urls: &[String], store_ids: &[String]) -> Result<(), Vec<String>> {
+    let mut left = Vec::new();
+    let central = central_stock(&urls[0])
+        .await
+        .map_err(|e| vec![e.to_string()])?;
+    for (url, store_id) in urls[1..].iter().zip(store_ids) {
+        let mut store = connect(url).await.map_err(|e| vec![e.to_string()])?;
+        let pending: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT operation_id, sku FROM changes WHERE status = 'pending' ORDER BY position",
+        )
+        .fetch_all(&mut store)
+        .await
+        .map_err(|e| vec![e.to_string()])?;
+        left.extend(
+            pending
+                .iter()
+                .map(|(id, sku)| format!("{store_id}/{sku}: {id} still pending")),
+        );
+        let stock: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT sku, quantity, confirmed_quantity, confirmed_version FROM stock",
+        )
+        .fetch_all(&mut store)
+        .await
+        .map_err(|e| vec![e.to_string()])?;
+        for (sku, quantity, confirmed, version) in stock {
+            let at_central = central.get(&(store_id.clone(), sku.clone()));
+            if at_central != Some(&(confirmed, version)) || quantity != confirmed {
+                left.push(format!(
+                    "{store_id}/{sku}: store quantity {quantity}, confirmed ({confirmed}, v{version}), central {at_central:?}"
+                ));
+            }
+        }
+    }
+    if left.is_empty() { Ok(()) } else { Err(left) }
+}
+
+/// Central's `(quantity, version)` by `(store, SKU)`.
+async fn central_stock(url: &str) -> anyhow::Result<HashMap<(String, String), (i64, i64)>> {
+    let mut central = connect(url).await?;
+    let rows: Vec<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT store_id, sku, quantity, version FROM central_stock")
+            .fetch_all(&mut central)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(store, sku, quantity, version)| ((store, sku), (quantity, version)))
+        .collect())
+}
+
+async fn check_logs(
+    urls: &[String],
+    stack: &Stack,
+    record: &Record,
+    verdict: &mut Verdict,
+) -> anyhow::Result<()> {
+    let mut central = connect(&urls[0]).await?;
+    // Every change central applied, by operation id: how often, and where.
+    let applied: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT (payload->'ChangeApplied'->>'operation_id')::uuid, store_id,
+                payload->'ChangeApplied'->>'origin'
+           FROM events WHERE event_type = 'ChangeApplied'",
+    )
+    .fetch_all(&mut central)
+    .await?;
+    let mut at_central: HashMap<Uuid, usize> = HashMap::new();
+    for (id, store, _) in &applied {
+        *at_central.entry(*id).or_default() += 1;
+        if at_central[id] == 2 {
+            verdict
+                .duplicated
+                .push(format!("{id} applied twice at central ({store})"));
+        }
+    }
+    let sums: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT s.store_id, s.sku, s.quantity,
+                (SELECT sum(coalesce((e.payload->'ItemRegistered'->>'quantity')::bigint, 0)
+                          + coalesce((e.payload->'ChangeApplied'->>'delta')::bigint, 0))::bigint
+                   FROM events e WHERE e.store_id = s.store_id AND e.sku = s.sku)
+           FROM central_stock s",
+    )
+    .fetch_all(&mut central)
+    .await?;
+    for (store, sku, quantity, from_log) in sums {
+        if from_log != Some(quantity) {
+            verdict.mismatches.push(format!(
+                "{store}/{sku}: central quantity {quantity}, its log sums to {from_log:?}"
+            ));
+        }
+    }
+    verdict.propagation = sqlx::query_as::<_, (Option<f64>, Option<f64>)>(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
+                percentile_cont(0.99) WITHIN GROUP (ORDER BY lag)
+           FROM (SELECT extract(epoch FROM recorded_at
+                        - (payload->'ChangeApplied'->>'occurred_at')::timestamptz)::float8 AS lag
+                   FROM events WHERE event_type = 'ChangeApplied'
+                    AND payload->'ChangeApplied'->>'origin' = 'store') lags",
+    )
+    .fetch_one(&mut central)
+    .await
+    .ok()
+    .and_then(|(p50, p99)| Some((p50?, p99?)));
+
+    let acked = lock(&record.acked).clone();
+    let abusive: HashSet<Uuid> = lock(&record.abusive_ids).iter().copied().collect();
+    verdict
+        .abuse
+        .extend(lock(&record.abusive_misanswered).iter().cloned());
+    for (index, store) in stack.stores.iter().enumerate() {
+        let mut db = connect(&urls[index + 1]).await?;
+        let changes: Vec<(Uuid, String, Option<String>)> =
+            sqlx::query_as("SELECT operation_id, status, result_code FROM changes")
+                .fetch_all(&mut db)
+                .await?;
+        let statuses: HashMap<Uuid, (String, Option<String>)> = changes
+            .into_iter()
+            .map(|(id, status, code)| (id, (status, code)))
+            .collect();
+        let events: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT (payload->(event_type)->>'operation_id')::uuid, event_type FROM events
+              WHERE event_type IN ('StockAdjusted', 'CentralChangeApplied')",
+        )
+        .fetch_all(&mut db)
+        .await?;
+        let mut at_store: HashMap<Uuid, usize> = HashMap::new();
+        for (id, kind) in &events {
+            *at_store.entry(*id).or_default() += 1;
+            if at_store[id] == 2 {
+                verdict
+                    .duplicated
+                    .push(format!("{id} twice in {}'s log ({kind})", store.id));
+            }
+            if abusive.contains(id) {
+                verdict
+                    .abuse
+                    .push(format!("abusive request {id} reached {}'s log", store.id));
+            }
+        }
+        for ack in acked.iter().filter(|ack| ack.store_id == store.id) {
+            let id = ack.operation_id;
+            match ack.origin {
+                Origin::Store => match statuses.get(&id) {
+                    None => verdict
+                        .lost
+                        .push(format!("{id}: acked by {} but not in its log", store.id)),
+                    Some((status, _)) if status == "synced" && !at_central.contains_key(&id) => {
+                        verdict.lost.push(format!(
+                            "{id}: synced at {} but not in central's log",
+                            store.id
+                        ));
+                    }
+                    Some((status, code)) if status == "rejected" => {
+                        let reason = code.clone().unwrap_or_else(|| "no reason".into());
+                        *verdict.rejected.entry(reason).or_default() += 1;
+                    }
+                    Some(_) => {}
+                },
+                Origin::HeadOffice => {
+                    if !at_central.contains_key(&id) {
+                        verdict.lost.push(format!(
+                            "{id}: head-office change acked but not in central's log"
+                        ));
+                    } else if !at_store.contains_key(&id) {
+                        verdict.lost.push(format!(
+                            "{id}: head-office change never reached {}",
+                            store.id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for (id, store, _) in &applied {
+        if abusive.contains(id) {
+            verdict
+                .abuse
+                .push(format!("abusive request {id} reached central ({store})"));
+        }
+    }
+    Ok(())
+}
+
+/// `rebuild-projections --verify` on every database.
+fn verify_rebuilds(urls: &[String], verdict: &mut Verdict) {
+    for (index, url) in urls.iter().enumerate() {
+        let binary = if index == 0 {
+            "central-app"
+        } else {
+            "store-app"
+        };
+        let (status, output) = Spec::new(format!("verify-{index}"), infra::binary(binary))
+            .args(["rebuild-projections", "--verify"])
+            .env("DATABASE_URL", url.clone())
+            .output();
+        if !status.success() {
+            verdict.mismatches.push(format!(
+                "{binary} rebuild-projections --verify on database {index}: {status}\n{output}"
+            ));
+        }
+    }
+}
