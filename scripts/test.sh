@@ -16,7 +16,7 @@
 # 5. without arguments, runs scripts/contract-test.sh: schemathesis checks
 #    both apps against their own OpenAPI documents,
 # 6. without arguments, runs a 90-second chaos soak (target/debug/soak) with
-#    8 faults and a fresh seed each run, printed first, so CI keeps
+#    9 faults (one of each kind) and a fresh seed each run, printed first, so CI keeps
 #    exploring; SOAK_SEED replays one. Its report: target/soak-report.json
 #    (under CARGO_TARGET_DIR when set).
 # It exits non-zero when any step fails.
@@ -150,8 +150,8 @@ if (($# == 0)); then
     log "scripts/contract-test.sh"
     "$ROOT/scripts/contract-test.sh"
     seed=${SOAK_SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}
-    log "soak --minutes 1.5 --faults 8 --rate 40 --seed $seed"
+    log "soak --minutes 1.5 --faults 9 --rate 40 --seed $seed"
     target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
-    "$target_dir/debug/soak" --minutes 1.5 --faults 8 --rate 40 --seed "$seed" \
+    "$target_dir/debug/soak" --minutes 1.5 --faults 9 --rate 40 --seed "$seed" \
         --report "$target_dir/soak-report.json"
 fi

@@ -19,6 +19,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
+use service_infra::secret::Secret;
+use sync_worker::token::TokenSource;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -86,13 +88,12 @@ struct Till {
     url: String,
 }
 
-/// Head office as its staff reach it.
+/// Head office as its staff reach it, with the admin's tokens from the
+/// worker's own token source (refreshed before expiry, or after a 401).
 #[derive(Clone)]
 struct HeadOffice {
     url: String,
-    client_id: String,
-    secret: String,
-    token: Arc<tokio::sync::Mutex<Option<String>>>,
+    tokens: TokenSource,
 }
 
 /// Starts the load; it runs until `stopped` turns true, then waits for
@@ -118,11 +119,20 @@ pub fn spawn(
         })
         .collect();
     let (client_id, secret) = stack.central.admin_credentials();
+    let token_url = format!("{}/auth/token", stack.central.url)
+        .parse()
+        .expect("central's token URL");
+    let fetches = prometheus::IntCounter::new("soak_token_fetches", "admin tokens fetched")
+        .expect("a counter");
     let head_office = HeadOffice {
         url: stack.central.url.clone(),
-        client_id: client_id.to_owned(),
-        secret: secret.to_owned(),
-        token: Arc::default(),
+        tokens: TokenSource::new(
+            http.clone(),
+            token_url,
+            client_id.to_owned(),
+            Secret::new(secret),
+            fetches,
+        ),
     };
     tokio::spawn(async move {
         let versions: Arc<Mutex<HashMap<(String, String), i64>>> = Arc::default();
@@ -321,7 +331,7 @@ impl HeadOffice {
         let body = json!({ "delta": delta, "operation_id": operation_id, "reason": "soak" });
         let started = Instant::now();
         loop {
-            let Some(token) = self.token(http).await else {
+            let Ok(token) = self.tokens.get().await else {
                 if started.elapsed() > GIVE_UP_AFTER {
                     lock(&record.abandoned).push(operation_id);
                     return;
@@ -329,10 +339,10 @@ impl HeadOffice {
                 retry_pause(record).await;
                 continue;
             };
-            let request = http.post(&url).bearer_auth(&token).json(&body);
+            let request = http.post(&url).bearer_auth(token.as_str()).json(&body);
             match answer(request).await {
                 Some((StatusCode::UNAUTHORIZED, _)) => {
-                    *self.token.lock().await = None;
+                    self.tokens.invalidate(&token).await;
                     retry_pause(record).await;
                 }
                 Some((status, body)) if !status.is_server_error() => {
@@ -355,26 +365,6 @@ impl HeadOffice {
                 _ => retry_pause(record).await,
             }
         }
-    }
-
-    /// The admin token, fetched when missing.
-    async fn token(&self, http: &Client) -> Option<String> {
-        let mut cached = self.token.lock().await;
-        if cached.is_none() {
-            let response = http
-                .post(format!("{}/auth/token", self.url))
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", self.client_id.as_str()),
-                    ("client_secret", self.secret.as_str()),
-                ])
-                .send()
-                .await
-                .ok()?;
-            let body: Value = response.json().await.ok()?;
-            *cached = Some(body["access_token"].as_str()?.to_owned());
-        }
-        cached.clone()
     }
 }
 
