@@ -206,6 +206,12 @@ pub struct EventsPage {
     pub events: Vec<EventView>,
     /// Set when the page is full: pass it as `after` for the next page.
     pub next_cursor: Option<LogCursor>,
+    /// False when older transactions were still running after 2 s and the
+    /// read settled for what was visible: changes committed before the
+    /// request may be missing here (they follow, nothing is skipped), so
+    /// read again later.
+    #[serde(default = "crate::yes")]
+    pub complete: bool,
 }
 
 /// The token request of the OAuth2 client-credentials grant (form or JSON

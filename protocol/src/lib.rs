@@ -31,3 +31,8 @@ pub use outcome::{FinalOutcome, SyncState};
 pub use text::{FailureText, Reason};
 pub use timestamp::Timestamp;
 pub use version::{Quantity, StreamVersion};
+
+/// `true`, for fields that default to it when an older peer omits them.
+fn yes() -> bool {
+    true
+}

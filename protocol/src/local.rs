@@ -154,4 +154,10 @@ pub struct EventPage {
     pub events: Vec<EventView>,
     /// Set when the page is full: more events may follow now.
     pub next_cursor: Option<LogCursor>,
+    /// False when older transactions were still running after 2 s and the
+    /// read settled for what was visible: changes committed before the
+    /// request may be missing here (they follow, nothing is skipped), so
+    /// read again later.
+    #[serde(default = "crate::yes")]
+    pub complete: bool,
 }

@@ -55,6 +55,11 @@ pub struct Page {
     pub events: Vec<StoredEvent>,
     /// Set when the page is full: more events may follow right away.
     pub next_cursor: Option<LogCursor>,
+    /// False when the read gave up waiting for older transactions: events
+    /// committed before the request may still be missing from this page
+    /// (they follow it, nothing is skipped), so a reader that must see them
+    /// reads again later.
+    pub complete: bool,
 }
 
 /// How long a read waits for older transactions to end before it settles
@@ -63,8 +68,8 @@ const HORIZON_WAIT: Duration = Duration::from_secs(2);
 
 /// The transaction id below which every transaction has ended: the first id
 /// unassigned when called, once the transactions before it end (or, after
-/// [`HORIZON_WAIT`], the oldest still running).
-async fn settled_horizon(pool: &PgPool) -> Result<i64, sqlx::Error> {
+/// [`HORIZON_WAIT`], the oldest still running: then `false`).
+async fn settled_horizon(pool: &PgPool) -> Result<(i64, bool), sqlx::Error> {
     let target: i64 =
         sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
             .fetch_one(pool)
@@ -75,8 +80,16 @@ async fn settled_horizon(pool: &PgPool) -> Result<i64, sqlx::Error> {
             sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
                 .fetch_one(pool)
                 .await?;
-        if oldest_running >= target || Instant::now() >= deadline {
-            return Ok(oldest_running.min(target));
+        if oldest_running >= target {
+            return Ok((target, true));
+        }
+        if Instant::now() >= deadline {
+            tracing::info!(
+                oldest_running,
+                horizon = target,
+                "older transactions still running after {HORIZON_WAIT:?}; this page may be incomplete"
+            );
+            return Ok((oldest_running, false));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -89,7 +102,7 @@ pub async fn read_page(
     limit: i64,
     filters: &Filters,
 ) -> Result<Page, sqlx::Error> {
-    let horizon = settled_horizon(pool).await?;
+    let (horizon, complete) = settled_horizon(pool).await?;
     let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT position, tx_id::text::bigint AS tx_id, aggregate_id, sequence, event_type,
                 payload, metadata, recorded_at
@@ -117,5 +130,6 @@ pub async fn read_page(
     Ok(Page {
         events,
         next_cursor,
+        complete,
     })
 }

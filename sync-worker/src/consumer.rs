@@ -5,6 +5,11 @@
 //! - A nudge is acked only once the sync's work is recorded at the store.
 //! - A failed sync (or one that left changes for later) publishes the nudge
 //!   to the retry exchange with the next backoff level, then acks it.
+//! - While syncs of the store fail (central down, say), fresh nudges are
+//!   acked as coalesced until the scheduled retry comes back: one attempt
+//!   (and at most one token fetch) per backoff step, not one per nudge.
+//!   The failure is logged once when it starts and once when syncs work
+//!   again; `sync_runs_total` and `sync_messages_total` keep counting.
 //! - Poison (a body that names no store, or another store) is rejected to
 //!   the dead-letter queue.
 //! - On shutdown the sync stops after the batch in hand (or is abandoned
@@ -33,7 +38,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus;
 use crate::message::{self, Nudge};
 use crate::store_client::StoreClient;
-use crate::sync::{SyncContext, SyncRun, sync_store_with};
+use crate::sync::{SyncContext, SyncError, SyncRun, sync_store_with};
 use crate::topology::BrokerTopology;
 
 /// How long a sync may go on after shutdown was asked for before it is
@@ -71,6 +76,15 @@ pub struct StoreConsumer {
     covered: CoveredNudges,
     /// When the retry this consumer last published comes back.
     retry_due: Option<Instant>,
+    /// Since when, and how often, syncs of this store have failed.
+    failing: Option<Failing>,
+}
+
+/// A run of failed syncs of one store.
+#[derive(Debug, Clone, Copy)]
+struct Failing {
+    since: Instant,
+    failures: u32,
 }
 
 impl StoreConsumer {
@@ -90,6 +104,7 @@ impl StoreConsumer {
             stop,
             covered: CoveredNudges::default(),
             retry_due: None,
+            failing: None,
         }
     }
 
@@ -181,6 +196,9 @@ impl StoreConsumer {
     }
 
     async fn sync(&mut self, nudge: Nudge) -> Settle {
+        if self.backing_off(&nudge) {
+            return Settle::Ack("coalesced");
+        }
         // Counted before the sync reads anything: every nudge counted was
         // published after its change committed, so the sync sees the change.
         let waiting = self.waiting_nudges().await;
@@ -199,14 +217,58 @@ impl StoreConsumer {
                 return Settle::Requeue;
             }
         };
+        match &result {
+            Ok(_) => self.recovered(),
+            Err(error) => self.failed(error),
+        }
         match result {
             Ok(report) if report.interrupted => Settle::Requeue,
-            Ok(report) if report.deferred == 0 => {
+            Ok(report) if report.done() => {
                 self.covered.cover(waiting);
                 self.retry_due = None;
                 Settle::Ack("acked")
             }
             Ok(_) | Err(_) => self.schedule_retry(nudge.attempt.saturating_add(1)).await,
+        }
+    }
+
+    /// Whether to leave a fresh nudge to the retry already scheduled after
+    /// a failed sync: it will sync everything committed before it.
+    fn backing_off(&self, nudge: &Nudge) -> bool {
+        nudge.attempt == 0
+            && self.failing.is_some()
+            && self.retry_due.is_some_and(|due| due > Instant::now())
+    }
+
+    /// Counts a failed sync; logs the first of a run.
+    fn failed(&mut self, error: &SyncError) {
+        match &mut self.failing {
+            Some(failing) => {
+                failing.failures += 1;
+                tracing::debug!(%error, failures = failing.failures, "sync failed again");
+            }
+            None => {
+                self.failing = Some(Failing {
+                    since: Instant::now(),
+                    failures: 1,
+                });
+                if error.is_transient() {
+                    tracing::warn!(%error, "syncs of this store fail; backing off until they work again");
+                } else {
+                    tracing::error!(%error, "syncs of this store fail and need attention; backing off");
+                }
+            }
+        }
+    }
+
+    /// Ends a run of failed syncs, logging it.
+    fn recovered(&mut self) {
+        if let Some(failing) = self.failing.take() {
+            tracing::info!(
+                failures = failing.failures,
+                failing_for_ms = failing.since.elapsed().as_millis() as u64,
+                "syncs of this store work again"
+            );
         }
     }
 

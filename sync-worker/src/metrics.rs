@@ -16,7 +16,8 @@ pub struct WorkerMetrics {
     /// The registry `/metrics` renders.
     pub registry: Registry,
     /// `sync_runs_total{outcome}`: `ok`, `deferred` (changes left for a
-    /// retry), `failed` or `interrupted` (shutdown).
+    /// retry), `incomplete` (central's log read short; retried), `failed`
+    /// or `interrupted` (shutdown).
     pub runs: IntCounterVec,
     /// `sync_changes_total{outcome}`: central's answers by outcome, plus
     /// `failed` for changes of a batch that could not be pushed and

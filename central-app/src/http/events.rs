@@ -92,7 +92,7 @@ pub async fn list(
         ));
     }
     let limit = i64::from(query.limit.get());
-    let events = log::read(state.ledger.pool(), query.after.cursor(), &filter, limit)
+    let (events, complete) = log::read(state.ledger.pool(), query.after.cursor(), &filter, limit)
         .await
         .map_err(database_error)?;
     let full = i64::try_from(events.len()).is_ok_and(|n| n == limit);
@@ -103,5 +103,6 @@ pub async fn list(
             .map(event_view)
             .collect::<Result<_, _>>()?,
         next_cursor,
+        complete,
     }))
 }

@@ -59,13 +59,15 @@ impl LogEvent {
     }
 }
 
-/// Up to `limit` events after `after` that match `filter`, in log order.
+/// Up to `limit` events after `after` that match `filter`, in log order,
+/// and whether the read saw every transaction committed before it (see
+/// `service_infra::event_log::Page::complete`).
 pub async fn read(
     pool: &PgPool,
     after: Cursor,
     filter: &LogFilter,
     limit: i64,
-) -> Result<Vec<LogEvent>, sqlx::Error> {
+) -> Result<(Vec<LogEvent>, bool), sqlx::Error> {
     let mut filters = Vec::new();
     if let Some(store_id) = &filter.store_id {
         filters.push(("store_id", store_id.to_string()));
@@ -74,5 +76,6 @@ pub async fn read(
         filters.push(("sku", sku.to_string()));
     }
     let page = read_page(pool, after, limit, &filters).await?;
-    Ok(page.events.into_iter().map(LogEvent::from).collect())
+    let events = page.events.into_iter().map(LogEvent::from).collect();
+    Ok((events, page.complete))
 }

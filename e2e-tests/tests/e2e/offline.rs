@@ -1,6 +1,8 @@
 //! Offline: with central stopped the store keeps accepting updates; none is
-//! rejected, and once central is back every one is applied exactly once
-//! without anyone calling the trigger (the worker's retries bring them).
+//! rejected, the worker backs off instead of trying (and fetching a token)
+//! once per nudge, and once central is back every update is applied exactly
+//! once without anyone calling the trigger (the worker's retries bring
+//! them).
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,23 @@ async fn with_central_stopped_updates_wait_and_are_applied_once_it_is_back() {
             "{id} is {status:?} while central is down"
         );
     }
+    // Dozens of nudges (the store's own publisher coalesces some), but
+    // syncs only at the backoff steps (250 ms doubling to 2 s in tests): a
+    // handful of failed attempts and token fetches.
+    let worker = &stack.workers[0];
+    let failed = worker.metric("sync_runs_total", "outcome=\"failed\"").await;
+    let coalesced = worker
+        .metric("sync_messages_total", "result=\"coalesced\"")
+        .await;
+    assert!(
+        failed <= 20.0,
+        "{failed} failed syncs for 200 nudges while central was down"
+    );
+    eprintln!("offline: {failed} failed syncs, {coalesced} nudges left to a scheduled retry");
+    assert!(
+        coalesced > failed,
+        "{coalesced} nudges coalesced, {failed} syncs failed: not backing off"
+    );
 
     let restarted = Instant::now();
     stack.start_central().await;

@@ -49,5 +49,6 @@ pub async fn list(
     Ok(Json(EventPage {
         events: page.events.into_iter().map(event_view).collect(),
         next_cursor: page.next_cursor,
+        complete: page.complete,
     }))
 }

@@ -117,14 +117,25 @@ pub struct SyncReport {
     pub checkpoint: Option<protocol::LogCursor>,
     /// Stopped early by shutdown; the rest is left for the next sync.
     pub interrupted: bool,
+    /// Central's log could not be read to the end of what was committed
+    /// when the sync started (older transactions kept running): retried.
+    pub incomplete: bool,
     pub duration_ms: u64,
 }
 
 impl SyncReport {
-    /// `ok`, `deferred` or `interrupted`, as counted in `sync_runs_total`.
+    /// Whether the sync left nothing for a retry.
+    pub fn done(&self) -> bool {
+        !self.interrupted && !self.incomplete && self.deferred == 0
+    }
+
+    /// `ok`, `deferred`, `incomplete` or `interrupted`, as counted in
+    /// `sync_runs_total`.
     pub fn outcome(&self) -> &'static str {
         if self.interrupted {
             "interrupted"
+        } else if self.incomplete {
+            "incomplete"
         } else if self.deferred > 0 {
             "deferred"
         } else {
@@ -197,11 +208,9 @@ pub async fn sync_store_with(
         }
         Err(error) => {
             ctx.metrics.runs.with_label_values(&["failed"]).inc();
-            if error.is_transient() {
-                tracing::warn!(error = %error, pushed = report.pushed, "sync failed; will retry");
-            } else {
-                tracing::error!(error = %error, pushed = report.pushed, "sync failed and needs attention; will retry");
-            }
+            // The caller logs a run of failures once (the consumer) or
+            // reports the error (sync-once).
+            tracing::debug!(error = %error, pushed = report.pushed, "sync failed");
             Err(error)
         }
     }

@@ -43,6 +43,10 @@ pub(super) async fn pull(
             break;
         }
         let page = ctx.central.events(store.id(), after, PAGE_SIZE).await?;
+        // Central gave up waiting for older transactions: changes committed
+        // before this sync may be missing, so the sync counts as incomplete
+        // and is retried (its nudge may have been the only one for them).
+        report.incomplete |= !page.complete;
         let Some(last) = page.events.last() else {
             break;
         };
@@ -55,7 +59,7 @@ pub(super) async fn pull(
             .with_label_values(&["pulled"])
             .inc_by(recorded);
         after = Some(checkpoint);
-        if page.next_cursor.is_none() {
+        if page.next_cursor.is_none() || !page.complete {
             break;
         }
     }
