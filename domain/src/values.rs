@@ -111,6 +111,9 @@ code_type!(
 #[serde(transparent)]
 pub struct OperationId(Uuid);
 
+/// The UUIDv5 namespace of [`OperationId::reapplication`].
+const REAPPLICATION_NAMESPACE: Uuid = Uuid::from_u128(0x6a1d_7c0e_5b2f_4e0a_9d3c_8f41_2b6e_0a17);
+
 impl OperationId {
     /// A fresh time-ordered id.
     pub fn new_v7() -> Self {
@@ -118,6 +121,13 @@ impl OperationId {
     }
 
     /// The underlying UUID.
+    /// The id of the change that reapplies this one after central refused
+    /// it: derived from this id (UUIDv5), so asking twice is one change and
+    /// anyone holding either id can find the other.
+    pub fn reapplication(&self) -> Self {
+        Self(Uuid::new_v5(&REAPPLICATION_NAMESPACE, self.0.as_bytes()))
+    }
+
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
@@ -212,6 +222,18 @@ mod tests {
         assert!(Delta::try_from(1_000_001).is_err());
         assert!(Delta::try_from(-1_000_001).is_err());
         assert_eq!(Delta::try_from(-1_000_000).map(Delta::get), Ok(-1_000_000));
+    }
+
+    #[test]
+    fn a_reapplication_id_is_derived_from_its_original() {
+        let original: OperationId = "0192f1d6-7c1a-7cc0-9a51-3c1fe4a7a001".parse().expect("id");
+        assert_eq!(original.reapplication(), original.reapplication());
+        assert_ne!(original.reapplication(), original);
+        assert_ne!(
+            original.reapplication().reapplication(),
+            original.reapplication()
+        );
+        assert_eq!(original.reapplication().as_uuid().get_version_num(), 5);
     }
 
     #[test]

@@ -111,6 +111,15 @@ const ERROR_RESPONSES: &[ErrorResponse] = &[
         retry_after: false,
     },
     ErrorResponse {
+        name: "NotRejected",
+        description: "`not_rejected`: only a change central rejected can be reapplied; `details.status` is the change's status",
+        examples: &[(
+            "not_rejected",
+            "change 0192f1d6-7c1a-7cc0-9a51-3c1fe4a7a001 is pending, not rejected: only a rejected change can be reapplied",
+        )],
+        retry_after: false,
+    },
+    ErrorResponse {
         name: "PayloadTooLarge",
         description: "`payload_too_large`: the body is over the limit",
         examples: &[("payload_too_large", "request body is too large")],
@@ -194,6 +203,7 @@ response_names!(
     SkuOrOperationNotFound,
     MethodNotAllowed,
     Conflict,
+    NotRejected,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -270,6 +280,7 @@ mod tests {
             SkuOrOperationNotFound::response().0,
             MethodNotAllowed::response().0,
             Conflict::response().0,
+            NotRejected::response().0,
             PayloadTooLarge::response().0,
             UnsupportedMediaType::response().0,
             ValidationFailed::response().0,
@@ -279,7 +290,7 @@ mod tests {
         ] {
             assert_eq!(find(name).name, name);
         }
-        assert_eq!(ERROR_RESPONSES.len(), 14);
+        assert_eq!(ERROR_RESPONSES.len(), 15);
     }
 }
 

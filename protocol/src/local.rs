@@ -109,6 +109,57 @@ pub struct SyncStatus {
     pub because_of: Option<OperationId>,
 }
 
+/// Which changes the conflict inbox lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxStatus {
+    /// Refused by central for good (`version_conflict`,
+    /// `insufficient_stock`, or a refused change it depended on).
+    #[default]
+    Rejected,
+    /// Still pending after a failed attempt to reach central.
+    Retrying,
+}
+
+/// A page of the conflict inbox.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// `rejected` (default) or `retrying`.
+    #[serde(default)]
+    #[param(required = false, inline)]
+    pub status: InboxStatus,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<u64>,
+    #[serde(default)]
+    #[param(required = false)]
+    pub limit: Limit<500, 100>,
+}
+
+/// A change in the conflict inbox: its sync status, the figures central
+/// had when it refused it, and what became of it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InboxChange {
+    #[serde(flatten)]
+    pub sync: SyncStatus,
+    /// When the change was made at the store.
+    pub occurred_at: DateTime<Utc>,
+    /// The version the change expected, if it was compare-and-set.
+    pub expected_version: Option<i64>,
+    /// Central's quantity when it refused the change.
+    pub central_quantity: Option<i64>,
+    /// The change that reapplied this one, once a person did.
+    pub reapplied_as: Option<OperationId>,
+}
+
+/// Changes that need a person, in log order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InboxPage {
+    pub changes: Vec<InboxChange>,
+    /// Set when the page is full: pass it as `cursor` for the next page.
+    pub next_cursor: Option<u64>,
+}
+
 /// An accepted sync trigger.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TriggerResponse {

@@ -40,6 +40,17 @@ pub async fn record_change(
     result
 }
 
+/// Reapplies the rejected change `original` (a person decided it did
+/// happen): recorded, counted and nudged like any local change.
+pub async fn reapply(state: &AppState, original: OperationId) -> Result<AcceptedChange, ApiError> {
+    let request = state
+        .ledger
+        .reapplication(original)
+        .await
+        .map_err(ApiError::from);
+    record_change(state, request).await
+}
+
 /// Records central's final answers and counts the settled changes.
 pub async fn record_outcomes(
     state: &AppState,

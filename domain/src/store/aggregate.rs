@@ -70,6 +70,7 @@ impl StockItem {
         delta: Delta,
         expected_version: Option<Version>,
         reason: Option<String>,
+        reapplies: Option<OperationId>,
         at: DateTime<Utc>,
     ) -> Result<StockEvent, StockError> {
         if let Some(expected) = expected_version.filter(|e| *e != self.version) {
@@ -91,6 +92,7 @@ impl StockItem {
             delta,
             expected_version,
             reason,
+            reapplies,
             at,
             quantity,
             version: self.version + 1,
@@ -248,8 +250,9 @@ impl Aggregate for StockItem {
                 delta,
                 expected_version,
                 reason,
+                reapplies,
                 at,
-            } => Some(self.adjust(operation_id, delta, expected_version, reason, at)?),
+            } => Some(self.adjust(operation_id, delta, expected_version, reason, reapplies, at)?),
             StockCommand::RecordOutcome {
                 outcome,
                 pending,

@@ -22,6 +22,8 @@ pub enum StockCommand {
         delta: Delta,
         expected_version: Option<Version>,
         reason: Option<String>,
+        /// The refused change this one reapplies.
+        reapplies: Option<OperationId>,
         at: DateTime<Utc>,
     },
     /// Central's final answer to one of this store's changes.

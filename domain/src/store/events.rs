@@ -24,6 +24,10 @@ pub enum StockEvent {
         delta: Delta,
         expected_version: Option<Version>,
         reason: Option<String>,
+        /// The refused change this one reapplies, when a person decided the
+        /// refused change did happen.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reapplies: Option<OperationId>,
         at: DateTime<Utc>,
         /// The store's quantity after the change.
         quantity: i64,

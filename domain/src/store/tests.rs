@@ -42,6 +42,7 @@ fn adjust(n: u128, value: i64, expected_version: Option<i64>) -> StockCommand {
         delta: delta(value),
         expected_version,
         reason: None,
+        reapplies: None,
         at: at(),
     }
 }
@@ -52,6 +53,7 @@ fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: 
         delta: delta(value),
         expected_version: expected,
         reason: None,
+        reapplies: None,
         at: at(),
         quantity,
         version,

@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{events, health, inventory, sync_status, worker_api};
+use super::{changes, events, health, inventory, sync_status, worker_api};
 
 /// The store API's OpenAPI description.
 #[derive(OpenApi)]
@@ -13,7 +13,7 @@ use super::{events, health, inventory, sync_status, worker_api};
         (bearer token of role sync-worker, issued by central)."),
     paths(
         inventory::update, inventory::get_one, inventory::list, inventory::latest_operation,
-        sync_status::status, sync_status::trigger, events::list,
+        sync_status::status, sync_status::trigger, changes::list, changes::reapply, events::list,
         worker_api::pending, worker_api::record_outcomes, worker_api::record_failure,
         worker_api::checkpoint, worker_api::apply_central_changes, health::ready,
     ),

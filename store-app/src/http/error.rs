@@ -16,6 +16,14 @@ impl From<LedgerError> for ApiError {
                 format!("operation id {id} was already used for a different change"),
             )
             .with_details(json!({ "operation_id": id })),
+            LedgerError::ChangeNotFound(id) => ApiError::not_found(
+                "operation_not_found",
+                format!("no change with operation id {id}"),
+            ),
+            LedgerError::NotRejected { ref status, .. } => {
+                let details = json!({ "status": status });
+                ApiError::conflict("not_rejected", error.to_string()).with_details(details)
+            }
             LedgerError::Database(db) => database_error(db),
         }
     }

@@ -55,10 +55,11 @@ fn change_request(sku: Sku, body: UpdateRequest) -> ChangeRequest {
         delta: body.delta,
         expected_version: body.version.map(protocol::StreamVersion::get),
         reason: body.reason.map(protocol::Reason::into_inner),
+        reapplies: None,
     }
 }
 
-fn update_response(change: &AcceptedChange) -> UpdateResponse {
+pub(super) fn update_response(change: &AcceptedChange) -> UpdateResponse {
     UpdateResponse {
         operation_id: change.operation_id,
         sku: change.sku.clone(),

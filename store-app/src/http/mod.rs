@@ -2,11 +2,13 @@
 //!
 //! - the local API for the store's tills (`/v1/local`): `inventory.rs`
 //!   (stock updates and reads), `sync_status.rs` (a change's sync status,
-//!   the sync trigger), `events.rs` (the event log);
+//!   the sync trigger), `changes.rs` (the conflict inbox), `events.rs` (the
+//!   event log);
 //! - the worker API (`/v1/sync`, role `sync-worker`): `worker_api.rs`;
 //! - `docs.rs` (OpenAPI, Swagger UI), `health.rs`, and `error.rs` (ledger
 //!   errors as HTTP answers).
 
+mod changes;
 mod docs;
 mod error;
 mod events;
@@ -39,6 +41,11 @@ pub fn router(state: AppState) -> Router {
             get(sync_status::status),
         )
         .route("/v1/local/sync/trigger", post(sync_status::trigger))
+        .route("/v1/local/changes", get(changes::list))
+        .route(
+            "/v1/local/changes/{operation_id}/reapply",
+            post(changes::reapply),
+        )
         .route("/v1/local/events", get(events::list))
         .route("/v1/sync/pending", get(worker_api::pending))
         .route("/v1/sync/outcomes", post(worker_api::record_outcomes))

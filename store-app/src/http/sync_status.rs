@@ -37,7 +37,7 @@ fn rejection_reason(code: &str) -> Result<RejectionReason, ApiError> {
         .map_err(|_| ApiError::internal(anyhow::anyhow!("unknown rejection reason {code:?}")))
 }
 
-fn sync_status(stored_status: ChangeStatus) -> Result<SyncStatus, ApiError> {
+pub(super) fn sync_status(stored_status: ChangeStatus) -> Result<SyncStatus, ApiError> {
     let status = sync_state(&stored_status)?;
     let ChangeStatus {
         change,

@@ -30,6 +30,17 @@ pub enum LedgerError {
     /// A repeat of an operation id with a different change.
     #[error("operation id {0} was already used for a different change")]
     OperationIdReused(OperationId),
+    /// No change has this operation id.
+    #[error("no change with operation id {0}")]
+    ChangeNotFound(OperationId),
+    /// Only a change central rejected can be reapplied.
+    #[error(
+        "change {operation_id} is {status}, not rejected: only a rejected change can be reapplied"
+    )]
+    NotRejected {
+        operation_id: OperationId,
+        status: String,
+    },
     /// The database failed or holds something it should not.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -43,6 +54,8 @@ pub struct ChangeRequest {
     pub delta: Delta,
     pub expected_version: Option<Version>,
     pub reason: Option<String>,
+    /// The refused change this one reapplies ([`Ledger::reapplication`]).
+    pub reapplies: Option<OperationId>,
 }
 
 /// An accepted change: the figures right after it.
@@ -112,6 +125,36 @@ impl Ledger {
         &self.pool
     }
 
+    /// The change that reapplies the rejected change `original`: the same
+    /// SKU and delta, unconditional, under the id derived from the
+    /// original's ([`OperationId::reapplication`]), so reapplying twice
+    /// records one change.
+    pub async fn reapplication(&self, original: OperationId) -> Result<ChangeRequest, LedgerError> {
+        let found: Option<(String, i64, String)> =
+            sqlx::query_as("SELECT sku, delta, status FROM changes WHERE operation_id = $1")
+                .bind(original.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+        let (sku, delta, status) = found.ok_or(LedgerError::ChangeNotFound(original))?;
+        if status != "rejected" {
+            return Err(LedgerError::NotRejected {
+                operation_id: original,
+                status,
+            });
+        }
+        let decode = |error: domain::ValueError| sqlx::Error::Decode(Box::new(error));
+        Ok(ChangeRequest {
+            sku: sku.parse().map_err(decode)?,
+            operation_id: original.reapplication(),
+            delta: Delta::try_from(delta).map_err(decode)?,
+            expected_version: None,
+            reason: Some(format!(
+                "reapplies change {original}, which central rejected"
+            )),
+            reapplies: Some(original),
+        })
+    }
+
     /// Records a local change, or answers a repeat of one.
     pub async fn change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
         let _serialized = self.stripes.lock(request.sku.as_str()).await;
@@ -135,6 +178,7 @@ impl Ledger {
             delta: request.delta,
             expected_version: request.expected_version,
             reason: request.reason.clone(),
+            reapplies: request.reapplies,
             at: now(),
         };
         let events = tx.execute(&request.sku, command).await?;

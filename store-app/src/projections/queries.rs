@@ -1,6 +1,9 @@
 //! Reads of the projections for the HTTP API and the worker.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
+use protocol::local::InboxStatus;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -67,6 +70,41 @@ pub async fn pending(pool: &PgPool, limit: i64) -> Result<Vec<ChangeStatus>, sql
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// A page of the conflict inbox: the changes in `status` after log
+/// position `after`, in log order.
+pub async fn inbox(
+    pool: &PgPool,
+    status: InboxStatus,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ChangeStatus>, sqlx::Error> {
+    let which = match status {
+        InboxStatus::Rejected => "status = 'rejected'",
+        InboxStatus::Retrying => "status = 'pending' AND attempts > 0",
+    };
+    sqlx::query_as(&format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE {which} AND position > $1
+          ORDER BY position LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Which of `operation_ids` name a change of this store.
+pub async fn existing_changes(
+    pool: &PgPool,
+    operation_ids: &[Uuid],
+) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let found: Vec<Uuid> =
+        sqlx::query_scalar("SELECT operation_id FROM changes WHERE operation_id = ANY($1)")
+            .bind(operation_ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// How many changes are pending and the age in seconds of the oldest.

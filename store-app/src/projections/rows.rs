@@ -96,6 +96,7 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             at,
             quantity,
             version,
+            ..
         } => Some(ChangeUpdate::Insert(ChangeRow {
             operation_id: operation_id.as_uuid(),
             sku: sku.to_string(),

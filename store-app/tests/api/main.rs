@@ -1,6 +1,7 @@
 //! HTTP-level tests of store-app against a real PostgreSQL (and RabbitMQ for
 //! the trigger): one database per test, dropped when the test ends.
 
+mod changes;
 mod cli;
 mod concurrency;
 mod contract;

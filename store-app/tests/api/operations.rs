@@ -18,6 +18,8 @@ async fn openapi_describes_every_path_and_swagger_ui_is_served() {
         "/v1/local/inventory/{sku}/operation_id",
         "/v1/local/sync/status/{operation_id}",
         "/v1/local/sync/trigger",
+        "/v1/local/changes",
+        "/v1/local/changes/{operation_id}/reapply",
         "/v1/local/events",
         "/v1/sync/pending",
         "/v1/sync/outcomes",

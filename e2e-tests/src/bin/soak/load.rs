@@ -9,6 +9,9 @@
 //!   means central answered that it applied the change.
 //! - 1 % of requests are malformed or abusive; each must get its 4xx JSON
 //!   answer, and its operation id must never reach any log.
+//! - Every 2 s a store manager reapplies one refused change from a store's
+//!   conflict inbox (a 201 is an acknowledged store change; reapplying the
+//!   same change again, by two rounds racing, is one change).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +36,9 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(180);
 const IN_FLIGHT: usize = 256;
 /// Head-office adjusts per second.
 const ADJUST_RATE: f64 = 2.0;
+/// How often a store manager looks at the conflict inbox and reapplies the
+/// first refused change nobody has reapplied yet.
+const INBOX_ROUND: Duration = Duration::from_secs(2);
 
 /// Where an acknowledged change was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +148,7 @@ pub fn spawn(
         let started = Instant::now();
         let mut sent = 0u64;
         let mut adjusts = 0u64;
+        let mut inbox_rounds = 0u64;
         while !*stopped.borrow() {
             let elapsed = started.elapsed().as_secs_f64();
             while (sent as f64) < elapsed * rate {
@@ -167,6 +174,12 @@ pub fn spawn(
                 tasks.spawn(async move {
                     office.adjust(&http, &store_id, &sku, delta, &record).await;
                 });
+            }
+            while (inbox_rounds as f64) < elapsed / INBOX_ROUND.as_secs_f64() {
+                inbox_rounds += 1;
+                let till = tills[rng.random_range(0..tills.len())].clone();
+                let (http, record) = (http.clone(), Arc::clone(&record));
+                tasks.spawn(async move { till.clear_one_refusal(&http, &record).await });
             }
             while tasks.try_join_next().is_some() {}
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -318,6 +331,41 @@ impl StoreJob {
                     ));
                 }
             }
+        }
+    }
+}
+
+impl Till {
+    /// A store manager's round of the conflict inbox: reapplies the first
+    /// refused change nobody has reapplied, retrying like a till; a 201 is
+    /// an acknowledged store change.
+    async fn clear_one_refusal(&self, http: &Client, record: &Record) {
+        let url = format!("{}/v1/local/changes?status=rejected&limit=50", self.url);
+        let Some((StatusCode::OK, page)) = answer(http.get(&url)).await else {
+            return;
+        };
+        let Some(original) = page["changes"].as_array().and_then(|changes| {
+            changes
+                .iter()
+                .find(|change| change["reapplied_as"].is_null())
+                .and_then(|change| change["operation_id"].as_str())
+                .and_then(|id| id.parse::<Uuid>().ok())
+        }) else {
+            return;
+        };
+        let url = format!("{}/v1/local/changes/{original}/reapply", self.url);
+        let Some((status, body)) = send(record, original, || http.post(&url)).await else {
+            return;
+        };
+        record.count("reapply", status);
+        if status == StatusCode::CREATED
+            && let Some(id) = body["operation_id"].as_str().and_then(|id| id.parse().ok())
+        {
+            lock(&record.acked).push(Acked {
+                store_id: self.store_id.clone(),
+                operation_id: id,
+                origin: Origin::Store,
+            });
         }
     }
 }

@@ -1,0 +1,119 @@
+//! The conflict inbox, `/v1/local/changes`: the changes that need a person
+//! (refused by central, or stuck retrying), and reapplying a refused change
+//! when the person decides it did happen.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::OperationId;
+use protocol::error as responses;
+use protocol::local::{InboxChange, InboxPage, InboxQuery, UpdateResponse};
+use service_infra::{ApiError, Json, Path, Query, database_error};
+use uuid::Uuid;
+
+use super::inventory::{IDEMPOTENT_REPLAYED, update_response};
+use super::sync_status::sync_status;
+use crate::projections::queries::{self, ChangeStatus};
+use crate::service;
+use crate::state::AppState;
+
+/// The changes that need a person, in log order with cursor paging:
+/// `rejected` (default) with central's reason, the refused change it
+/// depended on and central's figures, or `retrying`.
+#[utoipa::path(get, path = "/v1/local/changes", tag = "sync", params(InboxQuery),
+    responses(
+        (status = 200, body = InboxPage),
+        responses::ReadErrors,
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<InboxQuery>,
+) -> Result<Json<InboxPage>, ApiError> {
+    let pool = state.ledger.pool();
+    let after = query.cursor.map_or(Ok(0), i64::try_from).map_err(|_| {
+        ApiError::validation(
+            "cursor is too large",
+            serde_json::json!({ "field": "cursor" }),
+        )
+    })?;
+    let limit = i64::from(query.limit.get());
+    let rows = queries::inbox(pool, query.status, after, limit)
+        .await
+        .map_err(database_error)?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().and_then(|row| row.change.position))
+        .flatten()
+        .and_then(|position| u64::try_from(position).ok());
+    let reapplications: Vec<Uuid> = rows
+        .iter()
+        .map(|row| {
+            OperationId::from(row.change.operation_id)
+                .reapplication()
+                .as_uuid()
+        })
+        .collect();
+    let reapplied = queries::existing_changes(pool, &reapplications)
+        .await
+        .map_err(database_error)?;
+    let changes = rows
+        .into_iter()
+        .map(|row| {
+            let reapplied_as = OperationId::from(row.change.operation_id).reapplication();
+            let reapplied_as = reapplied
+                .contains(&reapplied_as.as_uuid())
+                .then_some(reapplied_as);
+            inbox_change(row, reapplied_as)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Json(InboxPage {
+        changes,
+        next_cursor,
+    }))
+}
+
+fn inbox_change(
+    row: ChangeStatus,
+    reapplied_as: Option<OperationId>,
+) -> Result<InboxChange, ApiError> {
+    let (occurred_at, expected_version, central_quantity) = (
+        row.change.occurred_at,
+        row.change.expected_version,
+        row.change.central_quantity,
+    );
+    Ok(InboxChange {
+        sync: sync_status(row)?,
+        occurred_at,
+        expected_version,
+        central_quantity,
+        reapplied_as,
+    })
+}
+
+/// Records a refused change again, unconditionally and with the same delta,
+/// for when a person decides it did happen: a new change whose operation id
+/// is derived from the original's (reapplying twice is one change; the
+/// repeat answers with `Idempotent-Replayed: true`) and whose event names
+/// the original (`reapplies`). It syncs like any other change.
+#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/reapply", tag = "sync",
+    params(("operation_id" = OperationId, Path)),
+    responses(
+        (status = 201, body = UpdateResponse, description = "Recorded (or replayed, with `Idempotent-Replayed: true`)"),
+        (status = 404, response = responses::OperationNotFound),
+        (status = 409, response = responses::NotRejected),
+        (status = 422, response = responses::ValidationOrStock),
+        responses::ReadErrors,
+    ))]
+#[tracing::instrument(skip_all, fields(store_id = %state.store_id, operation_id = %operation_id))]
+pub async fn reapply(
+    State(state): State<AppState>,
+    Path(operation_id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let change = service::reapply(&state, OperationId::from(operation_id)).await?;
+    let body = Json(update_response(&change));
+    if change.replayed {
+        let replayed = [(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"))];
+        return Ok((StatusCode::CREATED, replayed, body).into_response());
+    }
+    Ok((StatusCode::CREATED, body).into_response())
+}
