@@ -106,10 +106,14 @@ impl Stack {
         &self.stores[index]
     }
 
+    /// The name of each database: central's, then one a store.
+    pub fn database_names(&self) -> &[String] {
+        &self.resources.databases
+    }
+
     /// The URL of each database: central's, then one a store.
     pub fn database_urls(&self) -> Vec<String> {
-        self.resources
-            .databases
+        self.database_names()
             .iter()
             .map(|name| infra::with_database(&infra::database_url(), name))
             .collect()

@@ -45,24 +45,22 @@ pub async fn list(
         .then(|| rows.last().and_then(|row| row.change.position))
         .flatten()
         .and_then(|position| u64::try_from(position).ok());
-    let reapplications: Vec<Uuid> = rows
+    // A change was reapplied when the change under its derived id exists.
+    let candidates: Vec<OperationId> = rows
         .iter()
-        .map(|row| {
-            OperationId::from(row.change.operation_id)
-                .reapplication()
-                .as_uuid()
-        })
+        .map(|row| OperationId::from(row.change.operation_id).reapplication())
         .collect();
-    let reapplied = queries::existing_changes(pool, &reapplications)
+    let ids: Vec<Uuid> = candidates.iter().map(OperationId::as_uuid).collect();
+    let reapplied = queries::existing_changes(pool, &ids)
         .await
         .map_err(database_error)?;
     let changes = rows
         .into_iter()
-        .map(|row| {
-            let reapplied_as = OperationId::from(row.change.operation_id).reapplication();
+        .zip(candidates)
+        .map(|(row, candidate)| {
             let reapplied_as = reapplied
-                .contains(&reapplied_as.as_uuid())
-                .then_some(reapplied_as);
+                .contains(&candidate.as_uuid())
+                .then_some(candidate);
             inbox_change(row, reapplied_as)
         })
         .collect::<Result<_, _>>()?;

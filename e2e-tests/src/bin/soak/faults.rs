@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use e2e_tests::harness::{Service, Stack};
+use e2e_tests::harness::{Service, Stack, infra};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{Connection, PgConnection};
@@ -162,7 +162,9 @@ async fn inject(stack: &mut Stack, fault: &Fault, rss: &mut PeakRss) {
                 .lose_the_broker_for(Duration::from_secs(*seconds))
                 .await
         }
-        Fault::TerminateBackends(index) => terminate_backends(&stack.database_urls()[*index]).await,
+        Fault::TerminateBackends(index) => {
+            terminate_backends(&stack.database_names()[*index]).await
+        }
         Fault::ShortTokens => {
             restart_central_with_ttl(stack, Some("3s")).await;
             resources::sample_until(stack, rss, Instant::now() + SHORT_TOKENS_FOR).await;
@@ -192,13 +194,9 @@ async fn restart_central_with_ttl(stack: &mut Stack, ttl: Option<&str>) {
     stack.restart(Service::Central).await;
 }
 
-/// Terminates every other backend connected to the database at `url`.
-async fn terminate_backends(url: &str) {
-    let Some((server, name)) = url.rsplit_once('/') else {
-        return;
-    };
-    let name = name.split('?').next().unwrap_or(name).to_owned();
-    let Ok(mut connection) = PgConnection::connect(&format!("{server}/postgres")).await else {
+/// Terminates every other backend connected to the database `name`.
+async fn terminate_backends(name: &str) {
+    let Ok(mut connection) = PgConnection::connect(&infra::database_url()).await else {
         eprintln!("cannot reach PostgreSQL to terminate backends of {name}");
         return;
     };
@@ -206,7 +204,7 @@ async fn terminate_backends(url: &str) {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
           WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
-    .bind(&name)
+    .bind(name)
     .fetch_all(&mut connection)
     .await;
     println!(
