@@ -120,6 +120,15 @@ const ERROR_RESPONSES: &[ErrorResponse] = &[
         retry_after: false,
     },
     ErrorResponse {
+        name: "NotQuarantined",
+        description: "`not_quarantined`: only a quarantined change can be retried; `details.status` is the change's status",
+        examples: &[(
+            "not_quarantined",
+            "change 0192f1d6-7c1a-7cc0-9a51-3c1fe4a7a001 is synced, not quarantined",
+        )],
+        retry_after: false,
+    },
+    ErrorResponse {
         name: "PayloadTooLarge",
         description: "`payload_too_large`: the body is over the limit",
         examples: &[("payload_too_large", "request body is too large")],
@@ -204,6 +213,7 @@ response_names!(
     MethodNotAllowed,
     Conflict,
     NotRejected,
+    NotQuarantined,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -281,6 +291,7 @@ mod tests {
             MethodNotAllowed::response().0,
             Conflict::response().0,
             NotRejected::response().0,
+            NotQuarantined::response().0,
             PayloadTooLarge::response().0,
             UnsupportedMediaType::response().0,
             ValidationFailed::response().0,
@@ -290,7 +301,7 @@ mod tests {
         ] {
             assert_eq!(find(name).name, name);
         }
-        assert_eq!(ERROR_RESPONSES.len(), 15);
+        assert_eq!(ERROR_RESPONSES.len(), 16);
     }
 }
 

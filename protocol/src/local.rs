@@ -119,13 +119,16 @@ pub enum InboxStatus {
     Rejected,
     /// Still pending after a failed attempt to reach central.
     Retrying,
+    /// Set aside: central refuses any batch holding it; an operator
+    /// retries it after a fix.
+    Quarantined,
 }
 
 /// A page of the conflict inbox.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InboxQuery {
-    /// `rejected` (default) or `retrying`.
+    /// `rejected` (default), `retrying` or `quarantined`.
     #[serde(default)]
     #[param(required = false, inline)]
     pub status: InboxStatus,

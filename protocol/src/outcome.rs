@@ -60,6 +60,10 @@ pub enum SyncState {
     Synced,
     /// Refused by central for good; its delta was given back locally.
     Rejected,
+    /// Set aside: central refuses any batch holding it (an answer for the
+    /// whole batch, not for the change); still pending, its delta still
+    /// counted, until an operator retries it after a fix.
+    Quarantined,
 }
 
 #[cfg(test)]

@@ -76,6 +76,14 @@ pub struct FailureReport {
     pub next_attempt_at: Option<Timestamp>,
 }
 
+/// A change the worker sets aside: central refuses any batch holding it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QuarantineReport {
+    pub operation_id: OperationId,
+    /// Central's answer to the batch that held the change alone.
+    pub error: FailureText,
+}
+
 /// Where the store stands in central's log.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Checkpoint {

@@ -51,6 +51,15 @@ pub async fn reapply(state: &AppState, original: OperationId) -> Result<Accepted
     record_change(state, request).await
 }
 
+/// Puts a quarantined change back in the queue to central and nudges the
+/// worker.
+pub async fn release(state: &AppState, operation_id: OperationId) -> Result<(), ApiError> {
+    state.ledger.release(operation_id).await?;
+    tracing::info!(%operation_id, "quarantined change released for another try");
+    state.nudger.nudge(state.store_id.as_str());
+    Ok(())
+}
+
 /// Records central's final answers and counts the settled changes.
 pub async fn record_outcomes(
     state: &AppState,

@@ -20,8 +20,9 @@ pub struct WorkerMetrics {
     /// or `interrupted` (shutdown).
     pub runs: IntCounterVec,
     /// `sync_changes_total{outcome}`: central's answers by outcome, plus
-    /// `failed` for changes of a batch that could not be pushed and
-    /// `pulled` for central changes applied at a store.
+    /// `failed` for changes of a batch that could not be pushed,
+    /// `quarantined` for changes central refuses in any batch, and `pulled`
+    /// for central changes applied at a store.
     pub changes: IntCounterVec,
     /// `sync_batch_size`: changes per pushed batch.
     pub batch_size: Histogram,

@@ -8,7 +8,8 @@ use domain::{OperationId, StoreId};
 use protocol::LogCursor;
 pub use protocol::worker::{CentralChange, OutcomeReport, PendingChange};
 use protocol::worker::{
-    CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingPage, Recorded,
+    CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingPage,
+    QuarantineReport, Recorded,
 };
 use reqwest::{Client, Url};
 
@@ -40,6 +41,7 @@ pub struct StoreClient {
     pending_url: Url,
     outcomes_url: Url,
     failures_url: Url,
+    quarantine_url: Url,
     checkpoint_url: Url,
     central_changes_url: Url,
 }
@@ -57,6 +59,7 @@ impl StoreClient {
             pending_url: url("v1/sync/pending")?,
             outcomes_url: url("v1/sync/outcomes")?,
             failures_url: url("v1/sync/failures")?,
+            quarantine_url: url("v1/sync/quarantine")?,
             checkpoint_url: url("v1/sync/checkpoint")?,
             central_changes_url: url("v1/sync/central-changes")?,
         })
@@ -118,6 +121,24 @@ impl StoreClient {
         })
         .await?;
         Ok(recorded.recorded)
+    }
+
+    /// Sets a change aside that central refuses in any batch; whether the
+    /// store quarantined it now (not already).
+    pub async fn quarantine(
+        &self,
+        operation_id: OperationId,
+        error: &str,
+    ) -> Result<bool, CallError> {
+        let body = QuarantineReport {
+            operation_id,
+            error: protocol::FailureText::lossy(error),
+        };
+        let recorded: Recorded = call(&self.tokens, &self.service, || {
+            self.http.post(self.quarantine_url.clone()).json(&body)
+        })
+        .await?;
+        Ok(recorded.recorded == 1)
     }
 
     /// The cursor after the last central event the store applied.

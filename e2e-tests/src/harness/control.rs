@@ -91,6 +91,15 @@ impl Stack {
         }
     }
 
+    /// Sets an environment variable of every worker for its next start,
+    /// e.g. `CENTRAL_URL` to send the workers through a proxy.
+    pub fn set_worker_env(&mut self, key: &str, value: &str) {
+        for spec in &mut self.worker_specs {
+            spec.env.retain(|(k, _)| k != key);
+            spec.env.push((key.to_owned(), value.to_owned()));
+        }
+    }
+
     /// (Re)starts store `index` and waits until it is ready.
     pub async fn start_store(&mut self, index: usize) {
         let mut process = self.store_specs[index].spawn(&self.log_dir);

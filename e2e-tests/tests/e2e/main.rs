@@ -15,6 +15,7 @@ mod head_office;
 mod offline;
 mod poison;
 mod propagation;
+mod quarantine;
 mod scale;
 mod sync_once;
 mod tokens;

@@ -1,13 +1,14 @@
 //! The conflict inbox, `/v1/local/changes`: the changes that need a person
-//! (refused by central, or stuck retrying), and reapplying a refused change
-//! when the person decides it did happen.
+//! (refused by central, stuck retrying, or quarantined), reapplying a
+//! refused change when the person decides it did happen, and retrying a
+//! quarantined one after a fix.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::OperationId;
 use protocol::error as responses;
-use protocol::local::{InboxChange, InboxPage, InboxQuery, UpdateResponse};
+use protocol::local::{InboxChange, InboxPage, InboxQuery, SyncStatus, UpdateResponse};
 use service_infra::{ApiError, Json, Path, Query, database_error};
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ use crate::state::AppState;
 
 /// The changes that need a person, in log order with cursor paging:
 /// `rejected` (default) with central's reason, the refused change it
-/// depended on and central's figures, or `retrying`.
+/// depended on and central's figures, `retrying`, or `quarantined`.
 #[utoipa::path(get, path = "/v1/local/changes", tag = "sync", params(InboxQuery),
     responses(
         (status = 200, body = InboxPage),
@@ -114,4 +115,28 @@ pub async fn reapply(
         return Ok((StatusCode::CREATED, replayed, body).into_response());
     }
     Ok((StatusCode::CREATED, body).into_response())
+}
+
+/// Puts a quarantined change back in the queue to central, once whatever
+/// made central refuse it is fixed, and nudges the worker. If central still
+/// refuses it, the worker quarantines it again.
+#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/retry", tag = "sync",
+    params(("operation_id" = OperationId, Path)),
+    responses(
+        (status = 200, body = SyncStatus, description = "Back in the queue (status `retrying`)"),
+        (status = 404, response = responses::OperationNotFound),
+        (status = 409, response = responses::NotQuarantined),
+        responses::ReadErrors,
+    ))]
+#[tracing::instrument(skip_all, fields(store_id = %state.store_id, operation_id = %operation_id))]
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(operation_id): Path<Uuid>,
+) -> Result<Json<SyncStatus>, ApiError> {
+    service::release(&state, OperationId::from(operation_id)).await?;
+    let change = queries::change(state.ledger.pool(), operation_id)
+        .await
+        .map_err(database_error)?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a released change vanished")))?;
+    sync_status(change).map(Json)
 }

@@ -13,8 +13,8 @@ use super::{changes, events, health, inventory, sync_status, worker_api};
         (bearer token of role sync-worker, issued by central)."),
     paths(
         inventory::update, inventory::get_one, inventory::list, inventory::latest_operation,
-        sync_status::status, sync_status::trigger, changes::list, changes::reapply, events::list,
-        worker_api::pending, worker_api::record_outcomes, worker_api::record_failure,
+        sync_status::status, sync_status::trigger, changes::list, changes::reapply, changes::retry, events::list,
+        worker_api::pending, worker_api::record_outcomes, worker_api::record_failure, worker_api::quarantine,
         worker_api::checkpoint, worker_api::apply_central_changes, health::ready,
     ),
     tags(

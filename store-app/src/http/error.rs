@@ -24,6 +24,10 @@ impl From<LedgerError> for ApiError {
                 let details = json!({ "status": status });
                 ApiError::conflict("not_rejected", error.to_string()).with_details(details)
             }
+            LedgerError::NotQuarantined { ref status, .. } => {
+                let details = json!({ "status": status });
+                ApiError::conflict("not_quarantined", error.to_string()).with_details(details)
+            }
             LedgerError::Database(db) => database_error(db),
         }
     }

@@ -46,10 +46,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/local/changes/{operation_id}/reapply",
             post(changes::reapply),
         )
+        .route(
+            "/v1/local/changes/{operation_id}/retry",
+            post(changes::retry),
+        )
         .route("/v1/local/events", get(events::list))
         .route("/v1/sync/pending", get(worker_api::pending))
         .route("/v1/sync/outcomes", post(worker_api::record_outcomes))
         .route("/v1/sync/failures", post(worker_api::record_failure))
+        .route("/v1/sync/quarantine", post(worker_api::quarantine))
         .route("/v1/sync/checkpoint", get(worker_api::checkpoint))
         .route(
             "/v1/sync/central-changes",

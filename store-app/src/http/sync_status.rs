@@ -21,6 +21,7 @@ use service_infra::database_error;
 /// Where a stored change stands, as the sync status reports it.
 fn sync_state(status: &ChangeStatus) -> Result<SyncState, ApiError> {
     match status.change.status.as_str() {
+        "pending" if status.quarantined_at.is_some() => Ok(SyncState::Quarantined),
         "pending" if status.attempts > 0 => Ok(SyncState::Retrying),
         "pending" => Ok(SyncState::Pending),
         "synced" => Ok(SyncState::Synced),
@@ -44,6 +45,7 @@ pub(super) fn sync_status(stored_status: ChangeStatus) -> Result<SyncStatus, Api
         attempts,
         last_error,
         next_attempt_at,
+        ..
     } = stored_status;
     let message = match (status, &change.result_code, &change.because_of) {
         (SyncState::Synced, ..) => "applied at central".to_owned(),
@@ -52,6 +54,9 @@ pub(super) fn sync_status(stored_status: ChangeStatus) -> Result<SyncStatus, Api
         }
         (SyncState::Rejected, Some(code), None) => format!("rejected by central: {code}"),
         (SyncState::Retrying, ..) => "waiting to retry after a transient error".to_owned(),
+        (SyncState::Quarantined, ..) => {
+            "set aside: central refuses any batch holding it; retry it after a fix".to_owned()
+        }
         _ => "waiting to be sent to central".to_owned(),
     };
     Ok(SyncStatus {

@@ -8,7 +8,7 @@ use domain::OperationId;
 use protocol::error as responses;
 use protocol::worker::{
     CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingChange, PendingPage,
-    PendingQuery, Recorded,
+    PendingQuery, QuarantineReport, Recorded,
 };
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Query};
@@ -120,6 +120,34 @@ pub async fn record_failure(
         )
         .await?;
     Ok(Json(Recorded { recorded: updated }))
+}
+
+/// Sets a pending change aside because central refuses any batch holding
+/// it: the pending list skips it until an operator retries it
+/// (`POST /v1/local/changes/{operation_id}/retry`).
+#[utoipa::path(post, path = "/v1/sync/quarantine", tag = "worker", request_body = QuarantineReport,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Recorded, description = "`recorded`: 1, or 0 when the change was not pending or already quarantined"),
+        (status = 422, response = responses::ValidationFailed),
+        responses::BodyErrors,
+        responses::TokenErrors,
+    ))]
+#[tracing::instrument(skip_all, fields(store_id = %state.store_id, operation_id = %body.operation_id))]
+pub async fn quarantine(
+    State(state): State<AppState>,
+    Bearer(claims): Bearer,
+    Json(body): Json<QuarantineReport>,
+) -> Result<Json<Recorded>, ApiError> {
+    require_worker(&claims)?;
+    let set_aside = state
+        .ledger
+        .quarantine(body.operation_id, body.error.as_str())
+        .await?;
+    if set_aside {
+        tracing::error!(error = %body.error.as_str(), "change quarantined: central refuses any batch holding it");
+    }
+    Ok(recorded(usize::from(set_aside)))
 }
 
 /// The cursor after the last central change this store applied.

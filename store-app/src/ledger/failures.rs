@@ -1,6 +1,8 @@
-//! Transient sync failures: the worker's retry bookkeeping on pending
-//! changes. Not part of the log (a retry changes nothing central knows), so
-//! it is a plain update of the `changes` projection, kept by a rebuild.
+//! Sync failures: the worker's bookkeeping on pending changes — retries
+//! after transient failures, and the quarantine of a change central refuses
+//! in any batch. Not part of the log (neither changes anything central
+//! knows), so they are plain updates of the `changes` projection, kept by a
+//! rebuild.
 
 use chrono::{DateTime, Utc};
 use domain::OperationId;
@@ -30,4 +32,37 @@ pub async fn record_failure(
     .execute(pool)
     .await?;
     Ok(result.rows_affected())
+}
+
+/// Sets a pending change aside: the worker's pending list skips it until
+/// [`release`]. One more attempt and the error are recorded with it.
+/// Returns whether the change was pending and not yet quarantined.
+pub async fn quarantine(
+    pool: &PgPool,
+    operation_id: OperationId,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE changes
+            SET quarantined_at = now(), attempts = attempts + 1, last_error = $2
+          WHERE operation_id = $1 AND status = 'pending' AND quarantined_at IS NULL",
+    )
+    .bind(operation_id.as_uuid())
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Puts a quarantined change back in the worker's pending list. Returns
+/// whether it was quarantined.
+pub async fn release(pool: &PgPool, operation_id: OperationId) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE changes SET quarantined_at = NULL
+          WHERE operation_id = $1 AND status = 'pending' AND quarantined_at IS NOT NULL",
+    )
+    .bind(operation_id.as_uuid())
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }

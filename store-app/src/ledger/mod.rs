@@ -41,6 +41,12 @@ pub enum LedgerError {
         operation_id: OperationId,
         status: String,
     },
+    /// Only a quarantined change can be released.
+    #[error("change {operation_id} is {status}, not quarantined")]
+    NotQuarantined {
+        operation_id: OperationId,
+        status: String,
+    },
     /// The database failed or holds something it should not.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -239,6 +245,36 @@ impl Ledger {
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<u64, LedgerError> {
         Ok(failures::record_failure(&self.pool, operation_ids, error, next_attempt_at).await?)
+    }
+
+    /// Sets a pending change aside that central refuses in any batch;
+    /// returns whether it was pending and not yet quarantined.
+    pub async fn quarantine(
+        &self,
+        operation_id: OperationId,
+        error: &str,
+    ) -> Result<bool, LedgerError> {
+        Ok(failures::quarantine(&self.pool, operation_id, error).await?)
+    }
+
+    /// Puts a quarantined change back in the queue to central, after an
+    /// operator fixed what made central refuse it.
+    pub async fn release(&self, operation_id: OperationId) -> Result<(), LedgerError> {
+        if failures::release(&self.pool, operation_id).await? {
+            return Ok(());
+        }
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM changes WHERE operation_id = $1")
+                .bind(operation_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+        Err(match status {
+            None => LedgerError::ChangeNotFound(operation_id),
+            Some(status) => LedgerError::NotQuarantined {
+                operation_id,
+                status,
+            },
+        })
     }
 
     /// Records central's final answers to pushed changes. Outcomes for

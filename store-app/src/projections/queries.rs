@@ -43,11 +43,15 @@ pub struct ChangeStatus {
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the worker set the change aside (central refuses any batch
+    /// holding it); `None` unless quarantined.
+    pub quarantined_at: Option<DateTime<Utc>>,
 }
 
 const CHANGE_COLUMNS: &str = "operation_id, sku, position, delta, expected_version, reason,
      occurred_at, quantity_after, version_after, status, result_code, because_of,
-     central_version, central_quantity, settled_at, attempts, last_error, next_attempt_at";
+     central_version, central_quantity, settled_at, attempts, last_error, next_attempt_at,
+     quarantined_at";
 
 /// One change by operation id.
 pub async fn change(
@@ -62,10 +66,11 @@ pub async fn change(
     .await
 }
 
-/// The oldest pending changes, in log order.
+/// The oldest pending changes in log order, quarantined ones left out.
 pub async fn pending(pool: &PgPool, limit: i64) -> Result<Vec<ChangeStatus>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {CHANGE_COLUMNS} FROM changes WHERE status = 'pending' ORDER BY position LIMIT $1"
+        "SELECT {CHANGE_COLUMNS} FROM changes
+          WHERE status = 'pending' AND quarantined_at IS NULL ORDER BY position LIMIT $1"
     ))
     .bind(limit)
     .fetch_all(pool)
@@ -82,7 +87,8 @@ pub async fn inbox(
 ) -> Result<Vec<ChangeStatus>, sqlx::Error> {
     let which = match status {
         InboxStatus::Rejected => "status = 'rejected'",
-        InboxStatus::Retrying => "status = 'pending' AND attempts > 0",
+        InboxStatus::Retrying => "status = 'pending' AND attempts > 0 AND quarantined_at IS NULL",
+        InboxStatus::Quarantined => "status = 'pending' AND quarantined_at IS NOT NULL",
     };
     sqlx::query_as(&format!(
         "SELECT {CHANGE_COLUMNS} FROM changes WHERE {which} AND position > $1

@@ -110,10 +110,12 @@ async fn compare(
 }
 
 async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::Result<()> {
-    // The worker's retry bookkeeping is not in the log: keep it.
+    // The worker's retry and quarantine bookkeeping is not in the log:
+    // keep it.
     sqlx::query(
         "CREATE TEMP TABLE retry_state ON COMMIT DROP AS
-         SELECT operation_id, attempts, last_error, next_attempt_at FROM changes WHERE attempts > 0",
+         SELECT operation_id, attempts, last_error, next_attempt_at, quarantined_at
+           FROM changes WHERE attempts > 0 OR quarantined_at IS NOT NULL",
     )
     .execute(&mut *conn)
     .await?;
@@ -143,7 +145,7 @@ async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::
     }
     sqlx::query(
         "UPDATE changes SET attempts = r.attempts, last_error = r.last_error,
-                next_attempt_at = r.next_attempt_at
+                next_attempt_at = r.next_attempt_at, quarantined_at = r.quarantined_at
            FROM retry_state r WHERE changes.operation_id = r.operation_id",
     )
     .execute(&mut *conn)

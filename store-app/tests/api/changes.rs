@@ -194,3 +194,68 @@ async fn only_a_rejected_change_can_be_reapplied_and_a_refusal_writes_nothing() 
     assert_error(unknown, 404, "operation_not_found").await;
     assert_eq!(app.db.event_count().await, events_before);
 }
+
+#[tokio::test]
+async fn a_quarantined_change_leaves_the_pending_list_until_it_is_retried() {
+    let app = spawn_app().await;
+    let poisoned = app.update_laptop(json!({ "delta": -1 })).await;
+    let other = app.update_laptop(json!({ "delta": -2 })).await;
+
+    let set_aside = app
+        .worker_post_json(
+            "/v1/sync/quarantine",
+            json!({ "operation_id": poisoned, "error": "central answered 422" }),
+        )
+        .await;
+    let again = app
+        .worker_post_json(
+            "/v1/sync/quarantine",
+            json!({ "operation_id": poisoned, "error": "central answered 422" }),
+        )
+        .await;
+
+    assert_eq!(
+        (set_aside["recorded"].clone(), again["recorded"].clone()),
+        (json!(1), json!(0))
+    );
+    let status = app.sync_status(&poisoned).await;
+    assert_eq!(status["status"], "quarantined");
+    assert_eq!(status["last_error"], "central answered 422");
+    let pending = app.worker_get_json("/v1/sync/pending").await;
+    let ids: Vec<&Value> = pending["changes"]
+        .as_array()
+        .expect("pending")
+        .iter()
+        .map(|change| &change["operation_id"])
+        .collect();
+    assert_eq!(ids, vec![&json!(other)], "the rest flows");
+    assert_eq!(
+        app.stock(LAPTOP).await["pending_changes"],
+        2,
+        "still counted"
+    );
+    let inbox = app.get_json("/v1/local/changes?status=quarantined").await;
+    assert_eq!(inbox["changes"][0]["operation_id"], poisoned.as_str());
+
+    let path = format!("/v1/local/changes/{poisoned}/retry");
+    let retried = app
+        .request(reqwest::Method::POST, &path)
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(retried.status(), 200);
+    assert_eq!(json_of(retried).await["status"], "retrying");
+    let pending = app.worker_get_json("/v1/sync/pending").await;
+    assert_eq!(
+        pending["changes"][0]["operation_id"],
+        poisoned.as_str(),
+        "back in log order"
+    );
+    let twice = app
+        .request(reqwest::Method::POST, &path)
+        .send()
+        .await
+        .expect("retry");
+    let body = assert_error(twice, 409, "not_quarantined").await;
+    assert_eq!(body["details"]["status"], "pending");
+}

@@ -20,6 +20,8 @@ async fn openapi_describes_every_path_and_swagger_ui_is_served() {
         "/v1/local/sync/trigger",
         "/v1/local/changes",
         "/v1/local/changes/{operation_id}/reapply",
+        "/v1/local/changes/{operation_id}/retry",
+        "/v1/sync/quarantine",
         "/v1/local/events",
         "/v1/sync/pending",
         "/v1/sync/outcomes",

@@ -111,6 +111,8 @@ pub struct SyncReport {
     /// Changes left pending for a retry (`version_ahead`, or an answer that
     /// needs an operator: `operation_id_reused`, `sku_not_found`).
     pub deferred: usize,
+    /// Changes set aside because central refuses any batch holding them.
+    pub quarantined: usize,
     /// Events the store appended for central's changes.
     pub pulled: u64,
     /// The store's checkpoint in central's log after the pull.
@@ -231,6 +233,7 @@ fn log_report(report: &SyncReport, elapsed: Duration) {
         applied = report.applied,
         rejected = report.rejected,
         deferred = report.deferred,
+        quarantined = report.quarantined,
         pulled = report.pulled,
         duration_ms = elapsed.as_millis() as u64,
         "sync done"

@@ -9,9 +9,11 @@ use chrono::Utc;
 use domain::OperationId;
 use domain::central::Outcome;
 use protocol::{FinalOutcome, Quantity, StreamVersion};
+use reqwest::StatusCode;
 
 use super::{SyncContext, SyncError, SyncReport, SyncRun};
 use crate::central_client::ChangeResult;
+use crate::http::CallError;
 use crate::store_client::{OutcomeReport, PendingChange, StoreClient};
 
 /// Central's answer to one change, as the store should hear it.
@@ -87,33 +89,121 @@ pub(super) async fn push(
 
         let results = match push_batch(ctx, store, &pending).await {
             Ok(results) => results,
+            Err(error) if refused_as_a_whole(&error) => {
+                if !isolate(ctx, store, run, &pending, report, recorded).await? {
+                    return Ok(());
+                }
+                continue;
+            }
             Err(error) => {
                 note_failure(ctx, store, run, &pending, &error.to_string()).await;
                 return Err(error);
             }
         };
-        let Answers { outcomes, retries } = sort_answers(ctx, &pending, &results, report);
-        if !outcomes.is_empty() {
-            store.record_outcomes(&outcomes).await?;
-            recorded.extend(
-                outcomes
-                    .iter()
-                    .filter(|o| o.outcome == FinalOutcome::Applied)
-                    .map(|o| o.operation_id),
-            );
-        }
-        if !retries.is_empty() {
-            let next_attempt_at = next_attempt_at(ctx, run);
-            for (reason, ids) in &retries {
-                store.record_failure(ids, reason, next_attempt_at).await?;
-                report.deferred += ids.len();
-            }
+        if !record(ctx, store, run, &pending, &results, report, recorded).await? {
             return Ok(());
         }
         if pending.len() < ctx.batch_size as usize {
             return Ok(());
         }
     }
+}
+
+/// Records central's answers to `pushed` at the store: final ones as
+/// outcomes, the others as failures to retry. Returns whether the push goes
+/// on (`false` when a change must wait for a retry, which keeps the order).
+async fn record(
+    ctx: &SyncContext,
+    store: &StoreClient,
+    run: &SyncRun,
+    pushed: &[PendingChange],
+    results: &[ChangeResult],
+    report: &mut SyncReport,
+    recorded: &mut HashSet<OperationId>,
+) -> Result<bool, SyncError> {
+    let Answers { outcomes, retries } = sort_answers(ctx, pushed, results, report);
+    if !outcomes.is_empty() {
+        store.record_outcomes(&outcomes).await?;
+        recorded.extend(
+            outcomes
+                .iter()
+                .filter(|o| o.outcome == FinalOutcome::Applied)
+                .map(|o| o.operation_id),
+        );
+    }
+    if retries.is_empty() {
+        return Ok(true);
+    }
+    let next_attempt_at = next_attempt_at(ctx, run);
+    for (reason, ids) in &retries {
+        store.record_failure(ids, reason, next_attempt_at).await?;
+        report.deferred += ids.len();
+    }
+    Ok(false)
+}
+
+/// Whether central refused a batch as a whole (a 4xx for the request, not
+/// an answer per change) for something in it: not a token or a permission
+/// problem, which no change causes.
+fn refused_as_a_whole(error: &SyncError) -> bool {
+    matches!(
+        error,
+        SyncError::Call(CallError::Status { status, .. })
+            if status.is_client_error()
+                && *status != StatusCode::UNAUTHORIZED
+                && *status != StatusCode::FORBIDDEN
+                && !error.is_transient()
+    )
+}
+
+/// After central refused `pending` as a whole: pushes its changes one by
+/// one, in order, until central refuses one alone. That change is
+/// quarantined at the store (logged once, counted as `quarantined`) so the
+/// rest can flow; an operator retries it after a fix. The answers before it
+/// are recorded as usual. Returns whether the push goes on.
+async fn isolate(
+    ctx: &SyncContext,
+    store: &StoreClient,
+    run: &SyncRun,
+    pending: &[PendingChange],
+    report: &mut SyncReport,
+    recorded: &mut HashSet<OperationId>,
+) -> Result<bool, SyncError> {
+    for change in pending {
+        let alone = std::slice::from_ref(change);
+        match push_batch(ctx, store, alone).await {
+            Ok(results) => {
+                if !record(ctx, store, run, alone, &results, report, recorded).await? {
+                    return Ok(false);
+                }
+            }
+            Err(error) if refused_as_a_whole(&error) => {
+                if store
+                    .quarantine(change.operation_id, &error.to_string())
+                    .await?
+                {
+                    tracing::error!(
+                        operation_id = %change.operation_id,
+                        sku = %change.sku,
+                        %error,
+                        "central refuses this change in any batch; quarantined at the store so the rest can flow"
+                    );
+                }
+                ctx.metrics
+                    .changes
+                    .with_label_values(&["quarantined"])
+                    .inc();
+                report.quarantined += 1;
+                return Ok(true);
+            }
+            Err(error) => {
+                note_failure(ctx, store, run, alone, &error.to_string()).await;
+                return Err(error);
+            }
+        }
+    }
+    // Every change went through alone: the refusal was about the batch.
+    Ok(true)
 }
 
 /// Central's answers to a batch, sorted for the store.
