@@ -4,15 +4,14 @@
 //! quarantined one after a fix.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use domain::OperationId;
 use protocol::error as responses;
 use protocol::local::{InboxChange, InboxPage, InboxQuery, SyncStatus, UpdateResponse};
 use service_infra::{ApiError, Json, Path, Query, database_error};
 use uuid::Uuid;
 
-use super::inventory::{IDEMPOTENT_REPLAYED, update_response};
+use super::inventory::created;
 use super::sync_status::sync_status;
 use crate::projections::queries::{self, ChangeStatus};
 use crate::service;
@@ -109,12 +108,7 @@ pub async fn reapply(
     Path(operation_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let change = service::reapply(&state, OperationId::from(operation_id)).await?;
-    let body = Json(update_response(&change));
-    if change.replayed {
-        let replayed = [(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"))];
-        return Ok((StatusCode::CREATED, replayed, body).into_response());
-    }
-    Ok((StatusCode::CREATED, body).into_response())
+    Ok(created(&change))
 }
 
 /// Puts a quarantined change back in the queue to central, once whatever

@@ -59,7 +59,7 @@ fn change_request(sku: Sku, body: UpdateRequest) -> ChangeRequest {
     }
 }
 
-pub(super) fn update_response(change: &AcceptedChange) -> UpdateResponse {
+fn update_response(change: &AcceptedChange) -> UpdateResponse {
     UpdateResponse {
         operation_id: change.operation_id,
         sku: change.sku.clone(),
@@ -98,12 +98,18 @@ pub async fn update(
         );
     }
     let change = service::record_change(&state, request).await?;
-    let body = Json(update_response(&change));
+    Ok(created(&change))
+}
+
+/// `201` with the change's figures, and `Idempotent-Replayed: true` when it
+/// answers a repeat.
+pub(super) fn created(change: &AcceptedChange) -> Response {
+    let body = Json(update_response(change));
     if change.replayed {
         let replayed = [(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"))];
-        return Ok((StatusCode::CREATED, replayed, body).into_response());
+        return (StatusCode::CREATED, replayed, body).into_response();
     }
-    Ok((StatusCode::CREATED, body).into_response())
+    (StatusCode::CREATED, body).into_response()
 }
 
 /// One SKU's stock at this store.
