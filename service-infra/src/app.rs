@@ -25,11 +25,33 @@ use crate::metrics::{HttpMetrics, metrics_router};
 )]
 struct Common;
 
-/// `api` (an app's own routes, state applied) with the common routes, its
-/// API description `document` completed with the common paths, the bearer
-/// scheme and the documented error responses, and the observability layers
-/// recording into `http` (whose registry `/metrics` exports).
-pub fn router(api: Router, document: Document, http: HttpMetrics) -> Router {
+/// An app's own routes with their API description: what its resource
+/// files' `routes()` return, built with [`api_routes!`](crate::api_routes).
+pub type ApiRoutes<S> = utoipa_axum::router::OpenApiRouter<S>;
+
+/// The [`ApiRoutes`] serving the named handlers, each routed by the method
+/// and path of its `#[utoipa::path]` attribute, so a route and its
+/// description cannot disagree: `api_routes![list, get_one]`.
+#[macro_export]
+macro_rules! api_routes {
+    ($($handler:ident),+ $(,)?) => {
+        $crate::app::ApiRoutes::new()
+            $(.routes($crate::utoipa_axum::routes!($handler)))+
+    };
+}
+
+/// An app's `routes` given its `state`, with the common routes; its API
+/// description `document` completed with the paths of `routes`, the common
+/// paths, the bearer scheme and the documented error responses; and the
+/// observability layers recording into `http` (whose registry `/metrics`
+/// exports).
+pub fn router<S>(document: Document, routes: ApiRoutes<S>, state: S, http: HttpMetrics) -> Router
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let (api, paths) = routes.with_state(state).split_for_parts();
+    let mut document = document;
+    document.merge(paths);
     let routes = api
         .route("/health/live", get(health::live))
         .merge(docs(document))

@@ -34,3 +34,5 @@ pub use http::with_observability;
 pub use metrics::{HttpMetrics, metrics_router};
 pub use shutdown::shutdown_signal;
 pub use telemetry::{LogFormat, init_tracing};
+/// Re-exported for [`api_routes!`].
+pub use utoipa_axum;

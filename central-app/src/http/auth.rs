@@ -17,6 +17,13 @@ use service_infra::RawBody;
 
 use crate::config::Secret;
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![token, jwks]
+}
 
 /// A refused token request.
 struct OAuthError {

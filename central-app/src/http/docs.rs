@@ -1,10 +1,8 @@
 //! Central's OpenAPI description; `service_infra::app` serves it with
-//! Swagger UI.
+//! Swagger UI. The paths come from the resource files (`routes()`).
 
 use protocol::central::{ChangeResult, RefusalBody, RefusalOrError};
 use utoipa::OpenApi;
-
-use super::{auth, events, health, inventory, sync};
 
 /// Central's API description.
 #[derive(OpenApi)]
@@ -13,12 +11,6 @@ use super::{auth, events, health, inventory, sync};
         title = "central-app",
         description = "Head office's inventory service: token issuer, versioned sync API and chain-wide stock. \
                        Get a token at /auth/token, then use Authorize with it."
-    ),
-    paths(
-        auth::token, auth::jwks,
-        sync::push_batch, sync::push_change,
-        inventory::adjust, inventory::store_item, inventory::availability,
-        events::list, health::ready,
     ),
     // The schemas the single-change answers refer to (`ChangeAnswers`).
     components(schemas(ChangeResult, RefusalBody, RefusalOrError)),

@@ -10,9 +10,17 @@ use serde::Deserialize;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Query};
 
-use super::{ANY_ROLE, database_error};
+use super::access::ANY_ROLE;
 use crate::ledger::log::{self, LogEvent, LogFilter};
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
+use service_infra::database_error;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![list]
+}
 
 /// The change a logged event records, if it records one.
 fn logged_change(event: &LogEvent) -> Result<Option<LoggedChange>, ApiError> {

@@ -6,6 +6,13 @@ use axum::extract::State;
 use service_infra::health::Readiness;
 
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![ready]
+}
 
 /// Longest wait for the database before calling it down.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);

@@ -11,10 +11,18 @@ use protocol::error as responses;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Path};
 
-use super::{ANY_ROLE, StoreSkuPath, authorize, database_error, parse_field};
+use super::access::{ANY_ROLE, StoreSkuPath, authorize, parse_field};
 use crate::ledger::Change;
 use crate::projections::stock;
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
+use service_infra::database_error;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![adjust, store_item, availability]
+}
 
 /// Change a store's stock at head office.
 #[utoipa::path(
@@ -44,7 +52,7 @@ pub async fn adjust(
         origin: Origin::HeadOffice,
         reason: body.reason.map(protocol::Reason::into_inner),
     };
-    super::answer_one(&state, &store_id, &change).await
+    super::error::answer_one(&state, &store_id, &change).await
 }
 
 /// A store's SKU at central.

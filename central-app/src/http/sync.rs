@@ -11,10 +11,18 @@ use serde_json::json;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Path};
 
-use super::{StoreSkuPath, authorize, change_result, ledger_error};
+use super::access::{StoreSkuPath, authorize};
+use super::error::change_result;
 use crate::ledger::Change;
 use crate::service;
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![push_batch, push_change]
+}
 
 const PUSHERS: &[Role] = &[Role::SyncWorker, Role::Store];
 
@@ -49,9 +57,7 @@ pub async fn push_batch(
         .into_iter()
         .map(|change| Change::from_store(change, received_at))
         .collect();
-    let decisions = service::decide_batch(&state, &request.store_id, &changes)
-        .await
-        .map_err(ledger_error)?;
+    let decisions = service::decide_batch(&state, &request.store_id, &changes).await?;
     Ok(Json(BatchResponse {
         results: decisions.iter().map(change_result).collect(),
     }))
@@ -75,5 +81,5 @@ pub async fn push_change(
     let (store_id, sku) = path.parse()?;
     authorize(&claims, PUSHERS, &store_id)?;
     let change = Change::from_store(body.for_sku(sku), Utc::now());
-    super::answer_one(&state, &store_id, &change).await
+    super::error::answer_one(&state, &store_id, &change).await
 }

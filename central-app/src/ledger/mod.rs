@@ -20,23 +20,25 @@ use domain::{Delta, OperationId, Sku, StoreId, Version};
 use protocol::StreamVersion;
 use protocol::central::BatchChange;
 use serde_json::{Value, json};
+use service_infra::db_retry::retry_conflicts;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::catalogue::CatalogueItem;
+
 pub use decide::{Recorded, decide_batch};
-use service_infra::db_retry::retry_conflicts;
 pub use streams::Streams;
 
-/// Why the ledger failed an operation.
+/// Why the ledger failed an operation. A refused change is not an error
+/// but a decision ([`Outcome`]).
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    /// The aggregate refused a command that is not a change (registration).
-    #[error(transparent)]
-    Rejected(#[from] CentralError),
     /// The database failed or holds something it should not.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// The aggregate refused a catalogue item (a negative initial quantity).
+    #[error("cannot register {sku}: {error}")]
+    Registration { sku: Sku, error: CentralError },
 }
 
 impl From<serde_json::Error> for LedgerError {
@@ -194,7 +196,13 @@ impl Ledger {
                 quantity: item.quantity,
                 at: Utc::now(),
             };
-            new += streams.execute(&item.sku, command, &json!({})).await?.len();
+            let events = streams.execute(&item.sku, command, &json!({})).await;
+            new += events
+                .map_err(|error| LedgerError::Registration {
+                    sku: item.sku.clone(),
+                    error,
+                })?
+                .len();
         }
         streams.into_write_batch(Vec::new())?.write(&mut tx).await?;
         tx.commit().await?;

@@ -16,11 +16,18 @@ use super::sync_status::sync_status;
 use crate::projections::queries::{self, ChangeStatus};
 use crate::service;
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![list, reapply, retry]
+}
 
 /// The changes that need a person, in log order with cursor paging:
 /// `rejected` (default) with central's reason, the refused change it
 /// depended on and central's figures, `retrying`, or `quarantined`.
-#[utoipa::path(get, path = "/v1/local/changes", tag = "sync", params(InboxQuery),
+#[utoipa::path(get, path = "/v1/local/changes", tag = "changes", params(InboxQuery),
     responses(
         (status = 200, body = InboxPage),
         responses::ReadErrors,
@@ -93,7 +100,7 @@ fn inbox_change(
 /// is derived from the original's (reapplying twice is one change; the
 /// repeat answers with `Idempotent-Replayed: true`) and whose event names
 /// the original (`reapplies`). It syncs like any other change.
-#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/reapply", tag = "sync",
+#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/reapply", tag = "changes",
     params(("operation_id" = OperationId, Path)),
     responses(
         (status = 201, body = UpdateResponse, description = "Recorded (or replayed, with `Idempotent-Replayed: true`)"),
@@ -114,7 +121,7 @@ pub async fn reapply(
 /// Puts a quarantined change back in the queue to central, once whatever
 /// made central refuse it is fixed, and nudges the worker. If central still
 /// refuses it, the worker quarantines it again.
-#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/retry", tag = "sync",
+#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/retry", tag = "changes",
     params(("operation_id" = OperationId, Path)),
     responses(
         (status = 200, body = SyncStatus, description = "Back in the queue (status `retrying`)"),

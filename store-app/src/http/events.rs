@@ -7,7 +7,14 @@ use service_infra::event_log::{StoredEvent, read_page};
 use service_infra::{ApiError, Json, Query};
 
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
 use service_infra::database_error;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![list]
+}
 
 fn event_view(event: StoredEvent) -> EventView {
     EventView {

@@ -17,7 +17,14 @@ use crate::projections::queries;
 use crate::projections::rows::StockRow;
 use crate::service;
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
 use service_infra::database_error;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![list, get_one, update, latest_operation]
+}
 
 /// Header set on the answer to a repeated operation id.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

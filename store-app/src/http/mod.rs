@@ -18,49 +18,22 @@ mod sync_status;
 mod worker_api;
 
 use axum::Router;
-use axum::routing::{get, post};
 use utoipa::OpenApi;
 
 use crate::state::AppState;
 use docs::ApiDoc;
 
-/// Every route: the store's own, then the common ones of every app
+/// Every route: the local API's, the worker API's and readiness (each
+/// resource file lists its own), then the common ones of every app
 /// (`service_infra::app`).
 pub fn router(state: AppState) -> Router {
-    let metrics = state.metrics.clone();
-    let api = Router::new()
-        .route("/v1/local/inventory", get(inventory::list))
-        .route("/v1/local/inventory/{sku}", get(inventory::get_one))
-        .route("/v1/local/inventory/{sku}/update", post(inventory::update))
-        .route(
-            "/v1/local/inventory/{sku}/operation_id",
-            get(inventory::latest_operation),
-        )
-        .route(
-            "/v1/local/sync/status/{operation_id}",
-            get(sync_status::status),
-        )
-        .route("/v1/local/sync/trigger", post(sync_status::trigger))
-        .route("/v1/local/changes", get(changes::list))
-        .route(
-            "/v1/local/changes/{operation_id}/reapply",
-            post(changes::reapply),
-        )
-        .route(
-            "/v1/local/changes/{operation_id}/retry",
-            post(changes::retry),
-        )
-        .route("/v1/local/events", get(events::list))
-        .route("/v1/sync/pending", get(worker_api::pending))
-        .route("/v1/sync/outcomes", post(worker_api::record_outcomes))
-        .route("/v1/sync/failures", post(worker_api::record_failure))
-        .route("/v1/sync/quarantine", post(worker_api::quarantine))
-        .route("/v1/sync/checkpoint", get(worker_api::checkpoint))
-        .route(
-            "/v1/sync/central-changes",
-            post(worker_api::apply_central_changes),
-        )
-        .route("/health/ready", get(health::ready))
-        .with_state(state);
-    service_infra::app::router(api, ApiDoc::openapi(), metrics.http)
+    let local_api = inventory::routes()
+        .merge(sync_status::routes())
+        .merge(changes::routes())
+        .merge(events::routes());
+    let api = local_api
+        .merge(worker_api::routes())
+        .merge(health::routes());
+    let http = state.metrics.http.clone();
+    service_infra::app::router(ApiDoc::openapi(), api, state, http)
 }

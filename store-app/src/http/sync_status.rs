@@ -16,7 +16,14 @@ use uuid::Uuid;
 use super::error::stored;
 use crate::projections::queries::{self, ChangeStatus};
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
 use service_infra::database_error;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![status, trigger]
+}
 
 /// Where a stored change stands, as the sync status reports it.
 fn sync_state(status: &ChangeStatus) -> Result<SyncState, ApiError> {

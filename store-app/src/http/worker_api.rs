@@ -18,7 +18,21 @@ use crate::ledger::CentralChange;
 use crate::projections::queries::{self, ChangeStatus};
 use crate::service;
 use crate::state::AppState;
+use service_infra::api_routes;
+use service_infra::app::ApiRoutes;
 use service_infra::database_error;
+
+/// The routes this file serves, with their API description.
+pub(super) fn routes() -> ApiRoutes<AppState> {
+    api_routes![
+        pending,
+        record_outcomes,
+        record_failure,
+        quarantine,
+        checkpoint,
+        apply_central_changes
+    ]
+}
 
 fn require_worker(claims: &service_infra::auth::Claims) -> Result<(), ApiError> {
     claims.require_role(&[Role::SyncWorker])

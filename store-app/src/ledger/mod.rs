@@ -7,17 +7,18 @@ mod pending;
 mod streams;
 mod stripes;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{StockCommand, StockError, StockEvent, SyncOutcome};
 use domain::{Delta, OperationId, Sku, Version};
-use std::sync::Arc;
-
+use service_infra::db_retry::retry_conflicts;
 use sqlx::PgPool;
-use stripes::StreamStripes;
 
 use pending::PendingView;
-use service_infra::db_retry::retry_conflicts;
+use stripes::StreamStripes;
+
 pub use streams::{Appended, StreamTx};
 
 /// Why the ledger refused or failed an operation.
@@ -55,10 +56,15 @@ pub enum LedgerError {
 /// A local stock change as the client asked for it.
 #[derive(Debug, Clone)]
 pub struct ChangeRequest {
+    /// The SKU whose stock changes.
     pub sku: Sku,
+    /// The client's idempotency key: a repeat returns the first answer.
     pub operation_id: OperationId,
+    /// Units added (positive) or removed (negative).
     pub delta: Delta,
+    /// Compare-and-set: the store must be at exactly this version.
     pub expected_version: Option<Version>,
+    /// Why, in the client's words; kept in the event's metadata.
     pub reason: Option<String>,
     /// The refused change this one reapplies ([`Ledger::reapplication`]).
     pub reapplies: Option<OperationId>,
