@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 use domain::StoreId;
 use service_infra::auth::Role;
+use service_infra::auth::issuing::commands::ClientScope;
 pub use service_infra::db::DatabaseSettings;
 pub use service_infra::secret::Secret;
 use service_infra::sync_bus::DEV_AMQP_URL;
@@ -50,33 +51,19 @@ pub struct PopulateArgs {
     pub catalogue: Option<PathBuf>,
 }
 
-/// Options of `clients create`.
+/// What central's clients carry beyond id, role and secret: the store a
+/// `store` client acts for.
 #[derive(Debug, Args)]
-pub struct CreateClientArgs {
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-    /// Client id, e.g. `sync-worker`.
-    #[arg(long, env = "CLIENT_ID")]
-    pub id: String,
-    /// `sync-worker`, `store` or `admin`.
-    #[arg(long, env = "CLIENT_ROLE")]
-    pub role: Role,
+pub struct ClientStore {
     /// The store a `store` client acts for.
     #[arg(long, env = "CLIENT_STORE_ID")]
     pub store_id: Option<StoreId>,
-    /// The secret to set; a random one is generated and printed once when
-    /// absent.
-    #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
-    pub secret: Option<Secret>,
 }
 
-/// Options of `keys generate`.
-#[derive(Debug, Args)]
-pub struct GenerateKeyArgs {
-    /// Where to write the key.
-    #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
-    pub out: PathBuf,
-    /// Overwrite an existing file.
-    #[arg(long, env = "KEYS_FORCE")]
-    pub force: bool,
+impl ClientScope for ClientStore {
+    const ROLES: &'static [Role] = &Role::CENTRAL;
+
+    fn store_id(&self) -> Option<StoreId> {
+        self.store_id.clone()
+    }
 }

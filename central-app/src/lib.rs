@@ -13,7 +13,6 @@
 //! - [`startup`]: [`startup::Application`], which binds and serves.
 //! - [`cli`], [`config`] and [`db`]: subcommands, typed settings, migrations.
 
-pub mod auth;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

@@ -3,7 +3,7 @@
 
 use prometheus::{Histogram, IntCounterVec};
 use service_infra::HttpMetrics;
-use service_infra::auth::Role;
+use service_infra::auth::issuing::TokenMetrics;
 use service_infra::metrics::Registrar;
 
 use crate::ledger::Decision;
@@ -20,10 +20,8 @@ pub struct CentralMetrics {
     changes: IntCounterVec,
     /// `central_sync_batch_size`: changes per pushed batch.
     batch_size: Histogram,
-    /// `central_tokens_issued_total{role}`.
-    tokens_issued: IntCounterVec,
-    /// `central_token_failures_total{reason}`.
-    token_failures: IntCounterVec,
+    /// `central_tokens_issued_total{role}`, `central_token_failures_total{reason}`.
+    pub tokens: TokenMetrics,
 }
 
 impl CentralMetrics {
@@ -42,16 +40,7 @@ impl CentralMetrics {
                 "Changes per sync batch.",
                 BATCH_BUCKETS,
             )?,
-            tokens_issued: metrics.counter_vec(
-                "central_tokens_issued_total",
-                "Access tokens issued, by role.",
-                &["role"],
-            )?,
-            token_failures: metrics.counter_vec(
-                "central_token_failures_total",
-                "Token requests refused, by reason.",
-                &["reason"],
-            )?,
+            tokens: TokenMetrics::new(&metrics, "central")?,
         })
     }
 
@@ -71,15 +60,5 @@ impl CentralMetrics {
     pub fn observe_batch(&self, size: usize) {
         #[allow(clippy::cast_precision_loss)]
         self.batch_size.observe(size as f64);
-    }
-
-    /// Counts an issued token.
-    pub fn token_issued(&self, role: Role) {
-        self.tokens_issued.with_label_values(&[role.as_str()]).inc();
-    }
-
-    /// Counts a refused token request.
-    pub fn token_failed(&self, reason: &str) {
-        self.token_failures.with_label_values(&[reason]).inc();
     }
 }

@@ -8,15 +8,17 @@ use service_infra::cli::Serve;
 use service_infra::http::Server;
 use service_infra::sync_bus::{Nudger, Topology};
 
-use crate::auth::clients::Clients;
-use crate::auth::keys::SigningKeys;
-use crate::auth::tokens::TokenIssuer;
 use crate::config::ServeConfig;
 use crate::db::DEFAULT_MAX_CONNECTIONS;
 use crate::ledger::Ledger;
 use crate::metrics::CentralMetrics;
 use crate::nudge::StoreNudger;
 use crate::state::AppState;
+use service_infra::auth::issuing::TokenService;
+use service_infra::auth::issuing::clients::Clients;
+use service_infra::auth::issuing::signing::SigningKeys;
+use service_infra::auth::issuing::tokens::TokenIssuer;
+use service_infra::auth::{Role, TokenScope};
 
 /// Builds the application and binds `config.bind_addr` (port 0 picks a
 /// free port; see [`Server::port`]). Head-office changes nudge the
@@ -41,12 +43,12 @@ pub async fn build_with_nudger(
     let keys = SigningKeys::load(&config.jwt_private_key_file)?;
     let pool = config.database.pool(DEFAULT_MAX_CONNECTIONS)?;
     let metrics = CentralMetrics::new().context("register central metrics")?;
-    let tokens = TokenIssuer::new(keys, config.token_ttl.into());
+    let issuer = TokenIssuer::new(keys, config.token_ttl.into(), TokenScope::central());
+    let clients = Clients::new(pool.clone(), &Role::CENTRAL)?;
     let state = AppState {
-        ledger: Ledger::new(pool.clone()),
-        clients: Clients::new(pool)?,
-        verifier: tokens.verifier(),
-        tokens: Arc::new(tokens),
+        ledger: Ledger::new(pool),
+        verifier: issuer.verifier(),
+        tokens: TokenService::new(clients, issuer, metrics.tokens.clone()),
         metrics,
         nudger,
     };

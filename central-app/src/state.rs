@@ -4,26 +4,19 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use service_infra::auth::TokenVerifier;
+use service_infra::auth::issuing::TokenService;
 
-use crate::auth::clients::Clients;
-use crate::auth::tokens::TokenIssuer;
 use crate::ledger::Ledger;
 use crate::metrics::CentralMetrics;
 use crate::nudge::StoreNudger;
 
 /// What handlers need. Cheap to clone.
-#[derive(Clone)]
+/// Each field is an extractor's `FromRef` source (`#[derive(FromRef)]`).
+#[derive(Clone, FromRef)]
 pub struct AppState {
     pub ledger: Ledger,
-    pub clients: Clients,
-    pub tokens: Arc<TokenIssuer>,
+    pub tokens: TokenService,
     pub verifier: TokenVerifier,
     pub metrics: CentralMetrics,
     pub nudger: Arc<dyn StoreNudger>,
-}
-
-impl FromRef<AppState> for TokenVerifier {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
 }

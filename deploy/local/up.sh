@@ -236,6 +236,8 @@ for id in "${STORE_IDS[@]}"; do
     port=$(store_value "$id" PORT)
     store_env=(env "${common_env[@]}"
         "STORE_ID=$id"
+        # Store-issued tokens for the local API are not set up here yet.
+        "LOCAL_AUTH=off"
         "DATABASE_URL=$(db_url "$db")"
         "BIND_ADDR=$LOCAL_BIND_HOST:$port"
         "CENTRAL_URL=$CENTRAL_URL")

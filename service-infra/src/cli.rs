@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Subcommand};
 
 use sqlx::migrate::Migrator;
 
+use crate::auth::issuing::commands::{ClientScope, ClientsCommand, KeysCommand};
 use crate::db::DatabaseSettings;
 use crate::http::Server;
 use crate::rebuild::{self, Projections};
@@ -83,10 +84,9 @@ pub async fn run_command(
 }
 
 /// The subcommands both ledger apps have, with each app's own options for
-/// `serve` (`S`) and `populate` (`P`); an app with more subcommands
-/// flattens this into its own enum.
+/// `serve` (`S`), `populate` (`P`) and what its clients carry (`C`).
 #[derive(Debug, Subcommand)]
-pub enum LedgerCommand<S: Args, P: Args> {
+pub enum LedgerCommand<S: Args, P: Args, C: ClientScope> {
     /// Serve the HTTP API.
     Serve(S),
     /// Create the database if it is missing and apply migrations.
@@ -97,6 +97,12 @@ pub enum LedgerCommand<S: Args, P: Args> {
     /// Replay the event log into fresh projections, or check them with
     /// --verify.
     RebuildProjections(RebuildArgs),
+    /// Manage the OAuth2 clients this app issues tokens to.
+    #[command(subcommand)]
+    Clients(ClientsCommand<C>),
+    /// Manage the key that signs this app's tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// Options of `rebuild-projections`.
@@ -123,7 +129,7 @@ pub trait Populate: Args {
     fn populate(self) -> impl Future<Output = anyhow::Result<()>>;
 }
 
-impl<S: Serve, P: Populate> LedgerCommand<S, P> {
+impl<S: Serve, P: Populate, C: ClientScope> LedgerCommand<S, P, C> {
     /// Runs the subcommand on the app whose migrations are `migrator` and
     /// whose projections are `R`.
     pub async fn execute<R: Projections>(self, migrator: &Migrator) -> anyhow::Result<ExitCode> {
@@ -137,6 +143,8 @@ impl<S: Serve, P: Populate> LedgerCommand<S, P> {
             Self::RebuildProjections(args) => {
                 return rebuild::command::<R>(&args.database, args.verify).await;
             }
+            Self::Clients(command) => command.execute().await?,
+            Self::Keys(command) => command.execute()?,
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -1,21 +1,22 @@
-//! The command line: `serve`, `migrate`, `populate` and
-//! `rebuild-projections`, the subcommands every ledger app has
-//! (`service_infra::cli::LedgerCommand`). Every option is also an
-//! environment variable and belongs to the subcommand that uses it
-//! (`store-app migrate --database-url …`).
+//! The command line: `serve`, `migrate`, `populate`,
+//! `rebuild-projections`, `clients create | list | disable` (the store's own
+//! tills and staff) and `keys generate`, the subcommands every ledger app
+//! has (`service_infra::cli::LedgerCommand`). Every
+//! option is also an environment variable and belongs to the subcommand that
+//! uses it (`store-app migrate --database-url …`).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use service_infra::cli::{self, LedgerCommand, Populate};
 
-use crate::config::{PopulateArgs, ServeConfig};
+use crate::config::{LocalClients, PopulateArgs, ServeConfig};
 use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
 use crate::ledger::Ledger;
 use crate::projections::rebuild::StoreProjections;
 
 /// What to do.
-pub type Command = LedgerCommand<ServeConfig, PopulateArgs>;
+pub type Command = LedgerCommand<ServeConfig, PopulateArgs, LocalClients>;
 
 /// Parses the command line, sets up logging and runs the subcommand.
 pub async fn run() -> ExitCode {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use prometheus::{Gauge, IntCounterVec, IntGauge};
 use service_infra::HttpMetrics;
+use service_infra::auth::issuing::TokenMetrics;
 use service_infra::metrics::Registrar;
 use sqlx::PgPool;
 
@@ -14,6 +15,8 @@ use sqlx::PgPool;
 pub struct StoreMetrics {
     /// HTTP metrics, and the registry `/metrics` exports.
     pub http: HttpMetrics,
+    /// `store_tokens_issued_total{role}`, `store_token_failures_total{reason}`.
+    pub tokens: TokenMetrics,
     /// Local updates by result: `accepted`, `replayed`, or the error code.
     pub changes: IntCounterVec,
     /// Sync outcomes recorded: `synced`, `rejected`.
@@ -30,6 +33,7 @@ impl StoreMetrics {
         let metrics = Registrar::new();
         Ok(Self {
             http: HttpMetrics::new(&metrics.registry)?,
+            tokens: TokenMetrics::new(&metrics, "store")?,
             changes: metrics.counter_vec(
                 "store_changes_total",
                 "Local stock updates by result",

@@ -1,5 +1,6 @@
-//! Central's HTTP API and its router, one file per resource: `auth.rs`
-//! (tokens and public keys), `sync.rs` (store changes pushed by the
+//! Central's HTTP API and its router, one file per resource (the token
+//! endpoint and public keys come from `service_infra::auth::issuing`):
+//! `sync.rs` (store changes pushed by the
 //! worker), `inventory.rs` (head-office adjustments, stock queries),
 //! `events.rs` (the log), `status.rs` (the HTML status page), `health.rs`,
 //! `docs.rs` (OpenAPI, Swagger UI); what they share: `access.rs` (role and
@@ -7,7 +8,6 @@
 //! decisions as HTTP answers).
 
 mod access;
-mod auth;
 mod docs;
 mod error;
 mod events;
@@ -28,7 +28,7 @@ use docs::ApiDoc;
 /// ones of every app (`service_infra::app`).
 pub fn router(state: AppState) -> Router {
     let http = state.metrics.http.clone();
-    let api = auth::routes()
+    let api = service_infra::auth::issuing::routes()
         .merge(sync::routes())
         .merge(inventory::routes())
         .merge(events::routes())

@@ -78,7 +78,7 @@ async fn ready_reports_the_database_down_with_503() {
     use central_app::config::{DatabaseSettings, Secret, ServeConfig};
 
     let key_file = std::env::temp_dir().join(format!("no-db-{}.pem", uuid::Uuid::new_v4()));
-    central_app::auth::keys::generate(&key_file, false).expect("key");
+    service_infra::auth::issuing::signing::generate(&key_file, false).expect("key");
     let config = ServeConfig {
         database: DatabaseSettings {
             // Nothing listens on port 1.

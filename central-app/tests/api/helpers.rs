@@ -11,14 +11,15 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use central_app::auth::clients::{Client, Clients};
-use central_app::auth::keys::{self, SigningKeys};
 use central_app::catalogue;
 use central_app::config::{DatabaseSettings, Secret, ServeConfig};
 use central_app::db::MIGRATOR;
 use central_app::ledger::Ledger;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
+use service_infra::auth::Role;
+use service_infra::auth::issuing::clients::{Client, Clients};
+use service_infra::auth::issuing::signing::{self as keys, SigningKeys};
 use service_infra::sync_bus::DEV_AMQP_URL;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
@@ -89,7 +90,7 @@ pub async fn spawn_app() -> TestApp {
     let key_file = std::env::temp_dir().join(format!("{db_name}.pem"));
     keys::generate(&key_file, false).expect("generate signing key");
 
-    let clients = Clients::new(pool.clone()).expect("clients");
+    let clients = Clients::new(pool.clone(), &Role::CENTRAL).expect("clients");
     for client in [TestClient::Worker, TestClient::Admin, TestClient::Store1] {
         let store_id = (client == TestClient::Store1).then(|| STORE_1.parse().expect("store id"));
         let record = Client {

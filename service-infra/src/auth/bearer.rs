@@ -24,18 +24,25 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers).ok_or_else(|| {
-            ApiError::unauthorized("missing bearer token in the Authorization header")
-        })?;
-        let claims = TokenVerifier::from_ref(state)
-            .verify(token)
-            .await
-            .map_err(|err| {
-                tracing::debug!(error = %err, "rejected bearer token");
-                ApiError::from(err)
-            })?;
-        Ok(Self(claims))
+        let verifier = TokenVerifier::from_ref(state);
+        verify_bearer(&parts.headers, &verifier).await.map(Self)
     }
+}
+
+/// The claims of the `Authorization: Bearer` token in `headers`, checked by
+/// `verifier`: 401 `unauthorized` when missing or invalid, 503
+/// `auth_unavailable` when the keys cannot be fetched.
+pub async fn verify_bearer(
+    headers: &HeaderMap,
+    verifier: &TokenVerifier,
+) -> Result<Claims, ApiError> {
+    let token = bearer_token(headers).ok_or_else(|| {
+        ApiError::unauthorized("missing bearer token in the Authorization header")
+    })?;
+    verifier.verify(token).await.map_err(|err| {
+        tracing::debug!(error = %err, "rejected bearer token");
+        ApiError::from(err)
+    })
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme matched

@@ -1,10 +1,10 @@
-//! Access-token checks shared by central (verifying its own tokens) and the
-//! stores (verifying the worker's tokens).
-//!
-//! Tokens are JWTs signed by central with Ed25519 (`EdDSA`); this module only
-//! verifies them. Signing lives in central.
+//! Access tokens: JWTs signed with Ed25519 (`EdDSA`). Central issues them
+//! to the sync worker, stores and admins; each store issues its own to its
+//! tills and staff (`iss` = the store id), so a store cut off from central
+//! keeps authenticating them. [`issuing`] signs, [`TokenVerifier`] checks.
 
 mod bearer;
+pub mod issuing;
 mod keys;
 mod openapi;
 mod verifier;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
-pub use bearer::Bearer;
+pub use bearer::{Bearer, verify_bearer};
 pub use keys::jwk_for_public_key;
 pub use openapi::BearerScheme;
 pub use verifier::{TokenError, TokenVerifier};
@@ -28,8 +28,37 @@ pub use verifier::{TokenError, TokenVerifier};
 pub const ISSUER: &str = "inventory-central";
 /// The `aud` claim of every token central issues.
 pub const AUDIENCE: &str = "inventory-sync";
+/// The `aud` claim of every token a store issues to its own clients (its
+/// `iss` is the store id).
+pub const LOCAL_AUDIENCE: &str = "inventory-store-local";
 
-/// What a token's holder may do.
+/// Who issues a token (`iss`) and for whom (`aud`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenScope {
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl TokenScope {
+    /// Central's tokens.
+    pub fn central() -> Self {
+        Self {
+            issuer: ISSUER.to_owned(),
+            audience: AUDIENCE.to_owned(),
+        }
+    }
+
+    /// The tokens store `store_id` issues to its tills and staff.
+    pub fn store(store_id: &str) -> Self {
+        Self {
+            issuer: store_id.to_owned(),
+            audience: LOCAL_AUDIENCE.to_owned(),
+        }
+    }
+}
+
+/// What a token's holder may do. The first three are central's clients,
+/// the last three a store's own.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
@@ -39,29 +68,63 @@ pub enum Role {
     Store,
     /// Central-side changes and client management.
     Admin,
+    /// A till: stock reads and updates at its store.
+    Pos,
+    /// Store staff: what a till does, plus the sync trigger, the event log
+    /// and the conflict inbox.
+    Manager,
+    /// Reads only.
+    Viewer,
 }
 
 impl Role {
-    /// The role's wire name: `sync-worker`, `store` or `admin`.
+    /// Central's roles.
+    pub const CENTRAL: [Role; 3] = [Self::SyncWorker, Self::Store, Self::Admin];
+    /// A store's own roles.
+    pub const LOCAL: [Role; 3] = [Self::Pos, Self::Manager, Self::Viewer];
+
+    /// The role's wire name: `sync-worker`, `store`, `admin`, `pos`,
+    /// `manager` or `viewer`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SyncWorker => "sync-worker",
             Self::Store => "store",
             Self::Admin => "admin",
+            Self::Pos => "pos",
+            Self::Manager => "manager",
+            Self::Viewer => "viewer",
         }
     }
 }
 
 /// Returned when a string names no [`Role`].
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown role {0:?}; valid roles are \"sync-worker\", \"store\" and \"admin\"")]
+#[error("unknown role {0:?}; valid roles are {roles}", roles = role_names(&ALL_ROLES))]
 pub struct UnknownRole(pub String);
+
+const ALL_ROLES: [Role; 6] = [
+    Role::SyncWorker,
+    Role::Store,
+    Role::Admin,
+    Role::Pos,
+    Role::Manager,
+    Role::Viewer,
+];
+
+/// `"a", "b"` for error messages.
+pub fn role_names(roles: &[Role]) -> String {
+    let names: Vec<String> = roles
+        .iter()
+        .map(|role| format!("{:?}", role.as_str()))
+        .collect();
+    names.join(", ")
+}
 
 impl FromStr for Role {
     type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::SyncWorker, Self::Store, Self::Admin]
+        ALL_ROLES
             .into_iter()
             .find(|role| role.as_str() == s)
             .ok_or_else(|| UnknownRole(s.to_owned()))
@@ -97,25 +160,31 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// Whether the holder may read or write `store_id`'s streams: sync workers
-    /// and admins may touch any store, a store only its own.
+    /// Whether the holder may read or write `store_id`'s streams at central:
+    /// sync workers and admins may touch any store, a store only its own, a
+    /// store's local clients none (their tokens are not central's anyway).
     pub fn may_access_store(&self, store_id: &str) -> bool {
         match self.role {
             Role::SyncWorker | Role::Admin => true,
             Role::Store => self.store_id.as_deref() == Some(store_id),
+            Role::Pos | Role::Manager | Role::Viewer => false,
         }
     }
 
     /// 403 `forbidden` unless the holder has one of the `allowed` roles.
     pub fn require_role(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.role) {
-            return Ok(());
-        }
-        let allowed: Vec<&str> = allowed.iter().map(|role| role.as_str()).collect();
-        Err(ApiError::forbidden(format!(
-            "role {} may not do this; it needs one of: {}",
-            self.role,
-            allowed.join(", ")
-        )))
+        require_role(self.role, allowed)
     }
+}
+
+/// 403 `forbidden` unless `role` is one of `allowed`.
+pub fn require_role(role: Role, allowed: &[Role]) -> Result<(), ApiError> {
+    if allowed.contains(&role) {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = allowed.iter().map(|role| role.as_str()).collect();
+    Err(ApiError::forbidden(format!(
+        "role {role} may not do this; it needs one of: {}",
+        allowed.join(", ")
+    )))
 }

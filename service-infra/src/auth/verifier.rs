@@ -1,5 +1,6 @@
 //! [`TokenVerifier`]: checks an access token's signature and claims against
-//! central's public keys, given up front or fetched from its JWKS endpoint.
+//! an issuer's public keys, given up front (an app's own) or fetched from a
+//! JWKS endpoint (central's, at the stores).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -12,7 +13,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::keys::usable_keys;
-use super::{AUDIENCE, Claims, ISSUER};
+use super::{Claims, TokenScope};
 use crate::error::ApiError;
 
 /// Least time between two fetches of a remote key set.
@@ -95,16 +96,18 @@ struct FetchAttempt {
 }
 
 impl TokenVerifier {
-    /// A verifier with a fixed key set, such as central's own public keys.
+    /// A verifier of tokens for `scope` with a fixed key set, such as an
+    /// app's own public keys.
     ///
     /// Keys without a `kid`, or that are not Ed25519 signing keys, are skipped
     /// with a warning.
-    pub fn from_jwks(jwks: JwkSet) -> Self {
-        Self::build(usable_keys(&jwks), None)
+    pub fn from_jwks(jwks: JwkSet, scope: TokenScope) -> Self {
+        Self::build(usable_keys(&jwks), None, &scope)
     }
 
-    /// A verifier that fetches the key set from `jwks_url` on first use, and
-    /// again (at most once per 10 s) when a token names an unknown key id.
+    /// A verifier of central's tokens that fetches the key set from
+    /// `jwks_url` on first use, and again (at most once per 10 s) when a
+    /// token names an unknown key id.
     pub fn remote(jwks_url: String, http: reqwest::Client) -> Self {
         Self::remote_with_refetch_interval(jwks_url, http, REFETCH_INTERVAL)
     }
@@ -120,14 +123,18 @@ impl TokenVerifier {
             min_refetch,
             last_fetch: Mutex::new(None),
         };
-        Self::build(HashMap::new(), Some(remote))
+        Self::build(HashMap::new(), Some(remote), &TokenScope::central())
     }
 
-    fn build(keys: HashMap<String, DecodingKey>, remote: Option<Remote>) -> Self {
+    fn build(
+        keys: HashMap<String, DecodingKey>,
+        remote: Option<Remote>,
+        scope: &TokenScope,
+    ) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECS;
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[&scope.issuer]);
+        validation.set_audience(&[&scope.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         Self {
             inner: Arc::new(Inner {

@@ -12,6 +12,7 @@ use service_infra::{ApiError, Json, Path, Query, database_error};
 use uuid::Uuid;
 
 use super::inventory::created;
+use super::local_auth::{LocalClient, MANAGE};
 use super::sync_status::sync_status;
 use crate::projections::queries::{self, ChangeStatus};
 use crate::service;
@@ -27,16 +28,19 @@ pub(super) fn routes() -> ApiRoutes<AppState> {
 /// The changes that need a person, in log order with cursor paging:
 /// `rejected` (default) with central's reason, the refused change it
 /// depended on and central's figures, `retrying`, or `quarantined`.
-#[utoipa::path(get, path = "/v1/local/changes", tag = "changes", params(InboxQuery),
+#[utoipa::path(get, path = "/v1/local/changes", tag = "changes", security(("bearer" = [])), params(InboxQuery),
     responses(
+        responses::TokenErrors,
         (status = 200, body = InboxPage),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
+    client: LocalClient,
     Query(query): Query<InboxQuery>,
 ) -> Result<Json<InboxPage>, ApiError> {
+    client.require(MANAGE)?;
     let pool = state.ledger.pool();
     let after = query.cursor.map_or(Ok(0), i64::try_from).map_err(|_| {
         ApiError::validation(
@@ -100,9 +104,10 @@ fn inbox_change(
 /// is derived from the original's (reapplying twice is one change; the
 /// repeat answers with `Idempotent-Replayed: true`) and whose event names
 /// the original (`reapplies`). It syncs like any other change.
-#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/reapply", tag = "changes",
+#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/reapply", tag = "changes", security(("bearer" = [])),
     params(("operation_id" = OperationId, Path)),
     responses(
+        responses::TokenErrors,
         (status = 201, body = UpdateResponse, description = "Recorded (or replayed, with `Idempotent-Replayed: true`)"),
         (status = 404, response = responses::OperationNotFound),
         (status = 409, response = responses::NotRejected),
@@ -112,8 +117,10 @@ fn inbox_change(
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, operation_id = %operation_id))]
 pub async fn reapply(
     State(state): State<AppState>,
+    client: LocalClient,
     Path(operation_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
+    client.require(MANAGE)?;
     let change = service::reapply(&state, OperationId::from(operation_id)).await?;
     Ok(created(&change))
 }
@@ -121,9 +128,10 @@ pub async fn reapply(
 /// Puts a quarantined change back in the queue to central, once whatever
 /// made central refuse it is fixed, and nudges the worker. If central still
 /// refuses it, the worker quarantines it again.
-#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/retry", tag = "changes",
+#[utoipa::path(post, path = "/v1/local/changes/{operation_id}/retry", tag = "changes", security(("bearer" = [])),
     params(("operation_id" = OperationId, Path)),
     responses(
+        responses::TokenErrors,
         (status = 200, body = SyncStatus, description = "Back in the queue (status `retrying`)"),
         (status = 404, response = responses::OperationNotFound),
         (status = 409, response = responses::NotQuarantined),
@@ -132,8 +140,10 @@ pub async fn reapply(
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id, operation_id = %operation_id))]
 pub async fn retry(
     State(state): State<AppState>,
+    client: LocalClient,
     Path(operation_id): Path<Uuid>,
 ) -> Result<Json<SyncStatus>, ApiError> {
+    client.require(MANAGE)?;
     service::release(&state, OperationId::from(operation_id)).await?;
     let change = queries::change(state.ledger.pool(), operation_id)
         .await

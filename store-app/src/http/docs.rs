@@ -7,9 +7,11 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "store-app", description = "One store's event-sourced inventory API. \
-        The local API (`/v1/local`) serves the store's tills; `/v1/sync` serves the sync worker \
+        The local API (`/v1/local`) serves the store's tills and staff with tokens this store issues \
+        (/auth/token, roles pos, manager, viewer); `/v1/sync` serves the sync worker \
         (bearer token of role sync-worker, issued by central)."),
     tags(
+        (name = "auth", description = "The store's own tokens for its tills and staff (OAuth2 client credentials) and public keys"),
         (name = "inventory", description = "Stock updates and reads"),
         (name = "sync", description = "Sync status and trigger"),
         (name = "changes", description = "The conflict inbox: changes central refused or the worker quarantined"),

@@ -6,6 +6,7 @@ use protocol::local::{EventPage, EventQuery, EventView};
 use service_infra::event_log::{StoredEvent, read_page};
 use service_infra::{ApiError, Json, Query};
 
+use super::local_auth::{LocalClient, MANAGE};
 use crate::state::AppState;
 use service_infra::api_routes;
 use service_infra::app::ApiRoutes;
@@ -31,16 +32,19 @@ fn event_view(event: StoredEvent) -> EventView {
 /// The store's events in global order, with cursor paging. Events of a
 /// transaction appear only once every earlier transaction has ended, so a
 /// reader following `next_cursor` never misses one.
-#[utoipa::path(get, path = "/v1/local/events", tag = "events", params(EventQuery),
+#[utoipa::path(get, path = "/v1/local/events", tag = "events", security(("bearer" = [])), params(EventQuery),
     responses(
+        responses::TokenErrors,
         (status = 200, body = EventPage),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
+    client: LocalClient,
     Query(query): Query<EventQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
+    client.require(MANAGE)?;
     let filters = match query.sku {
         Some(sku) => vec![("aggregate_id", sku.to_string())],
         None => Vec::new(),

@@ -12,6 +12,7 @@ use protocol::local::{
 use service_infra::{ApiError, Json, Path, Query};
 
 use super::error::{invalid, stored};
+use super::local_auth::{LocalClient, READ, WRITE};
 use crate::ledger::{AcceptedChange, ChangeRequest};
 use crate::projections::queries;
 use crate::projections::rows::StockRow;
@@ -80,22 +81,25 @@ fn update_response(change: &AcceptedChange) -> UpdateResponse {
 /// Records a stock change at this store; it syncs to central in the
 /// background. Repeating an `operation_id` with the same body answers with
 /// the original result and `Idempotent-Replayed: true`.
-#[utoipa::path(post, path = "/v1/local/inventory/{sku}/update", tag = "inventory",
+#[utoipa::path(post, path = "/v1/local/inventory/{sku}/update", tag = "inventory", security(("bearer" = [])),
     params(("sku" = Sku, Path)),
     request_body = UpdateRequest,
     responses(
+        responses::TokenErrors,
         (status = 201, body = UpdateResponse, description = "Accepted (or replayed, with `Idempotent-Replayed: true`)"),
         (status = 404, response = responses::SkuNotFound),
         (status = 409, response = responses::Conflict),
         (status = 422, response = responses::ValidationOrStock),
         responses::BodyErrors,
     ))]
-#[tracing::instrument(skip_all, fields(store_id = %state.store_id, sku = %sku, operation_id))]
+#[tracing::instrument(skip_all, fields(store_id = %state.store_id, sku = %sku, client = ?client.client_id, operation_id))]
 pub async fn update(
     State(state): State<AppState>,
+    client: LocalClient,
     Path(sku): Path<String>,
     body: Result<Json<UpdateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
+    client.require(WRITE)?;
     // A refused body is counted like any other refused update.
     let request = body.and_then(|Json(body)| Ok(change_request(parse_sku(&sku)?, body)));
     if let Ok(request) = &request {
@@ -120,9 +124,10 @@ pub(super) fn created(change: &AcceptedChange) -> Response {
 }
 
 /// One SKU's stock at this store.
-#[utoipa::path(get, path = "/v1/local/inventory/{sku}", tag = "inventory",
+#[utoipa::path(get, path = "/v1/local/inventory/{sku}", tag = "inventory", security(("bearer" = [])),
     params(("sku" = Sku, Path)),
     responses(
+        responses::TokenErrors,
         (status = 200, body = StockView),
         (status = 404, response = responses::SkuNotFound),
         responses::ReadErrors,
@@ -130,22 +135,27 @@ pub(super) fn created(change: &AcceptedChange) -> Response {
 #[tracing::instrument(skip_all, fields(sku = %sku))]
 pub async fn get_one(
     State(state): State<AppState>,
+    client: LocalClient,
     Path(sku): Path<String>,
 ) -> Result<Json<StockView>, ApiError> {
+    client.require(READ)?;
     stock_row(&state, &sku).await.and_then(stock_view).map(Json)
 }
 
 /// Every SKU at this store, in SKU order, with cursor paging.
-#[utoipa::path(get, path = "/v1/local/inventory", tag = "inventory", params(StockPageQuery),
+#[utoipa::path(get, path = "/v1/local/inventory", tag = "inventory", security(("bearer" = [])), params(StockPageQuery),
     responses(
+        responses::TokenErrors,
         (status = 200, body = StockPage),
         responses::ReadErrors,
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     State(state): State<AppState>,
+    client: LocalClient,
     Query(query): Query<StockPageQuery>,
 ) -> Result<Json<StockPage>, ApiError> {
+    client.require(READ)?;
     let limit = i64::from(query.limit.get());
     let cursor = query.cursor.as_ref().map(Sku::as_str);
     let rows = queries::stock_page(state.ledger.pool(), cursor, limit)
@@ -165,9 +175,10 @@ pub async fn list(
 }
 
 /// The operation id of the SKU's latest local change.
-#[utoipa::path(get, path = "/v1/local/inventory/{sku}/operation_id", tag = "inventory",
+#[utoipa::path(get, path = "/v1/local/inventory/{sku}/operation_id", tag = "inventory", security(("bearer" = [])),
     params(("sku" = Sku, Path)),
     responses(
+        responses::TokenErrors,
         (status = 200, body = LatestOperation),
         (status = 404, response = responses::SkuOrOperationNotFound),
         responses::ReadErrors,
@@ -175,8 +186,10 @@ pub async fn list(
 #[tracing::instrument(skip_all, fields(sku = %sku))]
 pub async fn latest_operation(
     State(state): State<AppState>,
+    client: LocalClient,
     Path(sku): Path<String>,
 ) -> Result<Json<LatestOperation>, ApiError> {
+    client.require(READ)?;
     let row = stock_row(&state, &sku).await?;
     row.last_operation_id
         .map(|id| {

@@ -5,6 +5,9 @@
 //!   the sync trigger), `changes.rs` (the conflict inbox), `events.rs` (the
 //!   event log);
 //! - the worker API (`/v1/sync`, role `sync-worker`): `worker_api.rs`;
+//! - the store's own token endpoint and public keys (`/auth/token`,
+//!   `/.well-known/jwks.json`, from `service_infra::auth::issuing`) and who
+//!   may call the local API (`local_auth.rs`);
 //! - `docs.rs` (OpenAPI, Swagger UI), `health.rs`, and `error.rs` (ledger
 //!   errors as HTTP answers).
 
@@ -14,6 +17,7 @@ mod error;
 mod events;
 mod health;
 mod inventory;
+mod local_auth;
 mod sync_status;
 mod worker_api;
 

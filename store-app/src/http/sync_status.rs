@@ -14,6 +14,7 @@ use service_infra::{ApiError, Json, Path};
 use uuid::Uuid;
 
 use super::error::stored;
+use super::local_auth::{LocalClient, MANAGE, READ};
 use crate::projections::queries::{self, ChangeStatus};
 use crate::state::AppState;
 use service_infra::api_routes;
@@ -88,9 +89,10 @@ pub(super) fn sync_status(stored_status: ChangeStatus) -> Result<SyncStatus, Api
 }
 
 /// The sync status of one change.
-#[utoipa::path(get, path = "/v1/local/sync/status/{operation_id}", tag = "sync",
+#[utoipa::path(get, path = "/v1/local/sync/status/{operation_id}", tag = "sync", security(("bearer" = [])),
     params(("operation_id" = OperationId, Path)),
     responses(
+        responses::TokenErrors,
         (status = 200, body = SyncStatus),
         (status = 404, response = responses::OperationNotFound),
         responses::ReadErrors,
@@ -98,8 +100,10 @@ pub(super) fn sync_status(stored_status: ChangeStatus) -> Result<SyncStatus, Api
 #[tracing::instrument(skip_all, fields(operation_id = %operation_id))]
 pub async fn status(
     State(state): State<AppState>,
+    client: LocalClient,
     Path(operation_id): Path<Uuid>,
 ) -> Result<Json<SyncStatus>, ApiError> {
+    client.require(READ)?;
     let change = queries::change(state.ledger.pool(), operation_id)
         .await
         .map_err(database_error)?
@@ -113,8 +117,9 @@ pub async fn status(
 }
 
 /// Asks the sync worker to sync this store now.
-#[utoipa::path(post, path = "/v1/local/sync/trigger", tag = "sync",
+#[utoipa::path(post, path = "/v1/local/sync/trigger", tag = "sync", security(("bearer" = [])),
     responses(
+        responses::TokenErrors,
         (status = 202, body = TriggerResponse),
         (status = 405, response = responses::MethodNotAllowed),
         (status = 503, response = responses::BrokerUnavailable),
@@ -122,7 +127,9 @@ pub async fn status(
 #[tracing::instrument(skip_all, fields(store_id = %state.store_id))]
 pub async fn trigger(
     State(state): State<AppState>,
+    client: LocalClient,
 ) -> Result<(StatusCode, Json<TriggerResponse>), ApiError> {
+    client.require(MANAGE)?;
     state
         .nudger
         .publish_now(state.store_id.as_str())

@@ -12,11 +12,12 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
+use service_infra::auth::issuing::clients::{Client, Clients};
 use service_infra::auth::{AUDIENCE, Claims, ISSUER, Role};
 use service_infra::db::DatabaseSettings;
 use service_infra::secret::Secret;
 use sqlx::{Connection, PgConnection, PgPool};
-use store_app::config::ServeConfig;
+use store_app::config::{LocalAuth, ServeConfig};
 use uuid::Uuid;
 
 pub const STORE_ID: &str = "STORE-001";
@@ -193,6 +194,13 @@ async fn spawn_fake_central(jwks: JwkSet) -> SocketAddr {
     addr
 }
 
+/// The store's own test clients, one per local role; the secret is the
+/// same for all.
+pub const MANAGER: &str = "test-manager";
+pub const POS: &str = "test-pos";
+pub const VIEWER: &str = "test-viewer";
+pub const CLIENT_SECRET: &str = "test-client-secret-0001";
+
 /// A running store.
 pub struct TestApp {
     pub address: String,
@@ -200,6 +208,11 @@ pub struct TestApp {
     pub key: TestKey,
     pub exchange: String,
     pub client: reqwest::Client,
+    /// A manager's token from the store itself, sent on every `/v1/local`
+    /// request made with [`TestApp::request`].
+    pub local_token: String,
+    /// The store's signing key file.
+    pub store_key_file: std::path::PathBuf,
 }
 
 /// Starts a store with a reachable broker.
@@ -213,6 +226,9 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
     let key = TestKey::generate();
     let central = spawn_fake_central(key.jwks.clone()).await;
     let exchange = format!("test-{}", Uuid::new_v4().simple());
+    let store_key_file = std::env::temp_dir().join(format!("store-key-{}.pem", Uuid::new_v4()));
+    service_infra::auth::issuing::signing::generate(&store_key_file, false).expect("store key");
+    create_local_clients(&db.url).await;
     let config = ServeConfig {
         store_id: STORE_ID.parse().expect("store id"),
         database: DatabaseSettings {
@@ -223,21 +239,49 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
         amqp_exchange: exchange.clone(),
         bind_addr: "127.0.0.1:0".parse().expect("addr"),
         central_url: format!("http://{central}"),
+        local_auth: LocalAuth::Required,
+        jwt_private_key_file: Some(store_key_file.clone()),
+        token_ttl: std::time::Duration::from_secs(900).into(),
     };
     let app = store_app::startup::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp {
+    let mut app = TestApp {
         address,
         db,
         key,
         exchange,
         client: reqwest::Client::new(),
+        local_token: String::new(),
+        store_key_file,
+    };
+    app.local_token = app.local_token_for(MANAGER).await;
+    app
+}
+
+/// Saves one client per local role in the store's database.
+async fn create_local_clients(database_url: &str) {
+    let pool = PgPool::connect(database_url).await.expect("connect");
+    let clients = Clients::new(pool.clone(), &Role::LOCAL).expect("clients");
+    for (client_id, role) in [
+        (MANAGER, Role::Manager),
+        (POS, Role::Pos),
+        (VIEWER, Role::Viewer),
+    ] {
+        let client = Client {
+            client_id: client_id.to_owned(),
+            role,
+            store_id: None,
+        };
+        let secret = Secret::new(CLIENT_SECRET);
+        clients.save(&client, &secret).await.expect("save client");
     }
+    pool.close().await;
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.store_key_file);
         let exchange = self.exchange.clone();
         // The store declared its nudge exchange; remove it.
         run_to_completion(async move {
@@ -255,10 +299,39 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// A `method` request to `path` on this store, to finish and send.
+    /// A `method` request to `path` on this store, to finish and send; a
+    /// `/v1/local` request carries the manager's token.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.address))
+        let request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if path.starts_with("/v1/local") {
+            request.bearer_auth(&self.local_token)
+        } else {
+            request
+        }
+    }
+
+    /// The store's answer to a token request with client credentials.
+    pub async fn token_response(&self, client_id: &str, secret: &str) -> reqwest::Response {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ];
+        let url = format!("{}/auth/token", self.address);
+        send(self.client.post(url).form(&form)).await
+    }
+
+    /// A token the store issues to `client_id` (one of the test clients).
+    pub async fn local_token_for(&self, client_id: &str) -> String {
+        let response = self.token_response(client_id, CLIENT_SECRET).await;
+        assert_eq!(response.status(), 200, "token for {client_id}");
+        let body: Value = response.json().await.expect("token json");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     pub async fn post_update(&self, sku: &str, body: Value) -> reqwest::Response {

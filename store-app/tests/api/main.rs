@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod idempotency;
 mod inventory;
+mod local_auth;
 mod operations;
 mod sync;
 mod worker;

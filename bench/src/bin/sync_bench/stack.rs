@@ -162,6 +162,7 @@ impl Stack {
             self.store_urls.push(format!("http://{bind}"));
             let env = [
                 ("STORE_ID", (*store).to_owned()),
+                ("LOCAL_AUTH", "off".to_owned()),
                 ("DATABASE_URL", self.scratch.databases.url(n + 1).to_owned()),
                 ("CENTRAL_URL", self.central_url.clone()),
                 ("AMQP_URL", self.scratch.amqp_url.clone()),

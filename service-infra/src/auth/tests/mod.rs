@@ -87,9 +87,10 @@ fn worker_claims_with(edit: impl FnOnce(&mut Claims)) -> Claims {
 }
 
 fn verifier_for(key: &TestKey) -> TokenVerifier {
-    TokenVerifier::from_jwks(JwkSet {
+    let keys = JwkSet {
         keys: vec![key.jwk.clone()],
-    })
+    };
+    TokenVerifier::from_jwks(keys, TokenScope::central())
 }
 
 async fn rejection(verifier: &TokenVerifier, token: &str) -> &'static str {

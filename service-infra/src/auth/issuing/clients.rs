@@ -1,15 +1,18 @@
 //! OAuth2 clients: who may obtain a token, with which role. Secrets are
-//! random, shown once, and stored only as argon2 hashes.
+//! random, shown once, and stored only as argon2 hashes. Central and every
+//! store keep their own `clients` table of the same shape; each accepts only
+//! its own roles ([`Role::CENTRAL`], [`Role::LOCAL`]).
 
 use std::fmt::Write;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
 use domain::StoreId;
-use service_infra::auth::Role;
 use sqlx::PgPool;
 
-use crate::config::Secret;
+use crate::auth::{Role, role_names};
+use crate::secret::Secret;
 
 /// A registered client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,8 @@ pub enum ClientError {
     MissingStore,
     #[error("only store clients have a store id")]
     UnexpectedStore,
+    #[error("role {role} is not one of this app's: {allowed}")]
+    RoleNotHere { role: Role, allowed: String },
     #[error("secret must have 16 to 256 characters")]
     BadSecret,
     #[error("cannot hash the secret: {0}")]
@@ -81,33 +86,53 @@ struct ClientRow {
     store_id: Option<String>,
 }
 
+/// A client as `clients list` shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientListing {
+    pub client_id: String,
+    pub role: String,
+    pub store_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When it was disabled; `None` while it may obtain tokens.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
 /// The `clients` table.
 #[derive(Clone)]
 pub struct Clients {
     pool: PgPool,
+    /// The roles this app's clients may have.
+    roles: &'static [Role],
     /// Checked against when the client id is unknown, so the answer takes
     /// as long as for a known client with a wrong secret.
     dummy_hash: String,
 }
 
 impl Clients {
-    /// The clients stored in `pool`'s database.
-    pub fn new(pool: PgPool) -> Result<Self, ClientError> {
+    /// The clients stored in `pool`'s database, with one of `roles`.
+    pub fn new(pool: PgPool, roles: &'static [Role]) -> Result<Self, ClientError> {
         let dummy_hash = hash_secret(&generate_secret())?;
-        Ok(Self { pool, dummy_hash })
+        Ok(Self {
+            pool,
+            roles,
+            dummy_hash,
+        })
     }
 
-    /// The client whose id and secret match, or `None`.
+    /// The enabled client whose id and secret match, or `None`.
     pub async fn authenticate(
         &self,
         client_id: &str,
         secret: &Secret,
     ) -> Result<Option<Client>, sqlx::Error> {
         let row: Option<ClientRow> = if valid_client_id(client_id) {
-            sqlx::query_as("SELECT secret_hash, role, store_id FROM clients WHERE client_id = $1")
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await?
+            sqlx::query_as(
+                "SELECT secret_hash, role, store_id FROM clients
+                  WHERE client_id = $1 AND disabled_at IS NULL",
+            )
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?
         } else {
             None
         };
@@ -125,6 +150,10 @@ impl Clients {
         let role = row.role.parse::<Role>().ok();
         let store_id = row.store_id.map(|id| id.parse::<StoreId>());
         match (role, store_id) {
+            (Some(role), _) if !self.roles.contains(&role) => {
+                tracing::error!(client_id, %role, "client row has another app's role");
+                Ok(None)
+            }
             (Some(role), None) => Ok(Some(Client {
                 client_id: client_id.to_owned(),
                 role,
@@ -143,14 +172,20 @@ impl Clients {
     }
 
     /// Creates the client, or replaces an existing one's role, store and
-    /// secret.
+    /// secret (enabling it again if it was disabled).
     pub async fn save(&self, client: &Client, secret: &Secret) -> Result<(), ClientError> {
         if !valid_client_id(&client.client_id) {
             return Err(ClientError::BadId);
         }
+        if !self.roles.contains(&client.role) {
+            return Err(ClientError::RoleNotHere {
+                role: client.role,
+                allowed: role_names(self.roles),
+            });
+        }
         match (client.role, &client.store_id) {
             (Role::Store, None) => return Err(ClientError::MissingStore),
-            (Role::SyncWorker | Role::Admin, Some(_)) => return Err(ClientError::UnexpectedStore),
+            (role, Some(_)) if role != Role::Store => return Err(ClientError::UnexpectedStore),
             _ => {}
         }
         if !(16..=256).contains(&secret.expose().len()) {
@@ -161,7 +196,7 @@ impl Clients {
             "INSERT INTO clients (client_id, secret_hash, role, store_id) VALUES ($1, $2, $3, $4)
              ON CONFLICT (client_id) DO UPDATE
                 SET secret_hash = EXCLUDED.secret_hash, role = EXCLUDED.role,
-                    store_id = EXCLUDED.store_id, updated_at = now()",
+                    store_id = EXCLUDED.store_id, disabled_at = NULL, updated_at = now()",
         )
         .bind(&client.client_id)
         .bind(hash)
@@ -170,6 +205,29 @@ impl Clients {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Every client, by id.
+    pub async fn list(&self) -> Result<Vec<ClientListing>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT client_id, role, store_id, created_at, disabled_at
+               FROM clients ORDER BY client_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Disables a client: it gets no new token; a token it holds works until
+    /// it expires. Returns whether the client exists.
+    pub async fn disable(&self, client_id: &str) -> Result<bool, sqlx::Error> {
+        let updated = sqlx::query(
+            "UPDATE clients SET disabled_at = coalesce(disabled_at, now()), updated_at = now()
+              WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
     }
 }
 

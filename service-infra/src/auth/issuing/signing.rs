@@ -1,4 +1,4 @@
-//! Central's Ed25519 signing key: loading it from a PKCS#8 PEM file,
+//! An issuer's Ed25519 signing key: loading it from a PKCS#8 PEM file,
 //! generating a new one, and the JWK set that publishes its public half.
 
 use std::io::Write;
@@ -53,8 +53,7 @@ impl SigningKeys {
             .verifying_key()
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| encode(&e))?;
-        let mut jwk =
-            service_infra::auth::jwk_for_public_key(&public_pem, "").map_err(|e| encode(&e))?;
+        let mut jwk = crate::auth::jwk_for_public_key(&public_pem, "").map_err(|e| encode(&e))?;
         let kid = jwk
             .thumbprint(ThumbprintHash::SHA256)
             .map_err(|e| encode(&e))?;

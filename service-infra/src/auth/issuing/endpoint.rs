@@ -4,25 +4,110 @@
 //! client_id=..&client_secret=..`), as HTTP Basic with a form body holding
 //! the grant type, or as JSON `{client_id, client_secret}`. Errors follow
 //! RFC 6749 §5.2 (`error`, `error_description`) and also carry the usual
-//! `code` and `message`. Secrets never reach a log line.
+//! `code` and `message`. Secrets never reach a log line. Central and every
+//! store serve this same endpoint, each with its own clients and key.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRef, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
+use prometheus::IntCounterVec;
 use protocol::central::{OAuthErrorBody, TokenRequest, TokenResponse};
 use protocol::error as responses;
-use service_infra::RawBody;
 
-use crate::config::Secret;
-use crate::state::AppState;
-use service_infra::api_routes;
-use service_infra::app::ApiRoutes;
+use super::clients::Clients;
+use super::limiter::FailureLimiter;
+use super::tokens::TokenIssuer;
+use crate::RawBody;
+use crate::api_routes;
+use crate::app::ApiRoutes;
+use crate::auth::Role;
+use crate::metrics::Registrar;
+use crate::secret::Secret;
 
-/// The routes this file serves, with their API description.
-pub(super) fn routes() -> ApiRoutes<AppState> {
+/// `/auth/token` and `/.well-known/jwks.json`, for any app state that
+/// provides a [`TokenService`].
+pub fn routes<S>() -> ApiRoutes<S>
+where
+    S: Clone + Send + Sync + 'static,
+    TokenService: FromRef<S>,
+{
     api_routes![token, jwks]
+}
+
+/// What the token endpoint needs: the clients, the issuer, the brute-force
+/// limit and the metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenService {
+    clients: Clients,
+    issuer: Arc<TokenIssuer>,
+    limiter: Arc<FailureLimiter>,
+    metrics: TokenMetrics,
+}
+
+impl TokenService {
+    /// A token endpoint for `clients`, signing with `issuer`.
+    pub fn new(clients: Clients, issuer: TokenIssuer, metrics: TokenMetrics) -> Self {
+        Self::with_limiter(clients, issuer, metrics, FailureLimiter::default())
+    }
+
+    /// The same with its own brute-force limit.
+    pub fn with_limiter(
+        clients: Clients,
+        issuer: TokenIssuer,
+        metrics: TokenMetrics,
+        limiter: FailureLimiter,
+    ) -> Self {
+        Self {
+            clients,
+            issuer: Arc::new(issuer),
+            limiter: Arc::new(limiter),
+            metrics,
+        }
+    }
+
+    /// The issuer, for a verifier of its tokens.
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.issuer
+    }
+}
+
+/// `<app>_tokens_issued_total{role}` and `<app>_token_failures_total{reason}`
+/// (`reason` is the OAuth2 error, or `rate_limited`).
+#[derive(Clone)]
+pub struct TokenMetrics {
+    issued: IntCounterVec,
+    failures: IntCounterVec,
+}
+
+impl TokenMetrics {
+    /// Registers the metrics named after `app` (`central`, `store`).
+    pub fn new(registrar: &Registrar, app: &str) -> prometheus::Result<Self> {
+        Ok(Self {
+            issued: registrar.counter_vec(
+                &format!("{app}_tokens_issued_total"),
+                "Access tokens issued, by role.",
+                &["role"],
+            )?,
+            failures: registrar.counter_vec(
+                &format!("{app}_token_failures_total"),
+                "Token requests refused, by reason (`rate_limited` after too many failures).",
+                &["reason"],
+            )?,
+        })
+    }
+
+    fn issued(&self, role: Role) {
+        self.issued.with_label_values(&[role.as_str()]).inc();
+    }
+
+    fn failed(&self, reason: &str) {
+        self.failures.with_label_values(&[reason]).inc();
+    }
 }
 
 /// A refused token request.
@@ -30,6 +115,8 @@ struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: &'static str,
+    /// Seconds to wait, for a rate-limited request.
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -37,13 +124,30 @@ impl OAuthError {
         status: StatusCode::UNAUTHORIZED,
         error: "invalid_client",
         description: "unknown client or wrong secret",
+        retry_after: None,
     };
 
-    fn invalid_request(description: &'static str) -> Self {
+    fn new(status: StatusCode, error: &'static str, description: &'static str) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
-            error: "invalid_request",
+            status,
+            error,
             description,
+            retry_after: None,
+        }
+    }
+
+    fn invalid_request(description: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    fn rate_limited(wait: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(wait.as_secs().max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many failed attempts for this client or address; wait for Retry-After seconds",
+            )
         }
     }
 }
@@ -63,8 +167,13 @@ impl IntoResponse for OAuthError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"inventory-central\""),
+                HeaderValue::from_static("Basic realm=\"inventory\""),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -83,16 +192,22 @@ impl IntoResponse for OAuthError {
         (status = 401, body = OAuthErrorBody, description = "`invalid_client`: unknown client or wrong secret"),
         (status = 405, response = responses::MethodNotAllowed),
         (status = 413, response = responses::PayloadTooLarge),
+        (status = 429, body = OAuthErrorBody, description = "`rate_limited`: too many failed attempts for this client id or source address; retry after `Retry-After` seconds",
+            headers(("Retry-After" = u64, description = "Seconds until attempts are accepted again"))),
         (status = 503, body = OAuthErrorBody, description = "`temporarily_unavailable`: the client store is down"),
     )
 )]
 #[tracing::instrument(name = "issue_token", skip_all, fields(client_id))]
-pub async fn token(
-    State(state): State<AppState>,
+async fn token(
+    State(state): State<TokenService>,
+    extensions: Extensions,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Response {
-    match issue(&state, &headers, &body).await {
+    let address = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    match issue(&state, address, &headers, &body).await {
         Ok(token) => {
             let mut response = axum::Json(token).into_response();
             response
@@ -101,7 +216,7 @@ pub async fn token(
             response
         }
         Err(error) => {
-            state.metrics.token_failed(error.error);
+            state.metrics.failed(error.error);
             tracing::info!(error = error.error, "token request refused");
             error.into_response()
         }
@@ -109,7 +224,8 @@ pub async fn token(
 }
 
 async fn issue(
-    state: &AppState,
+    state: &TokenService,
+    address: Option<IpAddr>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
@@ -118,11 +234,11 @@ async fn issue(
         Some("client_credentials") => {}
         None => return Err(OAuthError::invalid_request("grant_type is required")),
         Some(_) => {
-            return Err(OAuthError {
-                status: StatusCode::BAD_REQUEST,
-                error: "unsupported_grant_type",
-                description: "only grant_type=client_credentials is supported",
-            });
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only grant_type=client_credentials is supported",
+            ));
         }
     }
     let in_body = request.client_id.is_some() || request.client_secret.is_some();
@@ -144,28 +260,34 @@ async fn issue(
         },
     };
     tracing::Span::current().record("client_id", client_id.as_str());
+    if let Some(wait) = state.limiter.blocked(&client_id, address) {
+        return Err(OAuthError::rate_limited(wait));
+    }
     let client = state
         .clients
         .authenticate(&client_id, &secret)
         .await
         .map_err(|err| {
             tracing::error!(error = %err, "cannot look up client");
-            OAuthError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                error: "temporarily_unavailable",
-                description: "the client store is unavailable; try again shortly",
-            }
-        })?
-        .ok_or(OAuthError::INVALID_CLIENT)?;
-    let issued = state.tokens.issue(&client).map_err(|err| {
+            OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the client store is unavailable; try again shortly",
+            )
+        })?;
+    let Some(client) = client else {
+        state.limiter.record_failure(&client_id, address);
+        return Err(OAuthError::INVALID_CLIENT);
+    };
+    let issued = state.issuer.issue(&client).map_err(|err| {
         tracing::error!(error = %err, "cannot sign token");
-        OAuthError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            error: "server_error",
-            description: "cannot sign the token",
-        }
+        OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "cannot sign the token",
+        )
     })?;
-    state.metrics.token_issued(client.role);
+    state.metrics.issued(client.role);
     tracing::info!(role = %client.role, "token issued");
     Ok(TokenResponse {
         access_token: issued.access_token,
@@ -191,7 +313,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErr
     match content_type.as_str() {
         "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
             .map_err(|_| OAuthError::invalid_request("the form body is malformed")),
-        "application/json" => service_infra::extract::parse_json(body)
+        "application/json" => crate::extract::parse_json(body)
             .map_err(|_| OAuthError::invalid_request("the JSON body is malformed")),
         _ => Err(OAuthError::invalid_request(
             "send application/x-www-form-urlencoded or application/json",
@@ -220,11 +342,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, Secret)>, OA
     Ok(Some((id.to_owned(), Secret::new(secret))))
 }
 
-/// Central's public signing keys.
+/// The public keys that check this app's tokens.
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "auth",
-    responses((status = 200, description = "JWK set with central's Ed25519 public keys"))
+    responses((status = 200, description = "JWK set with this app's Ed25519 public keys"))
 )]
-pub async fn jwks(State(state): State<AppState>) -> axum::Json<JwkSet> {
-    axum::Json(state.tokens.keys().jwks().clone())
+async fn jwks(State(state): State<TokenService>) -> axum::Json<JwkSet> {
+    axum::Json(state.issuer.keys().jwks().clone())
 }

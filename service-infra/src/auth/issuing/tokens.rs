@@ -1,13 +1,15 @@
-//! Issuing access tokens: EdDSA-signed JWTs with central's issuer and
-//! audience, the client's role and, for a store, its store id.
+//! Issuing access tokens: EdDSA-signed JWTs with the issuer's `iss` and
+//! `aud` ([`TokenScope`]), the client's role and, for a store client at
+//! central, its store id.
 
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Header, encode};
-use service_infra::auth::{AUDIENCE, Claims, ISSUER, TokenVerifier};
+
+use crate::auth::{Claims, TokenScope, TokenVerifier};
 
 use super::clients::Client;
-use super::keys::SigningKeys;
+use super::signing::SigningKeys;
 
 /// A freshly issued token.
 #[derive(Debug, Clone)]
@@ -17,22 +19,28 @@ pub struct IssuedToken {
     pub expires_in: u64,
 }
 
-/// Signs access tokens with central's key.
+/// Signs access tokens with an app's own key.
 #[derive(Clone)]
 pub struct TokenIssuer {
     keys: SigningKeys,
     ttl: Duration,
+    scope: TokenScope,
 }
 
 impl TokenIssuer {
-    /// An issuer whose tokens live for `ttl`.
-    pub fn new(keys: SigningKeys, ttl: Duration) -> Self {
-        Self { keys, ttl }
+    /// An issuer of tokens for `scope` that live for `ttl`.
+    pub fn new(keys: SigningKeys, ttl: Duration, scope: TokenScope) -> Self {
+        Self { keys, ttl, scope }
     }
 
     /// A verifier for the tokens this issuer signs.
     pub fn verifier(&self) -> TokenVerifier {
-        TokenVerifier::from_jwks(self.keys.jwks().clone())
+        TokenVerifier::from_jwks(self.keys.jwks().clone(), self.scope.clone())
+    }
+
+    /// Who issues the tokens, and for whom.
+    pub fn scope(&self) -> &TokenScope {
+        &self.scope
     }
 
     /// The published key set.
@@ -45,8 +53,8 @@ impl TokenIssuer {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let claims = Claims {
-            iss: ISSUER.to_owned(),
-            aud: AUDIENCE.to_owned(),
+            iss: self.scope.issuer.clone(),
+            aud: self.scope.audience.clone(),
             sub: client.client_id.clone(),
             role: client.role,
             store_id: client.store_id.as_ref().map(ToString::to_string),

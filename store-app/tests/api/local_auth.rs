@@ -1,0 +1,175 @@
+//! The local API takes only tokens this store issued (`POST /auth/token`),
+//! and each role only what it may do.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::Method;
+use serde_json::{Value, json};
+use service_infra::auth::{Claims, LOCAL_AUDIENCE, Role};
+use uuid::Uuid;
+
+use crate::helpers::{CLIENT_SECRET, LAPTOP, POS, STORE_ID, VIEWER, send, spawn_app};
+
+fn update_path() -> String {
+    format!("/v1/local/inventory/{LAPTOP}/update")
+}
+
+/// `POST update` with `token` (or none) instead of the manager's.
+async fn update_with(app: &crate::helpers::TestApp, token: Option<&str>) -> reqwest::Response {
+    let url = format!("{}{}", app.address, update_path());
+    let mut request = app.client.post(url).json(&json!({ "delta": -1 }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    send(request).await
+}
+
+fn now() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+    i64::try_from(since.as_secs()).expect("seconds")
+}
+
+/// A token signed with the store's own key, with `edit` applied to its
+/// claims.
+fn signed_by_store(app: &crate::helpers::TestApp, edit: impl FnOnce(&mut Claims)) -> String {
+    let pem = std::fs::read(&app.store_key_file).expect("key file");
+    let keys = service_infra::auth::issuing::signing::SigningKeys::load(&app.store_key_file)
+        .expect("load key");
+    let mut claims = Claims {
+        iss: STORE_ID.to_owned(),
+        aud: LOCAL_AUDIENCE.to_owned(),
+        sub: POS.to_owned(),
+        role: Role::Pos,
+        store_id: None,
+        iat: now(),
+        exp: now() + 300,
+        jti: Uuid::new_v4().to_string(),
+    };
+    edit(&mut claims);
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(keys.kid().to_owned());
+    let key = EncodingKey::from_ed_pem(&pem).expect("encoding key");
+    jsonwebtoken::encode(&header, &claims, &key).expect("sign")
+}
+
+async fn assert_unauthorized(response: reqwest::Response, case: &str) {
+    assert_eq!(response.status(), 401, "{case}");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "unauthorized", "{case}: {body}");
+}
+
+#[tokio::test]
+async fn a_local_call_without_a_valid_store_token_is_401_and_changes_nothing() {
+    let app = spawn_app().await;
+    let before = app.request(Method::GET, &format!("/v1/local/inventory/{LAPTOP}"));
+    let before: Value = send(before).await.json().await.expect("json");
+
+    assert_unauthorized(update_with(&app, None).await, "no token").await;
+    assert_unauthorized(update_with(&app, Some("not-a-jwt")).await, "garbage").await;
+    let expired = signed_by_store(&app, |claims| claims.exp = now() - 600);
+    assert_unauthorized(update_with(&app, Some(&expired)).await, "expired").await;
+    let other_store = signed_by_store(&app, |claims| claims.iss = "STORE-002".to_owned());
+    assert_unauthorized(update_with(&app, Some(&other_store)).await, "other store").await;
+    let central = app.key.token(Role::SyncWorker);
+    assert_unauthorized(update_with(&app, Some(&central)).await, "central's token").await;
+    // Signed by another key under this store's key id.
+    let mut forged = signed_by_store(&app, |_| {});
+    forged.truncate(forged.rfind('.').expect("signature") + 1);
+    forged.push_str("AAAA");
+    assert_unauthorized(update_with(&app, Some(&forged)).await, "forged").await;
+    let listing = app
+        .client
+        .get(format!("{}/v1/local/inventory", app.address));
+    assert_unauthorized(send(listing).await, "read without token").await;
+
+    let after = app.request(Method::GET, &format!("/v1/local/inventory/{LAPTOP}"));
+    let after: Value = send(after).await.json().await.expect("json");
+    assert_eq!(before["quantity"], after["quantity"]);
+    assert_eq!(before["version"], after["version"]);
+}
+
+#[tokio::test]
+async fn each_local_role_does_only_what_it_may() {
+    let app = spawn_app().await;
+    let viewer = app.local_token_for(VIEWER).await;
+    let pos = app.local_token_for(POS).await;
+
+    let refused = update_with(&app, Some(&viewer)).await;
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["code"], "forbidden");
+
+    let read = app
+        .client
+        .get(format!("{}/v1/local/inventory/{LAPTOP}", app.address));
+    assert_eq!(send(read.bearer_auth(&viewer)).await.status(), 200);
+
+    let accepted = update_with(&app, Some(&pos)).await;
+    assert_eq!(accepted.status(), 201);
+
+    let events = app.client.get(format!("{}/v1/local/events", app.address));
+    assert_eq!(
+        send(events.bearer_auth(&pos)).await.status(),
+        403,
+        "pos reads no log"
+    );
+    let trigger = app
+        .client
+        .post(format!("{}/v1/local/sync/trigger", app.address));
+    assert_eq!(
+        send(trigger.bearer_auth(&pos)).await.status(),
+        403,
+        "pos triggers no sync"
+    );
+}
+
+#[tokio::test]
+async fn the_store_publishes_the_keys_its_tokens_verify_with() {
+    let app = spawn_app().await;
+    let jwks: Value = send(
+        app.client
+            .get(format!("{}/.well-known/jwks.json", app.address)),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let keys = service_infra::auth::issuing::signing::SigningKeys::load(&app.store_key_file)
+        .expect("load key");
+    assert_eq!(jwks["keys"][0]["kid"], keys.kid());
+    assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
+}
+
+#[tokio::test]
+async fn repeated_wrong_secrets_are_refused_with_429_and_retry_after() {
+    let app = spawn_app().await;
+    for attempt in 1..=5 {
+        let response = app.token_response(POS, "wrong-secret-00000").await;
+        assert_eq!(response.status(), 401, "attempt {attempt}");
+    }
+    let limited = app.token_response(POS, CLIENT_SECRET).await;
+    assert_eq!(limited.status(), 429);
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "retry after {wait}");
+    let body: Value = limited.json().await.expect("json");
+    assert_eq!(body["error"], "rate_limited");
+    let metrics = send(app.client.get(format!("{}/metrics", app.address)))
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"store_token_failures_total{reason="rate_limited"} 1"#),
+        "{metrics}"
+    );
+    // Another client is not held back by this one's failures.
+    assert_eq!(
+        app.token_response(VIEWER, CLIENT_SECRET).await.status(),
+        200
+    );
+}
