@@ -41,6 +41,10 @@ pub struct BatchChange {
     /// When the change happened at the store; defaults to now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<Timestamp>,
+    /// The store client (till or staff) whose token made the change; kept
+    /// in central's event metadata as `store_client`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_client: Option<String>,
 }
 
 /// One store change to the SKU in the path.
@@ -54,6 +58,10 @@ pub struct SingleChange {
     pub expected_version: Option<StreamVersion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<Timestamp>,
+    /// The store client whose token made the change (`store_client` in
+    /// central's event metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_client: Option<String>,
 }
 
 impl SingleChange {
@@ -65,6 +73,7 @@ impl SingleChange {
             delta: self.delta,
             expected_version: self.expected_version,
             occurred_at: self.occurred_at,
+            store_client: self.store_client,
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct PendingChange {
     /// Compare-and-set: the version central must be at.
     pub expected_version: Option<StreamVersion>,
     pub occurred_at: DateTime<Utc>,
+    /// The store client (till or staff) whose token made the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     /// Failed attempts so far.
     #[serde(default)]
     pub attempts: i32,

@@ -40,12 +40,16 @@ pub async fn record_change(
     result
 }
 
-/// Reapplies the rejected change `original` (a person decided it did
-/// happen): recorded, counted and nudged like any local change.
-pub async fn reapply(state: &AppState, original: OperationId) -> Result<AcceptedChange, ApiError> {
+/// Reapplies the rejected change `original` (a person, `client`, decided
+/// it did happen): recorded, counted and nudged like any local change.
+pub async fn reapply(
+    state: &AppState,
+    original: OperationId,
+    client: Option<String>,
+) -> Result<AcceptedChange, ApiError> {
     let request = state
         .ledger
-        .reapplication(original)
+        .reapplication(original, client)
         .await
         .map_err(ApiError::from);
     record_change(state, request).await

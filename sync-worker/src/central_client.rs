@@ -56,6 +56,7 @@ impl CentralClient {
                     delta: c.delta,
                     expected_version: c.expected_version,
                     occurred_at: Some(c.occurred_at.into()),
+                    store_client: c.client.clone(),
                 })
                 .collect(),
         };

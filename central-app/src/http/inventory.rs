@@ -51,6 +51,7 @@ pub async fn adjust(
         occurred_at: Utc::now(),
         origin: Origin::HeadOffice,
         reason: body.reason.map(protocol::Reason::into_inner),
+        client: Some(claims.sub),
     };
     super::error::answer_one(&state, &store_id, &change).await
 }

@@ -59,6 +59,10 @@ pub struct Change {
     pub origin: Origin,
     /// Why head office made the change; kept in the event's metadata.
     pub reason: Option<String>,
+    /// Who made it: the store client (till or staff) for a store's change,
+    /// the admin client for a head-office one; kept in the event's metadata
+    /// as `store_client` or `admin_client`.
+    pub client: Option<String>,
 }
 
 impl Change {
@@ -73,6 +77,7 @@ impl Change {
             occurred_at: change.occurred_at.map_or(received_at, |at| at.0),
             origin: Origin::Store,
             reason: None,
+            client: change.store_client,
         }
     }
 
@@ -86,10 +91,18 @@ impl Change {
     }
 
     fn metadata(&self) -> Value {
-        match &self.reason {
-            Some(reason) => json!({ "reason": reason }),
-            None => json!({}),
+        let mut metadata = serde_json::Map::new();
+        if let Some(reason) = &self.reason {
+            metadata.insert("reason".to_owned(), json!(reason));
         }
+        if let Some(client) = &self.client {
+            let key = match self.origin {
+                Origin::Store => "store_client",
+                Origin::HeadOffice => "admin_client",
+            };
+            metadata.insert(key.to_owned(), json!(client));
+        }
+        Value::Object(metadata)
     }
 }
 

@@ -27,6 +27,7 @@ fn change(id: u128, delta: i64, expected_version: Option<i64>, origin: Origin) -
         occurred_at: Utc::now(),
         origin,
         reason: None,
+        client: None,
     }
 }
 

@@ -11,7 +11,7 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
 use super::StockError;
-use super::commands::{PendingChange, RejectionReason, StockCommand, SyncOutcome};
+use super::commands::{ChangeNote, PendingChange, RejectionReason, StockCommand, SyncOutcome};
 use super::events::StockEvent;
 use crate::values::{Delta, OperationId, Sku, Version};
 
@@ -69,8 +69,7 @@ impl StockItem {
         operation_id: OperationId,
         delta: Delta,
         expected_version: Option<Version>,
-        reason: Option<String>,
-        reapplies: Option<OperationId>,
+        note: ChangeNote,
         at: DateTime<Utc>,
     ) -> Result<StockEvent, StockError> {
         if let Some(expected) = expected_version.filter(|e| *e != self.version) {
@@ -91,8 +90,9 @@ impl StockItem {
             operation_id,
             delta,
             expected_version,
-            reason,
-            reapplies,
+            reason: note.reason,
+            reapplies: note.reapplies,
+            client: note.client,
             at,
             quantity,
             version: self.version + 1,
@@ -249,10 +249,9 @@ impl Aggregate for StockItem {
                 operation_id,
                 delta,
                 expected_version,
-                reason,
-                reapplies,
+                note,
                 at,
-            } => Some(self.adjust(operation_id, delta, expected_version, reason, reapplies, at)?),
+            } => Some(self.adjust(operation_id, delta, expected_version, note, at)?),
             StockCommand::RecordOutcome {
                 outcome,
                 pending,

@@ -21,9 +21,7 @@ pub enum StockCommand {
         operation_id: OperationId,
         delta: Delta,
         expected_version: Option<Version>,
-        reason: Option<String>,
-        /// The refused change this one reapplies.
-        reapplies: Option<OperationId>,
+        note: ChangeNote,
         at: DateTime<Utc>,
     },
     /// Central's final answer to one of this store's changes.
@@ -90,4 +88,16 @@ impl RejectionReason {
             Self::InsufficientStock => "insufficient_stock",
         }
     }
+}
+
+/// What a local change records beside its figures: why, who, and which
+/// refused change it reapplies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeNote {
+    /// Why, in the client's words.
+    pub reason: Option<String>,
+    /// The refused change this one reapplies.
+    pub reapplies: Option<OperationId>,
+    /// The store client (till or staff) whose token made the change.
+    pub client: Option<String>,
 }

@@ -28,6 +28,10 @@ pub enum StockEvent {
         /// refused change did happen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reapplies: Option<OperationId>,
+        /// The store client (till or staff) whose token made the change;
+        /// none when the local API ran without authentication.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
         at: DateTime<Utc>,
         /// The store's quantity after the change.
         quantity: i64,

@@ -8,7 +8,7 @@ mod events;
 mod tests;
 
 pub use aggregate::StockItem;
-pub use commands::{PendingChange, RejectionReason, StockCommand, SyncOutcome};
+pub use commands::{ChangeNote, PendingChange, RejectionReason, StockCommand, SyncOutcome};
 pub use events::StockEvent;
 
 use crate::values::Version;

@@ -41,8 +41,7 @@ fn adjust(n: u128, value: i64, expected_version: Option<i64>) -> StockCommand {
         operation_id: op(n),
         delta: delta(value),
         expected_version,
-        reason: None,
-        reapplies: None,
+        note: ChangeNote::default(),
         at: at(),
     }
 }
@@ -54,6 +53,7 @@ fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: 
         expected_version: expected,
         reason: None,
         reapplies: None,
+        client: None,
         at: at(),
         quantity,
         version,
@@ -170,6 +170,30 @@ fn adjusting_an_unregistered_sku_is_refused() {
         .given_no_previous_events()
         .when(adjust(1, 5, None))
         .then_expect_error(StockError::SkuNotFound);
+}
+
+#[test]
+fn an_adjustment_records_why_and_which_client_made_it() {
+    let note = ChangeNote {
+        reason: Some("shelf count".into()),
+        reapplies: None,
+        client: Some("pos-01".into()),
+    };
+    let mut expected = adjusted(1, -5, None, 45, 1);
+    if let StockEvent::StockAdjusted { reason, client, .. } = &mut expected {
+        *reason = Some("shelf count".into());
+        *client = Some("pos-01".into());
+    }
+    StoreTest::with(())
+        .given(vec![registered(50)])
+        .when(StockCommand::Adjust {
+            operation_id: op(1),
+            delta: delta(-5),
+            expected_version: None,
+            note,
+            at: at(),
+        })
+        .then_expect_events(vec![expected]);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::process::Spec;
 use super::{RETRY_BASE, RETRY_MAX, StackOptions, infra};
 
-/// A client of central: its id and secret.
+/// A client of central or of a store: its id and secret.
 pub(super) struct Credentials {
     pub id: String,
     pub secret: String,
@@ -49,6 +49,9 @@ pub(super) struct Plan {
     pub databases: Vec<String>,
     pub admin: Credentials,
     pub worker: Credentials,
+    /// The `manager` client created at every store; the harness's local
+    /// calls carry its token.
+    pub manager: Credentials,
 }
 
 impl Plan {
@@ -77,6 +80,7 @@ impl Plan {
         Self {
             admin: Credentials::new("admin", &id),
             worker: Credentials::new("worker", &id),
+            manager: Credentials::new("manager", &id),
             options,
             id,
             log_dir,
@@ -115,6 +119,12 @@ impl Plan {
     /// The exchange central nudges with [`StackOptions::lose_central_nudges`].
     fn nowhere_exchange(&self) -> String {
         format!("{}.nowhere", self.exchange)
+    }
+
+    /// Store `index`'s (0-based) signing key, generated into the log
+    /// directory.
+    pub fn store_key_file(&self, index: usize) -> PathBuf {
+        self.log_dir.join(format!("store{}-key.pem", index + 1))
     }
 
     /// Central's signing key, generated into the log directory.
@@ -157,8 +167,13 @@ impl Plan {
     pub fn store(&self, index: usize, central_url: &str, address: &str) -> Spec {
         Spec::new(format!("store{}", index + 1), infra::binary("store-app"))
             .env("STORE_ID", self.store_ids[index].clone())
-            // The harness does not get store-issued tokens yet.
-            .env("LOCAL_AUTH", "off")
+            .env(
+                "STORE_JWT_PRIVATE_KEY_FILE",
+                self.store_key_file(index).to_string_lossy(),
+            )
+            // The harness signs in once per stack (its token must outlive
+            // the longest soak).
+            .env("TOKEN_TTL", "24h")
             .env("DATABASE_URL", self.database_url(index + 1))
             .env("CENTRAL_URL", central_url)
             .env("AMQP_URL", self.amqp_url.clone())

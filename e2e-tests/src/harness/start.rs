@@ -76,6 +76,20 @@ impl Stack {
                 ]);
             }
             populate.run();
+            let key_file = plan.store_key_file(index).to_string_lossy().into_owned();
+            let keys = ["keys", "generate", "--out", &key_file];
+            spec.clone().args(keys).run();
+            let manager = &plan.manager;
+            let client = [
+                "clients",
+                "create",
+                "--id",
+                &manager.id,
+                "--role",
+                "manager",
+            ];
+            let secret = ["--secret", &manager.secret];
+            spec.clone().args(client).args(secret).run();
             let spec = spec.args(["serve"]);
             self.store_processes.push(Some(spec.spawn(&self.log_dir)));
             self.store_specs.push(spec);
@@ -83,15 +97,17 @@ impl Stack {
                 store_id.clone(),
                 format!("http://{address}"),
                 self.http.clone(),
+                (plan.manager.id.clone(), plan.manager.secret.clone()),
             ));
         }
     }
 
-    /// Waits until every store is ready, its broker connection included.
+    /// Waits until every store is ready, its broker connection included,
+    /// and signs in to it as the manager.
     async fn wait_until_stores_ready(&mut self) {
         for (store, process) in self
             .stores
-            .iter()
+            .iter_mut()
             .zip(self.store_processes.iter_mut().flatten())
         {
             let url = format!("{}/health/ready", store.url);
@@ -99,6 +115,7 @@ impl Stack {
                 body["checks"]["broker"]["ok"] == true
             })
             .await;
+            store.sign_in().await;
         }
     }
 

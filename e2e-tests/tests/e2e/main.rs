@@ -6,6 +6,7 @@
 //! Every scenario ends with the convergence check. Timings are printed
 //! (`-- --nocapture` shows them).
 
+mod audit;
 mod broker;
 mod chain;
 mod coalescing;

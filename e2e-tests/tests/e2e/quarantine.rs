@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use e2e_tests::harness::wait::wait_until;
 use e2e_tests::harness::{SKU, SKUS, Service, Stack};
+use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -99,11 +100,10 @@ async fn a_change_central_refuses_in_any_batch_is_quarantined_and_the_rest_flow(
     stack.kill(Service::Worker(0));
     stack.restart(Service::Worker(0)).await;
     let store = stack.store(0).clone();
-    let http = reqwest::Client::new();
 
     // The poisoned change first, then others of the same and other SKUs.
-    let answer = http
-        .post(format!("{}/v1/local/inventory/{SKU}/update", store.url))
+    let answer = store
+        .request(Method::POST, &format!("/v1/local/inventory/{SKU}/update"))
         .json(&json!({ "delta": -1, "operation_id": poison }))
         .send()
         .await
@@ -131,8 +131,8 @@ async fn a_change_central_refuses_in_any_batch_is_quarantined_and_the_rest_flow(
             .await,
         1.0
     );
-    let inbox: serde_json::Value = http
-        .get(format!("{}/v1/local/changes?status=quarantined", store.url))
+    let inbox: serde_json::Value = store
+        .request(Method::GET, "/v1/local/changes?status=quarantined")
         .send()
         .await
         .expect("inbox")
@@ -152,8 +152,12 @@ async fn a_change_central_refuses_in_any_batch_is_quarantined_and_the_rest_flow(
     );
 
     // Retried before the fix: quarantined again.
-    let retry = format!("{}/v1/local/changes/{poison}/retry", store.url);
-    let again = http.post(&retry).send().await.expect("retry");
+    let retry = format!("/v1/local/changes/{poison}/retry");
+    let again = store
+        .request(Method::POST, &retry)
+        .send()
+        .await
+        .expect("retry");
     assert_eq!(again.status(), 200);
     worker
         .wait_for_metric(
@@ -166,7 +170,11 @@ async fn a_change_central_refuses_in_any_batch_is_quarantined_and_the_rest_flow(
 
     // After the fix, a retry goes through exactly once.
     refusing.store(false, Ordering::SeqCst);
-    let fixed = http.post(&retry).send().await.expect("retry");
+    let fixed = store
+        .request(Method::POST, &retry)
+        .send()
+        .await
+        .expect("retry");
     assert_eq!(fixed.status(), 200);
     let status = store.decided(poison, Duration::from_secs(20)).await;
     assert_eq!(status.status, "synced", "{status:?}");

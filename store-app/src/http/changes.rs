@@ -121,7 +121,8 @@ pub async fn reapply(
     Path(operation_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     client.require(MANAGE)?;
-    let change = service::reapply(&state, OperationId::from(operation_id)).await?;
+    let original = OperationId::from(operation_id);
+    let change = service::reapply(&state, original, client.client_id).await?;
     Ok(created(&change))
 }
 

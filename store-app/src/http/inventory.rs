@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::store::ChangeNote;
 use domain::{OperationId, Sku};
 use protocol::SyncState;
 use protocol::error as responses;
@@ -56,14 +57,17 @@ fn stock_view(row: StockRow) -> Result<StockView, ApiError> {
     })
 }
 
-fn change_request(sku: Sku, body: UpdateRequest) -> ChangeRequest {
+fn change_request(sku: Sku, body: UpdateRequest, client: Option<String>) -> ChangeRequest {
     ChangeRequest {
         sku,
         operation_id: body.operation_id.unwrap_or_else(OperationId::new_v7),
         delta: body.delta,
         expected_version: body.version.map(protocol::StreamVersion::get),
-        reason: body.reason.map(protocol::Reason::into_inner),
-        reapplies: None,
+        note: ChangeNote {
+            reason: body.reason.map(protocol::Reason::into_inner),
+            reapplies: None,
+            client,
+        },
     }
 }
 
@@ -101,7 +105,8 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     client.require(WRITE)?;
     // A refused body is counted like any other refused update.
-    let request = body.and_then(|Json(body)| Ok(change_request(parse_sku(&sku)?, body)));
+    let client_id = client.client_id;
+    let request = body.and_then(|Json(body)| Ok(change_request(parse_sku(&sku)?, body, client_id)));
     if let Ok(request) = &request {
         tracing::Span::current().record(
             "operation_id",

@@ -27,9 +27,9 @@ use utoipa::OpenApi;
 use crate::state::AppState;
 use docs::ApiDoc;
 
-/// Every route: the local API's, the worker API's and readiness (each
-/// resource file lists its own), then the common ones of every app
-/// (`service_infra::app`).
+/// Every route: the local API's, the worker API's, readiness and the
+/// store's own token endpoint (each resource file lists its own), then the
+/// common ones of every app (`service_infra::app`).
 pub fn router(state: AppState) -> Router {
     let local_api = inventory::routes()
         .merge(sync_status::routes())
@@ -37,7 +37,8 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes());
     let api = local_api
         .merge(worker_api::routes())
-        .merge(health::routes());
+        .merge(health::routes())
+        .merge(service_infra::auth::issuing::routes());
     let http = state.metrics.http.clone();
     service_infra::app::router(ApiDoc::openapi(), api, state, http)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::idempotency::{ChangeFingerprint, Repeat};
-use domain::store::{StockCommand, StockError, StockEvent, SyncOutcome};
+use domain::store::{ChangeNote, StockCommand, StockError, StockEvent, SyncOutcome};
 use domain::{Delta, OperationId, Sku, Version};
 use service_infra::db_retry::retry_conflicts;
 use sqlx::PgPool;
@@ -64,10 +64,9 @@ pub struct ChangeRequest {
     pub delta: Delta,
     /// Compare-and-set: the store must be at exactly this version.
     pub expected_version: Option<Version>,
-    /// Why, in the client's words; kept in the event's metadata.
-    pub reason: Option<String>,
-    /// The refused change this one reapplies ([`Ledger::reapplication`]).
-    pub reapplies: Option<OperationId>,
+    /// Why, who, and which refused change it reapplies
+    /// ([`Ledger::reapplication`]); kept in the event.
+    pub note: ChangeNote,
 }
 
 /// An accepted change: the figures right after it.
@@ -141,7 +140,11 @@ impl Ledger {
     /// SKU and delta, unconditional, under the id derived from the
     /// original's ([`OperationId::reapplication`]), so reapplying twice
     /// records one change.
-    pub async fn reapplication(&self, original: OperationId) -> Result<ChangeRequest, LedgerError> {
+    pub async fn reapplication(
+        &self,
+        original: OperationId,
+        client: Option<String>,
+    ) -> Result<ChangeRequest, LedgerError> {
         let found: Option<(String, i64, String)> =
             sqlx::query_as("SELECT sku, delta, status FROM changes WHERE operation_id = $1")
                 .bind(original.as_uuid())
@@ -160,10 +163,13 @@ impl Ledger {
             operation_id: original.reapplication(),
             delta: Delta::try_from(delta).map_err(decode)?,
             expected_version: None,
-            reason: Some(format!(
-                "reapplies change {original}, which central rejected"
-            )),
-            reapplies: Some(original),
+            note: ChangeNote {
+                reason: Some(format!(
+                    "reapplies change {original}, which central rejected"
+                )),
+                reapplies: Some(original),
+                client,
+            },
         })
     }
 
@@ -189,8 +195,7 @@ impl Ledger {
             operation_id: request.operation_id,
             delta: request.delta,
             expected_version: request.expected_version,
-            reason: request.reason.clone(),
-            reapplies: request.reapplies,
+            note: request.note.clone(),
             at: now(),
         };
         let events = tx.execute(&request.sku, command).await?;

@@ -81,7 +81,7 @@ async fn compare(
     .fetch_all(&mut *conn)
     .await?;
     let actual_changes: Vec<ChangeRow> = sqlx::query_as(
-        "SELECT operation_id, sku, position, delta, expected_version, reason, occurred_at,
+        "SELECT operation_id, sku, position, delta, expected_version, reason, client_id, occurred_at,
                 quantity_after, version_after, status, result_code, because_of,
                 central_version, central_quantity, settled_at
            FROM changes ORDER BY operation_id",
@@ -132,9 +132,9 @@ async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::
     for chunk in changes.chunks(1000) {
         sqlx::query(
             "INSERT INTO changes (operation_id, sku, position, delta, expected_version, reason,
-                                  occurred_at, quantity_after, version_after, status, result_code,
+                                  client_id, occurred_at, quantity_after, version_after, status, result_code,
                                   because_of, central_version, central_quantity, settled_at)
-             SELECT operation_id, sku, position, delta, expected_version, reason, occurred_at,
+             SELECT operation_id, sku, position, delta, expected_version, reason, client_id, occurred_at,
                     quantity_after, version_after, status, result_code, because_of,
                     central_version, central_quantity, settled_at
                FROM jsonb_populate_recordset(NULL::changes, $1)",

@@ -10,7 +10,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::helpers::{LAPTOP, TestDatabase};
+use crate::helpers::{CLIENT_SECRET, LAPTOP, POS, TestDatabase};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_store-app");
 
@@ -21,11 +21,21 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// The store's signing key for `db`'s store, made on first use.
+fn key_file(db: &TestDatabase) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("{}-store-key.pem", db.name));
+    if !path.exists() {
+        service_infra::auth::issuing::signing::generate(&path, false).expect("store key");
+    }
+    path
+}
+
 pub fn store_command(db: &TestDatabase, args: &[&str], port: u16) -> Command {
     let mut command = Command::new(BINARY);
     command
         .args(args)
         .env("DATABASE_URL", &db.url)
+        .env("STORE_JWT_PRIVATE_KEY_FILE", key_file(db))
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f")
         .env("CENTRAL_URL", "http://127.0.0.1:1")
@@ -41,7 +51,20 @@ async fn run_store(db: &TestDatabase, args: &[&str], port: u16) -> ExitStatus {
     run.expect("run store-app")
 }
 
-async fn start_store(db: &TestDatabase, port: u16) -> Child {
+/// Starts `store-app serve` with a `pos` client; returns the process and a
+/// token the store issued to that client.
+async fn start_store(db: &TestDatabase, port: u16) -> (Child, String) {
+    let pos = [
+        "clients",
+        "create",
+        "--id",
+        POS,
+        "--role",
+        "pos",
+        "--secret",
+        CLIENT_SECRET,
+    ];
+    assert!(run_store(db, &pos, port).await.success(), "clients create");
     let child = store_command(db, &["serve"], port)
         .spawn()
         .expect("spawn store-app");
@@ -56,20 +79,37 @@ async fn start_store(db: &TestDatabase, port: u16) -> Child {
         assert!(Instant::now() < deadline, "store-app did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    child
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", POS),
+        ("client_secret", CLIENT_SECRET),
+    ];
+    let answer: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{port}/auth/token"))
+        .form(&form)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    let token = answer["access_token"].as_str().expect("access_token");
+    (child, token.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sigkill_mid_load_loses_no_acknowledged_update() {
     let db = TestDatabase::create().await;
     let port = free_port();
-    let mut store = start_store(&db, port).await;
+    let (mut store, token) = start_store(&db, port).await;
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let client = reqwest::Client::new();
 
     let load: Vec<_> = (0..16)
         .map(|i| {
             let (client, acknowledged) = (client.clone(), Arc::clone(&acknowledged));
+            let token = token.clone();
             let sku = if i % 2 == 0 { LAPTOP } else { "ELEC-HEAD-005" };
             tokio::spawn(async move {
                 loop {
@@ -78,6 +118,7 @@ async fn a_sigkill_mid_load_loses_no_acknowledged_update() {
                         .post(format!(
                             "http://127.0.0.1:{port}/v1/local/inventory/{sku}/update"
                         ))
+                        .bearer_auth(&token)
                         .json(&json!({ "delta": 1, "operation_id": id }))
                         .send()
                         .await;
@@ -130,16 +171,18 @@ async fn a_sigkill_mid_load_loses_no_acknowledged_update() {
 async fn rebuild_recreates_projections_equal_to_the_live_ones() {
     let db = TestDatabase::create().await;
     let port = free_port();
-    let _store = start_store(&db, port).await;
+    let (_store, token) = start_store(&db, port).await;
     let client = reqwest::Client::new();
     for delta in [-3, 4, -1] {
         client
             .post(format!(
                 "http://127.0.0.1:{port}/v1/local/inventory/{LAPTOP}/update"
             ))
+            .bearer_auth(&token)
             .json(&json!({ "delta": delta }))
             .send()
             .await
+            .and_then(reqwest::Response::error_for_status)
             .expect("update");
     }
     sqlx::query("UPDATE stock SET quantity = 999 WHERE sku = $1")

@@ -110,6 +110,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        // A signing key a test made for this database's store, if any.
+        let key = std::env::temp_dir().join(format!("{}-store-key.pem", self.name));
+        let _ = std::fs::remove_file(key);
         let name = self.name.clone();
         run_to_completion(async move {
             if let Ok(mut admin) = PgConnection::connect(&server_url()).await {

@@ -330,6 +330,7 @@ mod tests {
             delta: domain::Delta::try_from(-1).expect("delta"),
             expected_version: StreamVersion::try_from(3).ok(),
             occurred_at: Utc::now(),
+            client: None,
             attempts: 0,
         }
     }

@@ -92,6 +92,9 @@ pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Till {
     store_id: String,
     url: String,
+    /// The store's manager token (the harness signed in once; it lives
+    /// longer than any soak).
+    token: String,
 }
 
 /// Head office as its staff reach it, with the admin's tokens from the
@@ -122,6 +125,7 @@ pub fn spawn(
         .map(|store| Till {
             store_id: store.id.clone(),
             url: store.url.clone(),
+            token: store.token().to_owned(),
         })
         .collect();
     let (client_id, secret) = stack.central.admin_credentials();
@@ -286,7 +290,7 @@ impl StoreJob {
                     json!({ "delta": delta, "version": version, "operation_id": operation_id });
                 let url = format!("{}/v1/local/inventory/{sku}/update", till.url);
                 let Some((status, answer)) =
-                    send(record, operation_id, || http.post(&url).json(&body)).await
+                    send(record, operation_id, || till.post(http, &url).json(&body)).await
                 else {
                     return;
                 };
@@ -316,7 +320,7 @@ impl StoreJob {
                     bad_sku.unwrap_or(sku)
                 );
                 let Some((status, answer)) = send(record, operation_id, || {
-                    http.post(&url)
+                    till.post(http, &url)
                         .header("content-type", content_type)
                         .body(body.clone())
                 })
@@ -336,12 +340,18 @@ impl StoreJob {
 }
 
 impl Till {
+    /// A `POST` to the store with its token.
+    fn post(&self, http: &Client, url: &str) -> RequestBuilder {
+        http.post(url).bearer_auth(&self.token)
+    }
+
     /// A store manager's round of the conflict inbox: reapplies the first
     /// refused change nobody has reapplied, retrying like a till; a 201 is
     /// an acknowledged store change.
     async fn clear_one_refusal(&self, http: &Client, record: &Record) {
         let url = format!("{}/v1/local/changes?status=rejected&limit=50", self.url);
-        let Some((StatusCode::OK, page)) = answer(http.get(&url)).await else {
+        let request = http.get(&url).bearer_auth(&self.token);
+        let Some((StatusCode::OK, page)) = answer(request).await else {
             return;
         };
         let Some(original) = page["changes"].as_array().and_then(|changes| {
@@ -354,7 +364,7 @@ impl Till {
             return;
         };
         let url = format!("{}/v1/local/changes/{original}/reapply", self.url);
-        let Some((status, body)) = send(record, original, || http.post(&url)).await else {
+        let Some((status, body)) = send(record, original, || self.post(http, &url)).await else {
             return;
         };
         record.count("reapply", status);

@@ -102,6 +102,35 @@ impl CentralApi {
         status_and_body(request, "central").await
     }
 
+    /// The `ChangeApplied` event of `operation_id` in `store`'s log, as
+    /// `/v1/events` shows it (payload and metadata), if there is one.
+    pub async fn applied_event(&self, store: &str, operation_id: Uuid) -> Option<Value> {
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("store_id", store.to_owned()), ("limit", "1000".to_owned())];
+            if let Some(after) = &after {
+                query.push(("after", after.clone()));
+            }
+            let page: Value = self.get("/v1/events", &query).await;
+            let found = page["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .find(|event| {
+                    event["event_type"] == "ChangeApplied"
+                        && event["payload"]["ChangeApplied"]["operation_id"]
+                            == operation_id.to_string()
+                });
+            if let Some(event) = found {
+                return Some(event.clone());
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => return None,
+            }
+        }
+    }
+
     /// The operation ids of every `ChangeApplied` of `store`, in log order.
     pub async fn applied_operations(&self, store: &str) -> Vec<Uuid> {
         let mut operations = Vec::new();

@@ -1,8 +1,9 @@
-//! A store's local API as the tests use it: updates, stock, sync status.
+//! A store's local API as the tests use it: updates, stock, sync status,
+//! every call with a `manager` token the store issued.
 
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -51,11 +52,69 @@ pub struct StoreApi {
     pub id: String,
     pub url: String,
     http: Client,
+    /// The store's `manager` client: id and secret.
+    manager: (String, String),
+    /// The manager's token, once [`StoreApi::sign_in`] got it.
+    token: String,
 }
 
 impl StoreApi {
-    pub fn new(id: String, url: String, http: Client) -> Self {
-        Self { id, url, http }
+    pub fn new(id: String, url: String, http: Client, manager: (String, String)) -> Self {
+        Self {
+            id,
+            url,
+            http,
+            manager,
+            token: String::new(),
+        }
+    }
+
+    /// The manager's client id.
+    pub fn manager_id(&self) -> &str {
+        &self.manager.0
+    }
+
+    /// `POST /auth/token` at the store with the manager's credentials: the
+    /// status and JSON body.
+    pub async fn request_token(&self) -> (StatusCode, Value) {
+        let (client_id, secret) = &self.manager;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret.as_str()),
+        ];
+        let request = self
+            .http
+            .post(format!("{}/auth/token", self.url))
+            .form(&form);
+        status_and_body(request, "store").await
+    }
+
+    /// Gets the manager's token from the store; every later call carries it.
+    pub async fn sign_in(&mut self) {
+        let (status, body) = self.request_token().await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "no token from store {}: {body}",
+            self.id
+        );
+        self.token = body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned();
+    }
+
+    /// The manager's token (empty before [`StoreApi::sign_in`]).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// A `method` request to the store's `path`, with the manager's token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
     }
 
     /// `POST /v1/local/inventory/{sku}/update`: the status and JSON body.
@@ -65,9 +124,9 @@ impl StoreApi {
         delta: i64,
         version: Option<i64>,
     ) -> (StatusCode, Value) {
+        let path = format!("/v1/local/inventory/{sku}/update");
         let request = self
-            .http
-            .post(format!("{}/v1/local/inventory/{sku}/update", self.url))
+            .request(Method::POST, &path)
             .json(&json!({ "delta": delta, "version": version }));
         status_and_body(request, "store").await
     }
@@ -127,8 +186,7 @@ impl StoreApi {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
         let response = self
-            .http
-            .get(format!("{}{path}", self.url))
+            .request(Method::GET, path)
             .send()
             .await
             .unwrap_or_else(|e| panic!("store {} unreachable: {e}", self.id));
