@@ -109,6 +109,8 @@ RABBITMQ_MGMT=http://127.0.0.1:$RABBITMQ_MANAGEMENT_PORT
 # The compose file's development defaults (same variables, same fallbacks).
 ADMIN_ID=${DEV_ADMIN_CLIENT_ID:-dev-admin}
 ADMIN_SECRET=${DEV_ADMIN_CLIENT_SECRET:-dev-only-admin-secret}
+MANAGER_ID=${DEV_MANAGER_CLIENT_ID:-dev-manager}
+MANAGER_SECRET=${DEV_MANAGER_CLIENT_SECRET:-dev-only-manager-secret}
 RABBITMQ_USER_=${RABBITMQ_USER:-inventory}
 RABBITMQ_PASSWORD_=${RABBITMQ_PASSWORD:-dev-only-amqp-password}
 SKU=ELEC-LAPTOP-001          # in the built-in sample catalogue of every store
@@ -421,22 +423,50 @@ http() {
 body() { sed '$d' <<<"$1"; }
 code() { tail -n 1 <<<"$1"; }
 
+# store_token STORE_URL: a manager token the store issues itself (its
+# local API needs one).
+store_token() {
+    curl -fsS --max-time 5 "$1/auth/token" \
+        -d grant_type=client_credentials -d "client_id=$MANAGER_ID" -d "client_secret=$MANAGER_SECRET" |
+        jq -r .access_token
+}
+
+# local_auth STORE_URL: the Authorization header for that store's local API
+# (tokens fetched once, in sign_in_to_stores).
+local_auth() {
+    if [[ $1 == "$STORE_002" ]]; then
+        echo "authorization: Bearer $STORE_002_TOKEN"
+    else
+        echo "authorization: Bearer $STORE_001_TOKEN"
+    fi
+}
+
+sign_in_to_stores() {
+    STORE_001_TOKEN=$(store_token "$STORE_001") && STORE_002_TOKEN=$(store_token "$STORE_002") || return 1
+    [[ -n $STORE_001_TOKEN && $STORE_001_TOKEN != null && -n $STORE_002_TOKEN && $STORE_002_TOKEN != null ]] ||
+        { echo "no manager token from a store's /auth/token"; return 1; }
+    local unauthenticated
+    unauthenticated=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$STORE_001/v1/local/inventory/$SKU")
+    [[ $unauthenticated == 401 ]] || { echo "store-001 answered $unauthenticated without a token (want 401)"; return 1; }
+    echo "manager tokens from both stores; no token -> 401"
+}
+
 store_quantity() {
-    curl -fsS --max-time 5 "$1/v1/local/inventory/$SKU" | jq -r .quantity
+    curl -fsS --max-time 5 -H "$(local_auth "$1")" "$1/v1/local/inventory/$SKU" | jq -r .quantity
 }
 
 # update STORE_URL DELTA: prints the operation id.
 store_update() {
     local answer
     answer=$(http POST "$1/v1/local/inventory/$SKU/update" \
-        -H 'content-type: application/json' \
+        -H "$(local_auth "$1")" -H 'content-type: application/json' \
         -d "{\"delta\": $2, \"reason\": \"compose-check\"}")
     [[ $(code "$answer") == 201 ]] || { echo "update answered $(code "$answer"): $(body "$answer")" >&2; return 1; }
     body "$answer" | jq -r .operation_id
 }
 
 sync_status() {
-    curl -fsS --max-time 5 "$1/v1/local/sync/status/$2" | jq -r .status
+    curl -fsS --max-time 5 -H "$(local_auth "$1")" "$1/v1/local/sync/status/$2" | jq -r .status
 }
 
 # wait_synced STORE_URL OPERATION_ID DEADLINE_SECS START: polls the status.
@@ -657,7 +687,7 @@ check_restart_central() {
         [[ $store == "$STORE_002" ]] && id=STORE-002
         central_q=$(curl -fsS --max-time 5 -H "authorization: Bearer $token" \
             "$CENTRAL/v1/stores/$id/inventory/$SKU" | jq -r .quantity)
-        store_q=$(curl -fsS --max-time 5 "$store/v1/local/inventory/$SKU" | jq -r '"\(.quantity) \(.confirmed_quantity) \(.pending_changes)"')
+        store_q=$(curl -fsS --max-time 5 -H "$(local_auth "$store")" "$store/v1/local/inventory/$SKU" | jq -r '"\(.quantity) \(.confirmed_quantity) \(.pending_changes)"')
         echo "$id $SKU: central $central_q, store quantity/confirmed/pending $store_q"
         [[ $store_q == "$central_q $central_q 0" ]] || { echo "$id: central and store disagree"; return 1; }
     done
@@ -669,6 +699,7 @@ if [[ -z $HEALTHY_AT ]]; then
     log "the stack is not healthy: skipping the functional checks"
 else
     check "published ports answer (health, metrics)" check_published_ports
+    check "stores issue their own tokens; the local API needs one" sign_in_to_stores
     check "store-001: update -> synced within 2 s" check_store_001_synced
     check "store-002: update -> synced within 2 s" check_store_002_synced
     check "head-office adjust reaches store-001 within 2 s" check_head_office_adjust

@@ -13,6 +13,8 @@ use bench::scratch::Scratch;
 use sqlx::{Connection, PgConnection};
 use tokio::process::Child;
 
+use crate::load::Target;
+
 /// The prototype's ten SKUs, loaded by `store-app populate`.
 pub const SAMPLE_SKUS: &[&str] = &domain::catalogue::SAMPLE_SKUS;
 
@@ -31,7 +33,14 @@ pub struct BenchEnv {
     store_app: Binary,
     port: u16,
     store: Option<Child>,
+    /// Whether the store runs with `LOCAL_AUTH=required`.
+    local_auth: bool,
+    /// The till's token, once the store issued it.
+    token: Option<String>,
 }
+
+/// The till the bench acts as (with `LOCAL_AUTH=required`).
+const TILL_ID: &str = "bench-pos";
 
 /// Size of one SKU's stream and snapshot.
 #[derive(Debug)]
@@ -57,13 +66,31 @@ impl std::fmt::Display for Backlog {
 
 impl BenchEnv {
     /// Checks the binary and names everything; creates nothing yet.
-    pub fn new(stack: &StackArgs) -> anyhow::Result<Self> {
+    pub fn new(stack: &StackArgs, local_auth: bool) -> anyhow::Result<Self> {
         Ok(Self {
             store_app: Binary::find(&stack.bin_dir, "store-app", "warn")?,
             scratch: Scratch::new(stack, "store-bench", &[])?,
             port: 0,
             store: None,
+            local_auth,
+            token: None,
         })
+    }
+
+    /// The store under load, with the till's token.
+    pub fn target(&self) -> Target {
+        Target {
+            base: self.base_url(),
+            token: self.token.clone(),
+        }
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.scratch.dir.join("store-key.pem")
+    }
+
+    fn till_secret(&self) -> String {
+        format!("{}-secret", self.scratch.exchange)
     }
 
     pub fn db_url(&self) -> &str {
@@ -86,14 +113,19 @@ impl BenchEnv {
         self.scratch.dir.join("store-app.log")
     }
 
-    /// What every run of `store-app` gets: its database and the broker.
-    fn store_env(&self) -> [(&'static str, String); 4] {
+    /// What every run of `store-app` gets: its database, the broker and
+    /// its token settings.
+    fn store_env(&self) -> [(&'static str, String); 5] {
+        let local_auth = if self.local_auth { "required" } else { "off" };
         [
             ("DATABASE_URL", self.db_url().to_owned()),
             ("AMQP_URL", self.scratch.amqp_url.clone()),
             ("AMQP_EXCHANGE", self.scratch.exchange.clone()),
-            // The bench does not get store-issued tokens yet.
-            ("LOCAL_AUTH", "off".to_owned()),
+            ("LOCAL_AUTH", local_auth.to_owned()),
+            (
+                "STORE_JWT_PRIVATE_KEY_FILE",
+                self.key_file().to_string_lossy().into_owned(),
+            ),
         ]
     }
 
@@ -119,6 +151,17 @@ impl BenchEnv {
             .run(&["populate", "--catalogue", &catalogue], &env)
             .await?;
         eprintln!("[setup] migrated and populated");
+        if self.local_auth {
+            let key = self.key_file().to_string_lossy().into_owned();
+            self.store_app
+                .run(&["keys", "generate", "--out", &key], &env)
+                .await?;
+            let secret = self.till_secret();
+            let till = [
+                "clients", "create", "--id", TILL_ID, "--role", "pos", "--secret", &secret,
+            ];
+            self.store_app.run(&till, &env).await?;
+        }
 
         self.port = binary::free_port()?;
         let mut env = env.to_vec();
@@ -133,7 +176,33 @@ impl BenchEnv {
         )
         .await?;
         eprintln!("[setup] store-app serving on {}", self.base_url());
+        if self.local_auth {
+            self.token = Some(self.fetch_token().await?);
+            eprintln!("[setup] signed in as {TILL_ID} (LOCAL_AUTH=required)");
+        }
         Ok(())
+    }
+
+    /// A token the store issues to the bench's till.
+    async fn fetch_token(&self) -> anyhow::Result<String> {
+        let secret = self.till_secret();
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", TILL_ID),
+            ("client_secret", secret.as_str()),
+        ];
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/auth/token", self.base_url()))
+            .form(&form)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        answer["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no access_token in {answer}"))
     }
 
     /// The server's version string.

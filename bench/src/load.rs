@@ -16,12 +16,27 @@ use bench::stats::{Errors, Rng, Summary, load_average};
 /// Longest a single request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One connection: a client that keeps exactly one connection alive.
-fn client() -> anyhow::Result<reqwest::Client> {
+/// The store under load: its base URL and the token every update carries
+/// (`None` when the store runs with `LOCAL_AUTH=off`).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base: String,
+    pub token: Option<String>,
+}
+
+/// One connection: a client that keeps exactly one connection alive and
+/// sends `target`'s token with every request.
+fn client(target: &Target) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = &target.token {
+        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(1)
         .tcp_nodelay(true)
         .timeout(REQUEST_TIMEOUT)
+        .default_headers(headers)
         .build()?)
 }
 
@@ -91,7 +106,7 @@ impl LoadOutcome {
 /// alternates +1 and -1, sending the pair to the same randomly chosen SKU,
 /// so no SKU ever drops below its starting stock.
 pub async fn fixed_duration(
-    base: &str,
+    target: &Target,
     skus: &'static [&'static str],
     connections: usize,
     warmup: Duration,
@@ -102,8 +117,8 @@ pub async fn fixed_duration(
     let deadline = measure_from + duration;
     let mut tasks = JoinSet::new();
     for _ in 0..connections {
-        let client = client()?;
-        let base = base.to_owned();
+        let client = client(target)?;
+        let base = target.base.clone();
         tasks.spawn(async move {
             let mut rng = Rng::new();
             let mut latencies = Vec::new();
@@ -162,7 +177,7 @@ pub struct AppendOutcome {
 /// alternates +1/-1 starting with +1, so the stock never drops below its
 /// start.
 pub async fn append_stream(
-    base: &str,
+    target: &Target,
     sku: &'static str,
     total: u64,
     connections: usize,
@@ -176,8 +191,8 @@ pub async fn append_stream(
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = JoinSet::new();
     for _ in 0..connections {
-        let client = client()?;
-        let base = base.to_owned();
+        let client = client(target)?;
+        let base = target.base.clone();
         let (tickets, done) = (tickets.clone(), done.clone());
         tasks.spawn(async move {
             let mut latencies: Vec<(u64, Duration)> = Vec::new();
@@ -258,12 +273,13 @@ pub async fn append_stream(
 /// Part 4b: one connection, `per_sku` sequential updates on each of two SKUs,
 /// alternating between them so background load affects both alike.
 pub async fn alternating_sample(
-    base: &str,
+    target: &Target,
     long: &str,
     fresh: &str,
     per_sku: usize,
 ) -> anyhow::Result<(Summary, Summary)> {
-    let client = client()?;
+    let client = client(target)?;
+    let base = target.base.as_str();
     let mut latencies = [Vec::with_capacity(per_sku), Vec::with_capacity(per_sku)];
     let mut errors = [0u64, 0u64];
     for i in 0..per_sku * 2 {

@@ -61,6 +61,11 @@ struct Cli {
     /// Skip the long-stream part.
     #[arg(long)]
     skip_long_stream: bool,
+    /// The store's `LOCAL_AUTH`: `required` (every update carries a token
+    /// the store issued, checked on each request) or `off` (no token), to
+    /// see what the check costs.
+    #[arg(long, default_value = "required", value_parser = ["required", "off"])]
+    local_auth: String,
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,7 +75,7 @@ fn main() -> std::process::ExitCode {
 /// Sets up, measures, and tears down whatever happens in between.
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let pgbench = Pgbench::locate(cli.pgbench.as_deref()).await?;
-    let mut env = BenchEnv::new(&cli.stack)?;
+    let mut env = BenchEnv::new(&cli.stack, cli.local_auth == "required")?;
     let outcome = bench::until_interrupted(async {
         env.start().await?;
         measure(&cli, &env, &pgbench).await
@@ -94,7 +99,12 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
         pgbench.version,
         pgbench.path.display()
     );
-    println!("- store: {} (database {})", env.base_url(), env.db_name());
+    println!(
+        "- store: {} (database {}), LOCAL_AUTH={}",
+        env.base_url(),
+        env.db_name(),
+        cli.local_auth
+    );
     println!("- load average at start: {}", load_average());
     println!(
         "- per connection count: pgbench -T {}, then the store for {} s after a {} s warm-up\n",
@@ -125,8 +135,7 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
         let store_backlog = env.backlog(SAMPLE_SKUS).await?;
         eprintln!("[store] {connections} connections for {} s", cli.duration);
         let http =
-            load::fixed_duration(&env.base_url(), SAMPLE_SKUS, connections, warmup, duration)
-                .await?;
+            load::fixed_duration(&env.target(), SAMPLE_SKUS, connections, warmup, duration).await?;
         eprintln!(
             "[store] {connections} connections: {:.0} updates/s, pgbench {:.0} tps; load {}",
             http.throughput(),
@@ -163,7 +172,7 @@ async fn long_stream(cli: &Cli, env: &BenchEnv) -> anyhow::Result<()> {
         cli.long_events, cli.long_connections, cli.long_timeout
     );
     let append = load::append_stream(
-        &env.base_url(),
+        &env.target(),
         LONG_SKU,
         cli.long_events,
         cli.long_connections,
@@ -176,7 +185,7 @@ async fn long_stream(cli: &Cli, env: &BenchEnv) -> anyhow::Result<()> {
     );
     let before = env.stream_sizes(&[LONG_SKU, FRESH_SKU]).await?;
     let (long, fresh) =
-        load::alternating_sample(&env.base_url(), LONG_SKU, FRESH_SKU, cli.sample_updates).await?;
+        load::alternating_sample(&env.target(), LONG_SKU, FRESH_SKU, cli.sample_updates).await?;
     let after = env.stream_sizes(&[LONG_SKU, FRESH_SKU]).await?;
 
     println!("## Long stream\n");

@@ -4,26 +4,15 @@
 //! (`service_infra::cli::LedgerCommand`). Every option is also an environment variable and belongs to
 //! the subcommand that uses it.
 
-use std::process::ExitCode;
-
-use service_infra::cli::{self, LedgerCommand, Populate};
+use service_infra::cli::{LedgerCommand, Populate};
 
 use crate::catalogue;
 use crate::config::{ClientStore, PopulateArgs, ServeConfig};
-use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
+use crate::db::DEFAULT_MAX_CONNECTIONS;
 use crate::ledger::Ledger;
-use crate::projections::rebuild::CentralProjections;
 
 /// What to do.
 pub type Command = LedgerCommand<ServeConfig, PopulateArgs, ClientStore>;
-
-/// Parses the command line, sets up logging and runs the subcommand.
-pub async fn run() -> ExitCode {
-    cli::run(service_infra::about!(), |command: Command| {
-        command.execute::<CentralProjections>(&MIGRATOR)
-    })
-    .await
-}
 
 impl Populate for PopulateArgs {
     async fn populate(self) -> anyhow::Result<()> {

@@ -2,9 +2,7 @@
 //! outcome, batch sizes and token issuance.
 
 use prometheus::{Histogram, IntCounterVec};
-use service_infra::HttpMetrics;
-use service_infra::auth::issuing::TokenMetrics;
-use service_infra::metrics::Registrar;
+use service_infra::metrics::ServiceMetrics;
 
 use crate::ledger::Decision;
 
@@ -14,33 +12,35 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0,
 /// Every metric central exports, on one registry.
 #[derive(Clone)]
 pub struct CentralMetrics {
-    /// HTTP metrics, and the registry `/metrics` exports.
-    pub http: HttpMetrics,
-    /// `central_changes_total{outcome}`; replays count as `replayed`.
-    changes: IntCounterVec,
+    /// HTTP and token metrics (`central_tokens_issued_total{role}`,
+    /// `central_token_failures_total{reason}`) and the registry `/metrics`
+    /// exports.
+    pub service: ServiceMetrics,
     /// `central_sync_batch_size`: changes per pushed batch.
     batch_size: Histogram,
-    /// `central_tokens_issued_total{role}`, `central_token_failures_total{reason}`.
-    pub tokens: TokenMetrics,
+    /// `central_changes_total{outcome}`; replays count as `replayed`.
+    changes: IntCounterVec,
 }
 
 impl CentralMetrics {
     /// Creates and registers the metrics.
     pub fn new() -> prometheus::Result<Self> {
-        let metrics = Registrar::new();
+        let service = ServiceMetrics::new("central")?;
+        let metrics = service.registrar();
+        let batch_size = metrics.histogram(
+            "central_sync_batch_size",
+            "Changes per sync batch.",
+            BATCH_BUCKETS,
+        )?;
+        let changes = metrics.counter_vec(
+            "central_changes_total",
+            "Changes decided by central, by outcome (replays counted as `replayed`).",
+            &["outcome"],
+        )?;
         Ok(Self {
-            http: HttpMetrics::new(&metrics.registry)?,
-            changes: metrics.counter_vec(
-                "central_changes_total",
-                "Changes decided by central, by outcome (replays counted as `replayed`).",
-                &["outcome"],
-            )?,
-            batch_size: metrics.histogram(
-                "central_sync_batch_size",
-                "Changes per sync batch.",
-                BATCH_BUCKETS,
-            )?,
-            tokens: TokenMetrics::new(&metrics, "central")?,
+            service,
+            batch_size,
+            changes,
         })
     }
 

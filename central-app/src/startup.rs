@@ -48,7 +48,7 @@ pub async fn build_with_nudger(
     let state = AppState {
         ledger: Ledger::new(pool),
         verifier: issuer.verifier(),
-        tokens: TokenService::new(clients, issuer, metrics.tokens.clone()),
+        tokens: TokenService::new(clients, issuer, metrics.service.tokens.clone()),
         metrics,
         nudger,
     };

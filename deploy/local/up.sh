@@ -60,6 +60,8 @@ BIN_DIR=${BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/release}
 [[ $BIN_DIR == /* ]] || BIN_DIR=$ROOT/$BIN_DIR
 JWT_KEY_FILE=$DEV_JWT_KEY_FILE
 [[ $JWT_KEY_FILE == /* ]] || JWT_KEY_FILE=$ROOT/$JWT_KEY_FILE
+STORE_KEY_DIR=$DEV_STORE_KEY_DIR
+[[ $STORE_KEY_DIR == /* ]] || STORE_KEY_DIR=$ROOT/$STORE_KEY_DIR
 
 IFS=',' read -r -a STORE_IDS <<<"$LOCAL_STORE_IDS"
 ((${#STORE_IDS[@]} > 0)) || die "LOCAL_STORE_IDS is empty"
@@ -236,13 +238,21 @@ for id in "${STORE_IDS[@]}"; do
     port=$(store_value "$id" PORT)
     store_env=(env "${common_env[@]}"
         "STORE_ID=$id"
-        # Store-issued tokens for the local API are not set up here yet.
-        "LOCAL_AUTH=off"
+        "STORE_JWT_PRIVATE_KEY_FILE=$STORE_KEY_DIR/$id-key.pem"
         "DATABASE_URL=$(db_url "$db")"
         "BIND_ADDR=$LOCAL_BIND_HOST:$port"
         "CENTRAL_URL=$CENTRAL_URL")
+    if [[ ! -s $STORE_KEY_DIR/$id-key.pem ]]; then
+        mkdir -p "$STORE_KEY_DIR"
+        step "$slug: generating its development signing key" \
+            env "${common_env[@]}" "$STORE_BIN" keys generate --out "$STORE_KEY_DIR/$id-key.pem"
+    fi
     step "$slug: migrate ($db)" "${store_env[@]}" "$STORE_BIN" migrate
     step "$slug: populate" "${store_env[@]}" "$STORE_BIN" populate
+    step "$slug: client $DEV_POS_CLIENT_ID (pos)" "${store_env[@]}" "$STORE_BIN" clients create \
+        --id "$DEV_POS_CLIENT_ID" --role pos --secret "$DEV_POS_CLIENT_SECRET"
+    step "$slug: client $DEV_MANAGER_CLIENT_ID (manager)" "${store_env[@]}" "$STORE_BIN" clients create \
+        --id "$DEV_MANAGER_CLIENT_ID" --role manager --secret "$DEV_MANAGER_CLIENT_SECRET"
     start_bg "$slug" "${store_env[@]}" "$STORE_BIN" serve
     wait_ready "$slug" "http://127.0.0.1:$port/health/ready"
 done
@@ -272,6 +282,10 @@ STACK_ENV=$RUN_DIR/stack.env
     echo "ADMIN_CLIENT_SECRET=$DEV_ADMIN_CLIENT_SECRET"
     echo "WORKER_CLIENT_ID=$DEV_WORKER_CLIENT_ID"
     echo "WORKER_CLIENT_SECRET=$DEV_WORKER_CLIENT_SECRET"
+    echo "DEV_POS_CLIENT_ID=$DEV_POS_CLIENT_ID"
+    echo "DEV_POS_CLIENT_SECRET=$DEV_POS_CLIENT_SECRET"
+    echo "DEV_MANAGER_CLIENT_ID=$DEV_MANAGER_CLIENT_ID"
+    echo "DEV_MANAGER_CLIENT_SECRET=$DEV_MANAGER_CLIENT_SECRET"
     echo "CENTRAL_DATABASE_URL=$CENTRAL_DATABASE_URL"
     for id in "${STORE_IDS[@]}"; do
         echo "$(store_var "$id")_DATABASE_URL=$(db_url "$(store_value "$id" DB)")"
@@ -294,6 +308,9 @@ echo
 echo "  Development-only credentials (OAuth2 client credentials at $CENTRAL_URL/auth/token):"
 echo "    admin   $DEV_ADMIN_CLIENT_ID / $DEV_ADMIN_CLIENT_SECRET"
 echo "    worker  $DEV_WORKER_CLIENT_ID / $DEV_WORKER_CLIENT_SECRET"
+echo "  and at every store's /auth/token (its own clients):"
+echo "    pos     $DEV_POS_CLIENT_ID / $DEV_POS_CLIENT_SECRET"
+echo "    manager $DEV_MANAGER_CLIENT_ID / $DEV_MANAGER_CLIENT_SECRET"
 echo "  e.g. curl -s $CENTRAL_URL/auth/token -d grant_type=client_credentials \\"
 echo "         -d client_id=$DEV_ADMIN_CLIENT_ID -d client_secret=$DEV_ADMIN_CLIENT_SECRET"
 echo

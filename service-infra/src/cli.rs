@@ -130,6 +130,13 @@ pub trait Populate: Args {
 }
 
 impl<S: Serve, P: Populate, C: ClientScope> LedgerCommand<S, P, C> {
+    /// The body of a ledger app's `main`: parses the command line as
+    /// `about`'s binary and runs the subcommand on the app whose migrations
+    /// are `migrator` and whose projections are `R`.
+    pub async fn main<R: Projections>(about: About, migrator: &'static Migrator) -> ExitCode {
+        run(about, |command: Self| command.execute::<R>(migrator)).await
+    }
+
     /// Runs the subcommand on the app whose migrations are `migrator` and
     /// whose projections are `R`.
     pub async fn execute<R: Projections>(self, migrator: &Migrator) -> anyhow::Result<ExitCode> {

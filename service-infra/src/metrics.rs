@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::auth::issuing::TokenMetrics;
 use crate::error::ApiError;
 use axum::Router;
 use axum::extract::State;
@@ -77,6 +78,36 @@ impl Registrar {
         self.register(Histogram::with_opts(
             HistogramOpts::new(name, help).buckets(buckets.to_vec()),
         )?)
+    }
+}
+
+/// What every HTTP app exports, on its registrar: HTTP requests and the
+/// tokens it issues. An app's own metrics are registered on the same
+/// registrar ([`ServiceMetrics::registrar`]).
+#[derive(Clone)]
+pub struct ServiceMetrics {
+    registrar: Registrar,
+    /// HTTP metrics, and the registry `/metrics` exports.
+    pub http: HttpMetrics,
+    /// `<app>_tokens_issued_total{role}`, `<app>_token_failures_total{reason}`.
+    pub tokens: TokenMetrics,
+}
+
+impl ServiceMetrics {
+    /// A fresh registry with the HTTP and token metrics of `app`
+    /// (`central`, `store`).
+    pub fn new(app: &str) -> prometheus::Result<Self> {
+        let registrar = Registrar::new();
+        Ok(Self {
+            http: HttpMetrics::new(&registrar.registry)?,
+            tokens: TokenMetrics::new(&registrar, app)?,
+            registrar,
+        })
+    }
+
+    /// Where the app registers its own metrics.
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
     }
 }
 

@@ -5,26 +5,15 @@
 //! option is also an environment variable and belongs to the subcommand that
 //! uses it (`store-app migrate --database-url …`).
 
-use std::process::ExitCode;
-
 use anyhow::Context;
-use service_infra::cli::{self, LedgerCommand, Populate};
+use service_infra::cli::{LedgerCommand, Populate};
 
 use crate::config::{LocalClients, PopulateArgs, ServeConfig};
-use crate::db::{DEFAULT_MAX_CONNECTIONS, MIGRATOR};
+use crate::db::DEFAULT_MAX_CONNECTIONS;
 use crate::ledger::Ledger;
-use crate::projections::rebuild::StoreProjections;
 
 /// What to do.
 pub type Command = LedgerCommand<ServeConfig, PopulateArgs, LocalClients>;
-
-/// Parses the command line, sets up logging and runs the subcommand.
-pub async fn run() -> ExitCode {
-    cli::run(service_infra::about!(), |command: Command| {
-        command.execute::<StoreProjections>(&MIGRATOR)
-    })
-    .await
-}
 
 impl Populate for PopulateArgs {
     async fn populate(self) -> anyhow::Result<()> {

@@ -1,6 +1,11 @@
 //! The `store-app` binary: parses the command line and runs the subcommand.
 
+use store_app::cli::Command;
+use store_app::db::MIGRATOR;
+use store_app::projections::rebuild::StoreProjections;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    store_app::cli::run().await
+    let about = service_infra::about!();
+    Command::main::<StoreProjections>(about, &MIGRATOR).await
 }

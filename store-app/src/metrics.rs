@@ -5,18 +5,16 @@
 use std::time::Duration;
 
 use prometheus::{Gauge, IntCounterVec, IntGauge};
-use service_infra::HttpMetrics;
-use service_infra::auth::issuing::TokenMetrics;
-use service_infra::metrics::Registrar;
+use service_infra::metrics::ServiceMetrics;
 use sqlx::PgPool;
 
 /// Every metric the store exports, on one registry.
 #[derive(Clone)]
 pub struct StoreMetrics {
-    /// HTTP metrics, and the registry `/metrics` exports.
-    pub http: HttpMetrics,
-    /// `store_tokens_issued_total{role}`, `store_token_failures_total{reason}`.
-    pub tokens: TokenMetrics,
+    /// HTTP and token metrics (`store_tokens_issued_total{role}`,
+    /// `store_token_failures_total{reason}`) and the registry `/metrics`
+    /// exports.
+    pub service: ServiceMetrics,
     /// Local updates by result: `accepted`, `replayed`, or the error code.
     pub changes: IntCounterVec,
     /// Sync outcomes recorded: `synced`, `rejected`.
@@ -30,10 +28,9 @@ pub struct StoreMetrics {
 impl StoreMetrics {
     /// Creates and registers the metrics.
     pub fn new() -> prometheus::Result<Self> {
-        let metrics = Registrar::new();
+        let service = ServiceMetrics::new("store")?;
+        let metrics = service.registrar();
         Ok(Self {
-            http: HttpMetrics::new(&metrics.registry)?,
-            tokens: TokenMetrics::new(&metrics, "store")?,
             changes: metrics.counter_vec(
                 "store_changes_total",
                 "Local stock updates by result",
@@ -49,6 +46,7 @@ impl StoreMetrics {
                 "store_oldest_pending_age_seconds",
                 "Age of the oldest change waiting for central (sync lag)",
             )?,
+            service,
         })
     }
 

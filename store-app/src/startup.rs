@@ -42,7 +42,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Server> {
         store_id: config.store_id.clone(),
         ledger: Ledger::new(pool),
         local_verifier: issuer.verifier(),
-        tokens: TokenService::new(clients, issuer, metrics.tokens.clone()),
+        tokens: TokenService::new(clients, issuer, metrics.service.tokens.clone()),
         local_auth: config.local_auth,
         nudger: Nudger::start(
             config.amqp_url.expose().to_owned(),

@@ -27,7 +27,7 @@ use docs::ApiDoc;
 /// their API description; the HTML status page has none), then the common
 /// ones of every app (`service_infra::app`).
 pub fn router(state: AppState) -> Router {
-    let http = state.metrics.http.clone();
+    let http = state.metrics.service.http.clone();
     let api = service_infra::auth::issuing::routes()
         .merge(sync::routes())
         .merge(inventory::routes())

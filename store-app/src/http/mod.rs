@@ -39,6 +39,6 @@ pub fn router(state: AppState) -> Router {
         .merge(worker_api::routes())
         .merge(health::routes())
         .merge(service_infra::auth::issuing::routes());
-    let http = state.metrics.http.clone();
+    let http = state.metrics.service.http.clone();
     service_infra::app::router(ApiDoc::openapi(), api, state, http)
 }

@@ -225,6 +225,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a store whose broker is at `amqp_url` (possibly unreachable).
 pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
+    spawn(amqp_url, LocalAuth::Required).await
+}
+
+/// Starts a store with `LOCAL_AUTH=off` (no token on the local API).
+pub async fn spawn_app_without_local_auth() -> TestApp {
+    spawn(amqp_url(), LocalAuth::Off).await
+}
+
+async fn spawn(amqp_url: String, local_auth: LocalAuth) -> TestApp {
     let db = TestDatabase::create().await;
     let key = TestKey::generate();
     let central = spawn_fake_central(key.jwks.clone()).await;
@@ -242,7 +251,7 @@ pub async fn spawn_app_with_broker(amqp_url: String) -> TestApp {
         amqp_exchange: exchange.clone(),
         bind_addr: "127.0.0.1:0".parse().expect("addr"),
         central_url: format!("http://{central}"),
-        local_auth: LocalAuth::Required,
+        local_auth,
         jwt_private_key_file: Some(store_key_file.clone()),
         token_ttl: std::time::Duration::from_secs(900).into(),
     };

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use service_infra::auth::{Claims, LOCAL_AUDIENCE, Role};
 use uuid::Uuid;
 
-use crate::helpers::{CLIENT_SECRET, LAPTOP, POS, STORE_ID, VIEWER, send, spawn_app};
+use crate::helpers::{
+    CLIENT_SECRET, LAPTOP, POS, STORE_ID, VIEWER, send, spawn_app, spawn_app_without_local_auth,
+};
 
 fn update_path() -> String {
     format!("/v1/local/inventory/{LAPTOP}/update")
@@ -87,6 +89,74 @@ async fn a_local_call_without_a_valid_store_token_is_401_and_changes_nothing() {
     let after: Value = send(after).await.json().await.expect("json");
     assert_eq!(before["quantity"], after["quantity"]);
     assert_eq!(before["version"], after["version"]);
+}
+
+/// Central's bad-token cases (`central-app/tests/api/tokens.rs`), against
+/// the store's local API: another audience, another issuer, `alg: none`,
+/// HS256 signed with the public key, a tampered payload.
+#[tokio::test]
+async fn central_s_forgeries_are_refused_by_the_local_api_too() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let app = spawn_app().await;
+    let keys = service_infra::auth::issuing::signing::SigningKeys::load(&app.store_key_file)
+        .expect("load key");
+    let wrong_audience = signed_by_store(&app, |claims| claims.aud = "another-api".to_owned());
+    let wrong_issuer = signed_by_store(&app, |claims| claims.iss = "someone-else".to_owned());
+    let claims_json = |role: &str| {
+        let token = signed_by_store(&app, |_| {});
+        let payload = token.split('.').nth(1).expect("payload").to_owned();
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json");
+        claims["role"] = json!(role);
+        claims
+    };
+    let header = json!({ "alg": "none", "typ": "JWT", "kid": keys.kid() });
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims_json("pos").to_string())
+    );
+    let jwks: Value = send(
+        app.client
+            .get(format!("{}/.well-known/jwks.json", app.address)),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let public_x = jwks["keys"][0]["x"].as_str().expect("x").to_owned();
+    let mut hs256 = Header::new(Algorithm::HS256);
+    hs256.kid = Some(keys.kid().to_owned());
+    let with_public_key = jsonwebtoken::encode(
+        &hs256,
+        &claims_json("pos"),
+        &EncodingKey::from_secret(public_x.as_bytes()),
+    )
+    .expect("sign HS256");
+    // A viewer's real token with the role changed to manager.
+    let viewer = app.local_token_for(VIEWER).await;
+    let parts: Vec<&str> = viewer.split('.').collect();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
+    payload["role"] = json!("manager");
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        parts[2]
+    );
+
+    for (case, token) in [
+        ("another audience", wrong_audience),
+        ("another issuer", wrong_issuer),
+        ("alg none", alg_none),
+        ("HS256 with the public key", with_public_key),
+        ("tampered payload", tampered),
+    ] {
+        assert_unauthorized(update_with(&app, Some(&token)).await, case).await;
+    }
 }
 
 #[tokio::test]
@@ -171,5 +241,59 @@ async fn repeated_wrong_secrets_are_refused_with_429_and_retry_after() {
     assert_eq!(
         app.token_response(VIEWER, CLIENT_SECRET).await.status(),
         200
+    );
+}
+
+#[tokio::test]
+async fn a_change_records_the_client_of_its_token_in_the_event_log() {
+    let app = spawn_app().await;
+    let pos = app.local_token_for(POS).await;
+    let accepted: Value = update_with(&app, Some(&pos))
+        .await
+        .json()
+        .await
+        .expect("json");
+
+    let log = app.request(Method::GET, &format!("/v1/local/events?sku={LAPTOP}"));
+    let log: Value = send(log).await.json().await.expect("json");
+    let event = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|event| event["payload"]["StockAdjusted"]["operation_id"] == accepted["operation_id"])
+        .cloned()
+        .unwrap_or_else(|| panic!("no event for {accepted} in {log}"));
+    assert_eq!(event["payload"]["StockAdjusted"]["client"], POS);
+}
+
+#[tokio::test]
+async fn with_local_auth_off_no_token_is_needed_and_readiness_says_so() {
+    let app = spawn_app_without_local_auth().await;
+    let accepted = update_with(&app, None).await;
+    assert_eq!(accepted.status(), 201);
+    let accepted: Value = accepted.json().await.expect("json");
+
+    let ready: Value = send(app.client.get(format!("{}/health/ready", app.address)))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["checks"]["local_auth"]["ok"], false, "{ready}");
+    assert_eq!(ready["status"], "ready", "{ready}");
+
+    let log = app
+        .client
+        .get(format!("{}/v1/local/events?sku={LAPTOP}", app.address));
+    let log: Value = send(log).await.json().await.expect("json");
+    let event = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|event| event["payload"]["StockAdjusted"]["operation_id"] == accepted["operation_id"])
+        .cloned()
+        .expect("the event");
+    assert!(
+        event["payload"]["StockAdjusted"].get("client").is_none(),
+        "{event}"
     );
 }

@@ -68,4 +68,5 @@ async fn ready_needs_the_database_and_reports_the_rest() {
     assert_eq!(body["checks"]["database"]["ok"], true);
     assert_eq!(body["checks"]["central"]["ok"], true);
     assert!(body["checks"]["broker"].is_object());
+    assert_eq!(body["checks"]["local_auth"]["ok"], true);
 }

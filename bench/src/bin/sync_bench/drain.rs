@@ -29,10 +29,10 @@ pub async fn run(cli: &Cli, stack: &mut Stack) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..cli.drain_connections {
-        let (next, http, urls, skus, n) = (
+        let (next, http, tills, skus, n) = (
             next.clone(),
             stack.http.clone(),
-            stack.store_urls.clone(),
+            stack.tills.clone(),
             cli.skus,
             cli.drain,
         );
@@ -45,7 +45,7 @@ pub async fn run(cli: &Cli, stack: &mut Stack) -> anyhow::Result<()> {
                 }
                 let delta = if rng.below(2) == 0 { 1 } else { -1 };
                 errors += usize::from(
-                    update(&http, &urls[i % 2], rng.below(skus), delta, Uuid::now_v7())
+                    update(&http, &tills[i % 2], rng.below(skus), delta, Uuid::now_v7())
                         .await
                         .is_err(),
                 );

@@ -29,12 +29,12 @@ pub async fn run(cli: &Cli, stack: &Stack, rate: u32) -> anyhow::Result<()> {
     let started = Instant::now();
     for i in 0..total {
         interval.tick().await;
-        let (http, url) = (stack.http.clone(), stack.store_urls[i as usize % 2].clone());
+        let (http, till) = (stack.http.clone(), stack.tills[i as usize % 2].clone());
         let (sku, delta) = (rng.below(cli.skus), if rng.below(2) == 0 { 1 } else { -1 });
         tasks.spawn(async move {
             let operation_id = Uuid::now_v7();
             let sent = Instant::now();
-            let result = update(&http, &url, sku, delta, operation_id).await;
+            let result = update(&http, &till, sku, delta, operation_id).await;
             (operation_id, result, sent.elapsed())
         });
     }

@@ -16,7 +16,11 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::process::{Child, Command};
 
+use crate::updates::Till;
 use crate::{Cli, STORES};
+
+/// The till the load acts as at both stores.
+const TILL_ID: &str = "bench-till";
 
 /// How long each service may take to report ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -34,6 +38,9 @@ pub struct Stack {
     sync_worker: Binary,
     pub central_url: String,
     pub store_urls: Vec<String>,
+    /// Each store as the load reaches it: its URL and a till's token the
+    /// store issued (its local API runs with `LOCAL_AUTH=required`).
+    pub tills: Vec<Till>,
     /// The worker's metrics and health server.
     pub worker_url: String,
     worker_env: Vec<(&'static str, String)>,
@@ -70,6 +77,7 @@ impl Stack {
             sync_worker,
             central_url: String::new(),
             store_urls: Vec::new(),
+            tills: Vec::new(),
             worker_url: String::new(),
             worker_env: Vec::new(),
             services: Vec::new(),
@@ -160,9 +168,11 @@ impl Stack {
         for (n, store) in STORES.iter().enumerate() {
             let bind = format!("127.0.0.1:{}", binary::free_port()?);
             self.store_urls.push(format!("http://{bind}"));
+            let key = self.scratch.dir.join(format!("store{}-key.pem", n + 1));
+            let key = key.to_string_lossy().into_owned();
             let env = [
                 ("STORE_ID", (*store).to_owned()),
-                ("LOCAL_AUTH", "off".to_owned()),
+                ("STORE_JWT_PRIVATE_KEY_FILE", key.clone()),
                 ("DATABASE_URL", self.scratch.databases.url(n + 1).to_owned()),
                 ("CENTRAL_URL", self.central_url.clone()),
                 ("AMQP_URL", self.scratch.amqp_url.clone()),
@@ -173,6 +183,13 @@ impl Stack {
             self.store_app
                 .run(&["populate", "--catalogue", catalogue], &env)
                 .await?;
+            self.store_app
+                .run(&["keys", "generate", "--out", &key], &env)
+                .await?;
+            let till = ["clients", "create", "--id", TILL_ID, "--role", "pos"];
+            let secret = ["--secret", &self.till_secret()];
+            let args: Vec<&str> = till.iter().chain(&secret).copied().collect();
+            self.store_app.run(&args, &env).await?;
             let log = self.scratch.dir.join(format!("store{}.log", n + 1));
             let child = self.store_app.spawn(&["serve"], &env, &log)?;
             self.services.push(child);
@@ -186,8 +203,39 @@ impl Stack {
                 |body| body["checks"]["broker"]["ok"] == true,
             )
             .await?;
+            let url = self.store_urls[n].clone();
+            let token = self.till_token(&url).await?;
+            self.tills.push(Till { url, token });
         }
         Ok(())
+    }
+
+    /// The till's secret at both stores (this run only).
+    fn till_secret(&self) -> String {
+        format!("{}-till", self.scratch.exchange)
+    }
+
+    /// A token the store at `url` issues to the bench's till.
+    async fn till_token(&self, url: &str) -> anyhow::Result<String> {
+        let secret = self.till_secret();
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", TILL_ID),
+            ("client_secret", secret.as_str()),
+        ];
+        let answer: serde_json::Value = self
+            .http
+            .post(format!("{url}/auth/token"))
+            .form(&form)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        answer["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no access_token from {url}: {answer}"))
     }
 
     /// Waits (at most 60 s) until the worker has synced each store once.

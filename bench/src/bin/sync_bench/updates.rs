@@ -17,21 +17,30 @@ fn now_us() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-/// Updates the `sku_index`-th SKU of the store at `url` by `delta`;
+/// A store as a till reaches it: its URL and the token it issued.
+#[derive(Debug, Clone)]
+pub struct Till {
+    pub url: String,
+    pub token: String,
+}
+
+/// Updates the `sku_index`-th SKU of `till`'s store by `delta`;
 /// `Ok(accepted at, in µs since the epoch)`, an error for any answer but
 /// 201.
 pub async fn update(
     http: &reqwest::Client,
-    url: &str,
+    till: &Till,
     sku_index: usize,
     delta: i64,
     operation_id: Uuid,
 ) -> anyhow::Result<i64> {
     let response = http
         .post(format!(
-            "{url}/v1/local/inventory/{}/update",
+            "{}/v1/local/inventory/{}/update",
+            till.url,
             sku(sku_index)
         ))
+        .bearer_auth(&till.token)
         .json(&json!({"delta": delta, "operation_id": operation_id, "reason": "bench"}))
         .send()
         .await?;
