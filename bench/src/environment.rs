@@ -185,24 +185,8 @@ impl BenchEnv {
 
     /// A token the store issues to the bench's till.
     async fn fetch_token(&self) -> anyhow::Result<String> {
-        let secret = self.till_secret();
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", TILL_ID),
-            ("client_secret", secret.as_str()),
-        ];
-        let answer: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/auth/token", self.base_url()))
-            .form(&form)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        answer["access_token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("no access_token in {answer}"))
+        let http = reqwest::Client::new();
+        bench::token::fetch(&http, &self.base_url(), TILL_ID, &self.till_secret()).await
     }
 
     /// The server's version string.

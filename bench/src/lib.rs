@@ -24,6 +24,7 @@ pub mod pgbench;
 pub mod scratch;
 pub mod stats;
 pub mod table;
+pub mod token;
 
 use std::future::Future;
 use std::path::PathBuf;

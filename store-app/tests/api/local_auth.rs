@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 use service_infra::auth::{Claims, LOCAL_AUDIENCE, Role};
 use uuid::Uuid;
 
+use service_infra::auth::issuing::signing::SigningKeys;
+
 use crate::helpers::{
-    CLIENT_SECRET, LAPTOP, POS, STORE_ID, VIEWER, send, spawn_app, spawn_app_without_local_auth,
+    CLIENT_SECRET, LAPTOP, POS, STORE_ID, TestApp, VIEWER, send, spawn_app,
+    spawn_app_without_local_auth,
 };
 
 fn update_path() -> String {
@@ -18,7 +21,7 @@ fn update_path() -> String {
 }
 
 /// `POST update` with `token` (or none) instead of the manager's.
-async fn update_with(app: &crate::helpers::TestApp, token: Option<&str>) -> reqwest::Response {
+async fn update_with(app: &TestApp, token: Option<&str>) -> reqwest::Response {
     let url = format!("{}{}", app.address, update_path());
     let mut request = app.client.post(url).json(&json!({ "delta": -1 }));
     if let Some(token) = token {
@@ -34,10 +37,9 @@ fn now() -> i64 {
 
 /// A token signed with the store's own key, with `edit` applied to its
 /// claims.
-fn signed_by_store(app: &crate::helpers::TestApp, edit: impl FnOnce(&mut Claims)) -> String {
+fn signed_by_store(app: &TestApp, edit: impl FnOnce(&mut Claims)) -> String {
     let pem = std::fs::read(&app.store_key_file).expect("key file");
-    let keys = service_infra::auth::issuing::signing::SigningKeys::load(&app.store_key_file)
-        .expect("load key");
+    let keys = store_keys(app);
     let mut claims = Claims {
         iss: STORE_ID.to_owned(),
         aud: LOCAL_AUDIENCE.to_owned(),
@@ -53,6 +55,29 @@ fn signed_by_store(app: &crate::helpers::TestApp, edit: impl FnOnce(&mut Claims)
     header.kid = Some(keys.kid().to_owned());
     let key = EncodingKey::from_ed_pem(&pem).expect("encoding key");
     jsonwebtoken::encode(&header, &claims, &key).expect("sign")
+}
+
+/// `GET {path}` (the public key set, readiness), as JSON.
+async fn public_json(app: &TestApp, path: &str) -> Value {
+    let response = send(app.client.get(format!("{}{path}", app.address))).await;
+    response.json().await.expect("json")
+}
+
+fn store_keys(app: &TestApp) -> SigningKeys {
+    SigningKeys::load(&app.store_key_file).expect("load the store's key")
+}
+
+/// The `StockAdjusted` event of the change `accepted` in the log that
+/// `log` (a request for `/v1/local/events`) reads.
+async fn adjusted_event(log: reqwest::RequestBuilder, accepted: &Value) -> Value {
+    let log: Value = send(log).await.json().await.expect("json");
+    let events = log["events"].as_array().expect("events");
+    let adjusted = |event: &&Value| {
+        event["payload"]["StockAdjusted"]["operation_id"] == accepted["operation_id"]
+    };
+    let event = events.iter().find(adjusted);
+    let event = event.unwrap_or_else(|| panic!("no event for {accepted} in {log}"));
+    event["payload"]["StockAdjusted"].clone()
 }
 
 async fn assert_unauthorized(response: reqwest::Response, case: &str) {
@@ -100,8 +125,7 @@ async fn central_s_forgeries_are_refused_by_the_local_api_too() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     let app = spawn_app().await;
-    let keys = service_infra::auth::issuing::signing::SigningKeys::load(&app.store_key_file)
-        .expect("load key");
+    let keys = store_keys(&app);
     let wrong_audience = signed_by_store(&app, |claims| claims.aud = "another-api".to_owned());
     let wrong_issuer = signed_by_store(&app, |claims| claims.iss = "someone-else".to_owned());
     let claims_json = |role: &str| {
@@ -118,14 +142,7 @@ async fn central_s_forgeries_are_refused_by_the_local_api_too() {
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims_json("pos").to_string())
     );
-    let jwks: Value = send(
-        app.client
-            .get(format!("{}/.well-known/jwks.json", app.address)),
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
+    let jwks = public_json(&app, "/.well-known/jwks.json").await;
     let public_x = jwks["keys"][0]["x"].as_str().expect("x").to_owned();
     let mut hs256 = Header::new(Algorithm::HS256);
     hs256.kid = Some(keys.kid().to_owned());
@@ -197,16 +214,8 @@ async fn each_local_role_does_only_what_it_may() {
 #[tokio::test]
 async fn the_store_publishes_the_keys_its_tokens_verify_with() {
     let app = spawn_app().await;
-    let jwks: Value = send(
-        app.client
-            .get(format!("{}/.well-known/jwks.json", app.address)),
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
-    let keys = service_infra::auth::issuing::signing::SigningKeys::load(&app.store_key_file)
-        .expect("load key");
+    let jwks = public_json(&app, "/.well-known/jwks.json").await;
+    let keys = store_keys(&app);
     assert_eq!(jwks["keys"][0]["kid"], keys.kid());
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
 }
@@ -255,15 +264,8 @@ async fn a_change_records_the_client_of_its_token_in_the_event_log() {
         .expect("json");
 
     let log = app.request(Method::GET, &format!("/v1/local/events?sku={LAPTOP}"));
-    let log: Value = send(log).await.json().await.expect("json");
-    let event = log["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|event| event["payload"]["StockAdjusted"]["operation_id"] == accepted["operation_id"])
-        .cloned()
-        .unwrap_or_else(|| panic!("no event for {accepted} in {log}"));
-    assert_eq!(event["payload"]["StockAdjusted"]["client"], POS);
+    let event = adjusted_event(log, &accepted).await;
+    assert_eq!(event["client"], POS);
 }
 
 #[tokio::test]
@@ -273,27 +275,13 @@ async fn with_local_auth_off_no_token_is_needed_and_readiness_says_so() {
     assert_eq!(accepted.status(), 201);
     let accepted: Value = accepted.json().await.expect("json");
 
-    let ready: Value = send(app.client.get(format!("{}/health/ready", app.address)))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let ready = public_json(&app, "/health/ready").await;
     assert_eq!(ready["checks"]["local_auth"]["ok"], false, "{ready}");
     assert_eq!(ready["status"], "ready", "{ready}");
 
     let log = app
         .client
         .get(format!("{}/v1/local/events?sku={LAPTOP}", app.address));
-    let log: Value = send(log).await.json().await.expect("json");
-    let event = log["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|event| event["payload"]["StockAdjusted"]["operation_id"] == accepted["operation_id"])
-        .cloned()
-        .expect("the event");
-    assert!(
-        event["payload"]["StockAdjusted"].get("client").is_none(),
-        "{event}"
-    );
+    let event = adjusted_event(log, &accepted).await;
+    assert!(event.get("client").is_none(), "{event}");
 }

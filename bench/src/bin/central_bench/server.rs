@@ -6,12 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
 use bench::binary::{self, Binary};
 use bench::catalogue;
 use bench::central::{self, WORKER_CLIENT_ID};
 use bench::scratch::Scratch;
-use serde_json::Value;
 use tokio::process::Child;
 
 use crate::Cli;
@@ -108,22 +106,10 @@ impl Central {
             |_| true,
         )
         .await?;
-        let answer: Value = reqwest::Client::new()
-            .post(self.url("/auth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", WORKER_CLIENT_ID),
-                ("client_secret", &prepared.worker_secret),
-            ])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = answer["access_token"]
-            .as_str()
-            .context("no access_token")?
-            .to_owned();
+        let http = reqwest::Client::new();
+        let base = self.url("");
+        let token =
+            bench::token::fetch(&http, &base, WORKER_CLIENT_ID, &prepared.worker_secret).await?;
         eprintln!("[setup] central-app serving on {}", self.url(""));
         Ok(token)
     }

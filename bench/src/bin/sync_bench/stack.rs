@@ -217,25 +217,7 @@ impl Stack {
 
     /// A token the store at `url` issues to the bench's till.
     async fn till_token(&self, url: &str) -> anyhow::Result<String> {
-        let secret = self.till_secret();
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", TILL_ID),
-            ("client_secret", secret.as_str()),
-        ];
-        let answer: serde_json::Value = self
-            .http
-            .post(format!("{url}/auth/token"))
-            .form(&form)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        answer["access_token"]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("no access_token from {url}: {answer}"))
+        bench::token::fetch(&self.http, url, TILL_ID, &self.till_secret()).await
     }
 
     /// Waits (at most 60 s) until the worker has synced each store once.

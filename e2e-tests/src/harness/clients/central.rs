@@ -105,35 +105,27 @@ impl CentralApi {
     /// The `ChangeApplied` event of `operation_id` in `store`'s log, as
     /// `/v1/events` shows it (payload and metadata), if there is one.
     pub async fn applied_event(&self, store: &str, operation_id: Uuid) -> Option<Value> {
-        let mut after: Option<String> = None;
-        loop {
-            let mut query = vec![("store_id", store.to_owned()), ("limit", "1000".to_owned())];
-            if let Some(after) = &after {
-                query.push(("after", after.clone()));
-            }
-            let page: Value = self.get("/v1/events", &query).await;
-            let found = page["events"]
-                .as_array()
-                .expect("events")
-                .iter()
-                .find(|event| {
-                    event["event_type"] == "ChangeApplied"
-                        && event["payload"]["ChangeApplied"]["operation_id"]
-                            == operation_id.to_string()
-                });
-            if let Some(event) = found {
-                return Some(event.clone());
-            }
-            match page["next_cursor"].as_str() {
-                Some(next) => after = Some(next.to_owned()),
-                None => return None,
-            }
-        }
+        self.applied_events(store).await.into_iter().find(|event| {
+            event["payload"]["ChangeApplied"]["operation_id"] == operation_id.to_string()
+        })
     }
 
     /// The operation ids of every `ChangeApplied` of `store`, in log order.
     pub async fn applied_operations(&self, store: &str) -> Vec<Uuid> {
-        let mut operations = Vec::new();
+        let events = self.applied_events(store).await;
+        events
+            .iter()
+            .map(|event| {
+                let id = event["payload"]["ChangeApplied"]["operation_id"].as_str();
+                id.expect("operation_id").parse().expect("uuid")
+            })
+            .collect()
+    }
+
+    /// Every `ChangeApplied` of `store` as `/v1/events` shows it, in log
+    /// order, page after page.
+    async fn applied_events(&self, store: &str) -> Vec<Value> {
+        let mut applied = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let mut query = vec![("store_id", store.to_owned()), ("limit", "1000".to_owned())];
@@ -141,17 +133,16 @@ impl CentralApi {
                 query.push(("after", after.clone()));
             }
             let page: Value = self.get("/v1/events", &query).await;
-            for event in page["events"].as_array().expect("events") {
-                if event["event_type"] == "ChangeApplied" {
-                    let id = event["payload"]["ChangeApplied"]["operation_id"]
-                        .as_str()
-                        .expect("operation_id");
-                    operations.push(id.parse().expect("uuid"));
-                }
-            }
+            let events = page["events"].as_array().expect("events");
+            applied.extend(
+                events
+                    .iter()
+                    .filter(|e| e["event_type"] == "ChangeApplied")
+                    .cloned(),
+            );
             match page["next_cursor"].as_str() {
                 Some(next) => after = Some(next.to_owned()),
-                None => return operations,
+                None => return applied,
             }
         }
     }
