@@ -151,11 +151,11 @@ impl BenchEnv {
             .run(&["populate", "--catalogue", &catalogue], &env)
             .await?;
         eprintln!("[setup] migrated and populated");
+        let key = self.key_file().to_string_lossy().into_owned();
+        self.store_app
+            .run(&["keys", "generate", "--out", &key], &env)
+            .await?;
         if self.local_auth {
-            let key = self.key_file().to_string_lossy().into_owned();
-            self.store_app
-                .run(&["keys", "generate", "--out", &key], &env)
-                .await?;
             let secret = self.till_secret();
             let till = [
                 "clients", "create", "--id", TILL_ID, "--role", "pos", "--secret", &secret,

@@ -13,7 +13,7 @@ use jsonwebtoken::jwk::{JwkSet, ThumbprintHash};
 /// Why a signing key could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read key file {path}: {source}")]
+    #[error("cannot read key file {path}")]
     Read {
         path: String,
         source: std::io::Error,
