@@ -8,6 +8,7 @@ use jsonwebtoken::{
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use service_infra::auth::issuing::clients::Clients;
 use service_infra::auth::{AUDIENCE, Claims, ISSUER, Role};
 
 use crate::helpers::{
@@ -235,5 +236,56 @@ async fn malformed_basic_credentials_are_a_bad_request() {
     let (status, body) = json_body(response).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn guessing_a_client_s_secret_is_stopped_with_429() {
+    let app = spawn_app().await;
+    let client = TestClient::Admin;
+    for attempt in 1..=5 {
+        let response = app
+            .request_token(Credentials::Form, client.id(), "wrong-secret")
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    // The right secret now waits too: the limit holds before the check.
+    let limited = app
+        .request_token(Credentials::Form, client.id(), client.secret())
+        .await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    let (_, body) = json_body(limited).await;
+    assert_eq!(body["error"], "rate_limited");
+    let metrics = app
+        .get(None, "/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    assert!(
+        metrics.contains(r#"central_token_failures_total{reason="rate_limited"} 1"#),
+        "{metrics}"
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_disabled_client_gets_no_new_token() {
+    let app = spawn_app().await;
+    let client = TestClient::Worker;
+    let clients = Clients::new(app.pool.clone(), &Role::CENTRAL).expect("clients");
+    assert!(clients.disable(client.id()).await.expect("disable"));
+
+    let response = app
+        .request_token(Credentials::Form, client.id(), client.secret())
+        .await;
+    let (status, body) = json_body(response).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_client");
     app.cleanup().await;
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use service_infra::auth::{Claims, LOCAL_AUDIENCE, Role};
 use uuid::Uuid;
 
+use service_infra::auth::issuing::clients::Clients;
 use service_infra::auth::issuing::signing::SigningKeys;
 
 use crate::helpers::{
@@ -284,4 +285,16 @@ async fn with_local_auth_off_no_token_is_needed_and_readiness_says_so() {
         .get(format!("{}/v1/local/events?sku={LAPTOP}", app.address));
     let event = adjusted_event(log, &accepted).await;
     assert!(event.get("client").is_none(), "{event}");
+}
+
+#[tokio::test]
+async fn a_disabled_client_gets_no_new_token() {
+    let app = spawn_app().await;
+    let clients = Clients::new(app.db.pool.clone(), &Role::LOCAL).expect("clients");
+    assert!(clients.disable(POS).await.expect("disable"));
+
+    let refused = app.token_response(POS, CLIENT_SECRET).await;
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_client");
 }

@@ -36,11 +36,17 @@ async fn openapi_describes_every_path_and_swagger_ui_is_served() {
 
     // Swagger UI's Authorize: the bearer scheme, the store's own token
     // endpoint, and every local operation asking for the token.
-    assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     assert!(spec["paths"]["/auth/token"]["post"].is_object());
     assert!(spec["paths"]["/.well-known/jwks.json"]["get"].is_object());
     let paths = spec["paths"].as_object().expect("paths");
-    for (path, operations) in paths.iter().filter(|(path, _)| path.starts_with("/v1/local")) {
+    for (path, operations) in paths
+        .iter()
+        .filter(|(path, _)| path.starts_with("/v1/local"))
+    {
         for (method, operation) in operations.as_object().expect("operations") {
             assert_eq!(
                 operation["security"][0]["bearer"],
