@@ -53,12 +53,7 @@ async fn metrics_count_outcomes_batches_and_tokens() {
     app.request_token(Credentials::Json, "nobody", "nothing-at-all")
         .await;
 
-    let metrics = app
-        .get(None, "/metrics")
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = app.metrics_text().await;
 
     for line in [
         "central_changes_total{outcome=\"applied\"} 1",

@@ -216,6 +216,12 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// `/metrics` as text.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.get(None, "/metrics").await;
+        response.text().await.expect("metrics")
+    }
+
     pub async fn get(&self, token: Option<&str>, path: &str) -> Response {
         let mut request = self.http.get(self.url(path));
         if let Some(token) = token {

@@ -261,12 +261,7 @@ async fn guessing_a_client_s_secret_is_stopped_with_429() {
     assert!(limited.headers().contains_key("retry-after"));
     let (_, body) = json_body(limited).await;
     assert_eq!(body["error"], "rate_limited");
-    let metrics = app
-        .get(None, "/metrics")
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains(r#"central_token_failures_total{reason="rate_limited"} 1"#),
         "{metrics}"

@@ -58,10 +58,15 @@ fn signed_by_store(app: &TestApp, edit: impl FnOnce(&mut Claims)) -> String {
     jsonwebtoken::encode(&header, &claims, &key).expect("sign")
 }
 
-/// `GET {path}` (the public key set, readiness), as JSON.
+/// `GET {path}` without a token (the public key set, readiness), as JSON.
 async fn public_json(app: &TestApp, path: &str) -> Value {
+    serde_json::from_str(&public_text(app, path).await).expect("json")
+}
+
+/// `GET {path}` without a token, as text.
+async fn public_text(app: &TestApp, path: &str) -> String {
     let response = send(app.client.get(format!("{}{path}", app.address))).await;
-    response.json().await.expect("json")
+    response.text().await.expect("text")
 }
 
 fn store_keys(app: &TestApp) -> SigningKeys {
@@ -117,6 +122,14 @@ async fn a_local_call_without_a_valid_store_token_is_401_and_changes_nothing() {
     assert_eq!(before["version"], after["version"]);
 }
 
+/// The claims of `token`, decoded without any check.
+fn payload_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload);
+    serde_json::from_slice(&bytes.expect("base64")).expect("json")
+}
+
 /// Central's bad-token cases (`central-app/tests/api/tokens.rs`), against
 /// the store's local API: another audience, another issuer, `alg: none`,
 /// HS256 signed with the public key, a tampered payload.
@@ -130,10 +143,7 @@ async fn central_s_forgeries_are_refused_by_the_local_api_too() {
     let wrong_audience = signed_by_store(&app, |claims| claims.aud = "another-api".to_owned());
     let wrong_issuer = signed_by_store(&app, |claims| claims.iss = "someone-else".to_owned());
     let claims_json = |role: &str| {
-        let token = signed_by_store(&app, |_| {});
-        let payload = token.split('.').nth(1).expect("payload").to_owned();
-        let mut claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json");
+        let mut claims = payload_of(&signed_by_store(&app, |_| {}));
         claims["role"] = json!(role);
         claims
     };
@@ -155,16 +165,11 @@ async fn central_s_forgeries_are_refused_by_the_local_api_too() {
     .expect("sign HS256");
     // A viewer's real token with the role changed to manager.
     let viewer = app.local_token_for(VIEWER).await;
-    let parts: Vec<&str> = viewer.split('.').collect();
-    let mut payload: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
-    payload["role"] = json!("manager");
-    let tampered = format!(
-        "{}.{}.{}",
-        parts[0],
-        URL_SAFE_NO_PAD.encode(payload.to_string()),
-        parts[2]
-    );
+    let mut claims = payload_of(&viewer);
+    claims["role"] = json!("manager");
+    let mut parts: Vec<String> = viewer.split('.').map(str::to_owned).collect();
+    parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let tampered = parts.join(".");
 
     for (case, token) in [
         ("another audience", wrong_audience),
@@ -224,10 +229,11 @@ async fn the_store_publishes_the_keys_its_tokens_verify_with() {
 #[tokio::test]
 async fn repeated_wrong_secrets_are_refused_with_429_and_retry_after() {
     let app = spawn_app().await;
-    for attempt in 1..=5 {
-        let response = app.token_response(POS, "wrong-secret-00000").await;
-        assert_eq!(response.status(), 401, "attempt {attempt}");
+    let mut refusals = Vec::new();
+    for _ in 0..5 {
+        refusals.push(app.token_response(POS, "wrong-secret-00000").await.status());
     }
+    assert_eq!(refusals, [401; 5]);
     let limited = app.token_response(POS, CLIENT_SECRET).await;
     assert_eq!(limited.status(), 429);
     let wait: u64 = limited.headers()["retry-after"]
@@ -238,11 +244,7 @@ async fn repeated_wrong_secrets_are_refused_with_429_and_retry_after() {
     assert!((1..=60).contains(&wait), "retry after {wait}");
     let body: Value = limited.json().await.expect("json");
     assert_eq!(body["error"], "rate_limited");
-    let metrics = send(app.client.get(format!("{}/metrics", app.address)))
-        .await
-        .text()
-        .await
-        .expect("text");
+    let metrics = public_text(&app, "/metrics").await;
     assert!(
         metrics.contains(r#"store_token_failures_total{reason="rate_limited"} 1"#),
         "{metrics}"
