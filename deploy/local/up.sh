@@ -220,12 +220,15 @@ fi
 step "central: migrate ($CENTRAL_DB)" "${central_env[@]}" "$CENTRAL_BIN" migrate
 step "central: populate --stores $LOCAL_STORE_IDS" \
     "${central_env[@]}" "$CENTRAL_BIN" populate --stores "$LOCAL_STORE_IDS"
+# Development clients: created when missing; an existing one (disabled or
+# not) is left as it is (`--fresh` starts over). Secrets go through the
+# environment, not the command line.
 step "central: client $DEV_ADMIN_CLIENT_ID (admin)" \
-    "${central_env[@]}" "$CENTRAL_BIN" clients create \
-    --id "$DEV_ADMIN_CLIENT_ID" --role admin --secret "$DEV_ADMIN_CLIENT_SECRET"
+    "${central_env[@]}" "CLIENT_SECRET=$DEV_ADMIN_CLIENT_SECRET" "$CENTRAL_BIN" clients create \
+    --id "$DEV_ADMIN_CLIENT_ID" --role admin --if-missing
 step "central: client $DEV_WORKER_CLIENT_ID (sync-worker)" \
-    "${central_env[@]}" "$CENTRAL_BIN" clients create \
-    --id "$DEV_WORKER_CLIENT_ID" --role sync-worker --secret "$DEV_WORKER_CLIENT_SECRET"
+    "${central_env[@]}" "CLIENT_SECRET=$DEV_WORKER_CLIENT_SECRET" "$CENTRAL_BIN" clients create \
+    --id "$DEV_WORKER_CLIENT_ID" --role sync-worker --if-missing
 
 start_bg central "${central_env[@]}" "$CENTRAL_BIN" serve
 wait_ready central "$CENTRAL_URL/health/ready"
@@ -249,10 +252,12 @@ for id in "${STORE_IDS[@]}"; do
     fi
     step "$slug: migrate ($db)" "${store_env[@]}" "$STORE_BIN" migrate
     step "$slug: populate" "${store_env[@]}" "$STORE_BIN" populate
-    step "$slug: client $DEV_POS_CLIENT_ID (pos)" "${store_env[@]}" "$STORE_BIN" clients create \
-        --id "$DEV_POS_CLIENT_ID" --role pos --secret "$DEV_POS_CLIENT_SECRET"
-    step "$slug: client $DEV_MANAGER_CLIENT_ID (manager)" "${store_env[@]}" "$STORE_BIN" clients create \
-        --id "$DEV_MANAGER_CLIENT_ID" --role manager --secret "$DEV_MANAGER_CLIENT_SECRET"
+    step "$slug: client $DEV_POS_CLIENT_ID (pos)" \
+        "${store_env[@]}" "CLIENT_SECRET=$DEV_POS_CLIENT_SECRET" "$STORE_BIN" clients create \
+        --id "$DEV_POS_CLIENT_ID" --role pos --if-missing
+    step "$slug: client $DEV_MANAGER_CLIENT_ID (manager)" \
+        "${store_env[@]}" "CLIENT_SECRET=$DEV_MANAGER_CLIENT_SECRET" "$STORE_BIN" clients create \
+        --id "$DEV_MANAGER_CLIENT_ID" --role manager --if-missing
     start_bg "$slug" "${store_env[@]}" "$STORE_BIN" serve
     wait_ready "$slug" "http://127.0.0.1:$port/health/ready"
 done

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::cursor::{After, LogCursor};
 use crate::limit::Limit;
-use crate::text::Reason;
+use crate::text::{Reason, StoreClient};
 use crate::timestamp::Timestamp;
 use crate::version::StreamVersion;
 
@@ -44,7 +44,7 @@ pub struct BatchChange {
     /// The store client (till or staff) whose token made the change; kept
     /// in central's event metadata as `store_client`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_client: Option<String>,
+    pub store_client: Option<StoreClient>,
 }
 
 /// One store change to the SKU in the path.
@@ -61,7 +61,7 @@ pub struct SingleChange {
     /// The store client whose token made the change (`store_client` in
     /// central's event metadata).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_client: Option<String>,
+    pub store_client: Option<StoreClient>,
 }
 
 impl SingleChange {

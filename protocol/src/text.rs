@@ -106,6 +106,14 @@ text_type!(
     "central is unreachable"
 );
 
+text_type!(
+    /// The store client (till or staff) whose token made a change, as the
+    /// store names it: at most 64 characters, no NUL.
+    StoreClient,
+    64,
+    "pos-01"
+);
+
 impl FailureText {
     /// `text` cut to the allowed length with NUL characters replaced, for a
     /// client reporting an error message it did not write.

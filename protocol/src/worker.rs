@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::cursor::LogCursor;
 use crate::limit::Limit;
 use crate::outcome::FinalOutcome;
-use crate::text::FailureText;
+use crate::text::{FailureText, StoreClient};
 use crate::timestamp::Timestamp;
 use crate::version::{Quantity, StreamVersion};
 
@@ -34,7 +34,7 @@ pub struct PendingChange {
     pub occurred_at: DateTime<Utc>,
     /// The store client (till or staff) whose token made the change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client: Option<String>,
+    pub client: Option<StoreClient>,
     /// Failed attempts so far.
     #[serde(default)]
     pub attempts: i32,

@@ -19,6 +19,7 @@ use domain::idempotency::ChangeFingerprint;
 use domain::{Delta, OperationId, Sku, StoreId, Version};
 use protocol::StreamVersion;
 use protocol::central::BatchChange;
+use protocol::text::StoreClient;
 use serde_json::{Value, json};
 use service_infra::db_retry::retry_conflicts;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -77,7 +78,7 @@ impl Change {
             occurred_at: change.occurred_at.map_or(received_at, |at| at.0),
             origin: Origin::Store,
             reason: None,
-            client: change.store_client,
+            client: change.store_client.map(StoreClient::into_inner),
         }
     }
 

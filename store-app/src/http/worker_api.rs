@@ -52,7 +52,7 @@ fn pending_change(status: ChangeStatus) -> Result<PendingChange, ApiError> {
         delta: stored(change.delta)?,
         expected_version: change.expected_version.map(stored).transpose()?,
         occurred_at: change.occurred_at,
-        client: change.client_id,
+        client: change.client_id.map(stored).transpose()?,
         attempts: status.attempts,
     })
 }

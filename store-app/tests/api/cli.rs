@@ -81,3 +81,55 @@ async fn populate_reads_a_csv_catalogue_and_refuses_a_bad_one() {
     assert_eq!(names, vec!["Kite", "Yo-yo, red"]);
     std::fs::remove_dir_all(dir).expect("clean up");
 }
+
+#[tokio::test]
+async fn clients_are_created_listed_and_disabled_and_if_missing_leaves_them_so() {
+    let (name, url) = TestDatabase::fresh_name();
+    assert!(run(&url, &["migrate"]).await);
+    let db = TestDatabase::attach(name, url.clone()).await;
+    let create = ["clients", "create", "--id", "pos-01", "--role", "pos"];
+
+    let created = store_command_for(&url, &create)
+        .output()
+        .await
+        .expect("create");
+    let printed = String::from_utf8_lossy(&created.stdout);
+    assert!(created.status.success(), "{printed}");
+    assert!(
+        printed.contains("client_secret: "),
+        "a generated secret is printed once: {printed}"
+    );
+    let admin = ["clients", "create", "--id", "x", "--role", "admin"];
+    let refused = store_command_for(&url, &admin)
+        .output()
+        .await
+        .expect("create admin");
+    assert!(!refused.status.success(), "a store has no admin clients");
+
+    assert!(run(&url, &["clients", "disable", "--id", "pos-01"]).await);
+    let again = [
+        &create[..],
+        &["--secret", "another-secret-0001", "--if-missing"],
+    ]
+    .concat();
+    assert!(run(&url, &again).await);
+    let disabled: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT disabled_at FROM clients WHERE client_id = 'pos-01'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("client row");
+    assert!(
+        disabled.is_some(),
+        "--if-missing must not enable a disabled client"
+    );
+
+    let listed = store_command_for(&url, &["clients", "list"])
+        .output()
+        .await
+        .expect("list");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.lines().any(|line| line.starts_with("pos-01\tpos\t")),
+        "{listed}"
+    );
+}

@@ -4,12 +4,14 @@
 //! its own roles ([`Role::CENTRAL`], [`Role::LOCAL`]).
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
 use domain::StoreId;
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 
 use crate::auth::{Role, role_names};
 use crate::secret::Secret;
@@ -97,6 +99,12 @@ pub struct ClientListing {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
+/// What saving a client does to an existing one with its id.
+enum Existing {
+    Replace,
+    Keep,
+}
+
 /// The `clients` table.
 #[derive(Clone)]
 pub struct Clients {
@@ -106,16 +114,21 @@ pub struct Clients {
     /// Checked against when the client id is unknown, so the answer takes
     /// as long as for a known client with a wrong secret.
     dummy_hash: String,
+    /// Argon2 checks running at once (each takes ~19 MiB and a core for a
+    /// while); more requests wait their turn instead of exhausting memory.
+    verifications: Arc<Semaphore>,
 }
 
 impl Clients {
     /// The clients stored in `pool`'s database, with one of `roles`.
     pub fn new(pool: PgPool, roles: &'static [Role]) -> Result<Self, ClientError> {
         let dummy_hash = hash_secret(&generate_secret())?;
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             pool,
             roles,
             dummy_hash,
+            verifications: Arc::new(Semaphore::new(cores)),
         })
     }
 
@@ -140,7 +153,9 @@ impl Clients {
             .as_ref()
             .map_or_else(|| self.dummy_hash.clone(), |row| row.secret_hash.clone());
         let secret = secret.clone();
-        // Argon2 is deliberately slow; keep it off the async workers.
+        // Argon2 is deliberately slow; keep it off the async workers, a few
+        // at a time.
+        let _turn = self.verifications.acquire().await;
         let matches = tokio::task::spawn_blocking(move || verify_secret(&hash, &secret))
             .await
             .unwrap_or(false);
@@ -174,6 +189,27 @@ impl Clients {
     /// Creates the client, or replaces an existing one's role, store and
     /// secret (enabling it again if it was disabled).
     pub async fn save(&self, client: &Client, secret: &Secret) -> Result<(), ClientError> {
+        self.write(client, secret, Existing::Replace)
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates the client unless one with its id exists (which is left as
+    /// it is, disabled or not); returns whether it was created.
+    pub async fn create_if_missing(
+        &self,
+        client: &Client,
+        secret: &Secret,
+    ) -> Result<bool, ClientError> {
+        self.write(client, secret, Existing::Keep).await
+    }
+
+    async fn write(
+        &self,
+        client: &Client,
+        secret: &Secret,
+        existing: Existing,
+    ) -> Result<bool, ClientError> {
         if !valid_client_id(&client.client_id) {
             return Err(ClientError::BadId);
         }
@@ -192,19 +228,24 @@ impl Clients {
             return Err(ClientError::BadSecret);
         }
         let hash = hash_secret(secret)?;
-        sqlx::query(
+        let on_conflict = match existing {
+            Existing::Replace => {
+                "DO UPDATE SET secret_hash = EXCLUDED.secret_hash, role = EXCLUDED.role,
+                    store_id = EXCLUDED.store_id, disabled_at = NULL, updated_at = now()"
+            }
+            Existing::Keep => "DO NOTHING",
+        };
+        let written = sqlx::query(&format!(
             "INSERT INTO clients (client_id, secret_hash, role, store_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (client_id) DO UPDATE
-                SET secret_hash = EXCLUDED.secret_hash, role = EXCLUDED.role,
-                    store_id = EXCLUDED.store_id, disabled_at = NULL, updated_at = now()",
-        )
+             ON CONFLICT (client_id) {on_conflict}"
+        ))
         .bind(&client.client_id)
         .bind(hash)
         .bind(client.role.as_str())
         .bind(client.store_id.as_ref().map(StoreId::as_str))
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(written.rows_affected() == 1)
     }
 
     /// Every client, by id.

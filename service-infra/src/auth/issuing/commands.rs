@@ -56,6 +56,10 @@ pub struct CreateClientArgs<C: ClientScope> {
     /// absent.
     #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
     pub secret: Option<Secret>,
+    /// Leave an existing client with this id as it is (role, secret, and
+    /// disabled or not) instead of replacing it: for start-up scripts.
+    #[arg(long, env = "CLIENT_IF_MISSING")]
+    pub if_missing: bool,
 }
 
 /// Options of `clients list`.
@@ -88,7 +92,13 @@ impl<C: ClientScope> ClientsCommand<C> {
                 };
                 let generated = args.secret.is_none();
                 let secret = args.secret.unwrap_or_else(generate_secret);
-                clients.save(&client, &secret).await?;
+                if args.if_missing && !clients.create_if_missing(&client, &secret).await? {
+                    println!("client {} exists; left as it is", client.client_id);
+                    return Ok(());
+                }
+                if !args.if_missing {
+                    clients.save(&client, &secret).await?;
+                }
                 println!(
                     "client {} saved with role {}",
                     client.client_id, client.role

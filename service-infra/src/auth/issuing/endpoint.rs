@@ -19,7 +19,7 @@ use prometheus::IntCounterVec;
 use protocol::central::{OAuthErrorBody, TokenRequest, TokenResponse};
 use protocol::error as responses;
 
-use super::clients::Clients;
+use super::clients::{Clients, valid_client_id};
 use super::limiter::FailureLimiter;
 use super::tokens::TokenIssuer;
 use crate::RawBody;
@@ -259,26 +259,28 @@ async fn issue(
             }
         },
     };
-    tracing::Span::current().record("client_id", client_id.as_str());
-    if let Some(wait) = state.limiter.blocked(&client_id, address) {
-        return Err(OAuthError::rate_limited(wait));
-    }
-    let client = state
-        .clients
-        .authenticate(&client_id, &secret)
-        .await
-        .map_err(|err| {
+    // Only a well-formed id reaches a log line or the limiter's keys.
+    let valid_id = valid_client_id(&client_id).then_some(client_id.as_str());
+    tracing::Span::current().record("client_id", valid_id.unwrap_or("<invalid>"));
+    let attempt = state
+        .limiter
+        .admit(valid_id, address)
+        .map_err(OAuthError::rate_limited)?;
+    let client = match state.clients.authenticate(&client_id, &secret).await {
+        Ok(Some(client)) => client,
+        // Counted: a wrong secret or an unknown client.
+        Ok(None) => return Err(OAuthError::INVALID_CLIENT),
+        Err(err) => {
+            state.limiter.forgive(attempt);
             tracing::error!(error = %err, "cannot look up client");
-            OAuthError::new(
+            return Err(OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "the client store is unavailable; try again shortly",
-            )
-        })?;
-    let Some(client) = client else {
-        state.limiter.record_failure(&client_id, address);
-        return Err(OAuthError::INVALID_CLIENT);
+            ));
+        }
     };
+    state.limiter.forgive(attempt);
     let issued = state.issuer.issue(&client).map_err(|err| {
         tracing::error!(error = %err, "cannot sign token");
         OAuthError::new(
