@@ -4,7 +4,9 @@
 use prometheus::{Histogram, IntCounterVec};
 use service_infra::metrics::ServiceMetrics;
 
-use crate::ledger::Decision;
+use domain::central::Outcome;
+
+use crate::ledger::{Change, Decision};
 
 /// Batch size buckets, from a single change to the largest batch accepted.
 const BATCH_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
@@ -20,6 +22,8 @@ pub struct CentralMetrics {
     batch_size: Histogram,
     /// `central_changes_total{outcome}`; replays count as `replayed`.
     changes: IntCounterVec,
+    /// `central_changes_by_kind_total{kind}`: applied changes by kind.
+    kinds: IntCounterVec,
 }
 
 impl CentralMetrics {
@@ -37,22 +41,33 @@ impl CentralMetrics {
             "Changes decided by central, by outcome (replays counted as `replayed`).",
             &["outcome"],
         )?;
+        let kinds = metrics.counter_vec(
+            "central_changes_by_kind_total",
+            "Changes applied by central, by kind (sale, return, receipt, damage, adjustment, …).",
+            &["kind"],
+        )?;
         Ok(Self {
             service,
             batch_size,
             changes,
+            kinds,
         })
     }
 
-    /// Counts committed decisions.
-    pub fn record_decisions(&self, decisions: &[Decision]) {
-        for decision in decisions {
+    /// Counts committed decisions, and the changes newly applied by kind
+    /// (`changes` and `decisions` in the same order).
+    pub fn record_decisions(&self, changes: &[Change], decisions: &[Decision]) {
+        for (change, decision) in changes.iter().zip(decisions) {
             let label = if decision.replayed {
                 "replayed"
             } else {
                 decision.outcome.code()
             };
             self.changes.with_label_values(&[label]).inc();
+            if decision.outcome == Outcome::Applied && !decision.replayed {
+                let kind = change.kind.as_str();
+                self.kinds.with_label_values(&[kind]).inc();
+            }
         }
     }
 

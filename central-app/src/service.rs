@@ -16,7 +16,7 @@ pub async fn decide_batch(
 ) -> Result<Vec<Decision>, LedgerError> {
     let decisions = state.ledger.apply_batch(store_id, changes).await?;
     state.metrics.observe_batch(changes.len());
-    state.metrics.record_decisions(&decisions);
+    state.metrics.record_decisions(changes, &decisions);
     Ok(decisions)
 }
 
@@ -33,7 +33,9 @@ pub async fn decide_one(
         .ledger
         .apply_batch(store_id, std::slice::from_ref(change))
         .await?;
-    state.metrics.record_decisions(&decisions);
+    state
+        .metrics
+        .record_decisions(std::slice::from_ref(change), &decisions);
     let decision = decisions.into_iter().next();
     if decision.as_ref().is_some_and(|d| {
         d.outcome == Outcome::Applied && !d.replayed && change.origin == Origin::HeadOffice

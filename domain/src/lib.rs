@@ -15,9 +15,11 @@
 pub mod catalogue;
 pub mod central;
 pub mod idempotency;
+pub mod movement;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod store;
 pub mod values;
 
+pub use movement::ChangeKind;
 pub use values::{Delta, OperationId, Sku, StoreId, ValueError, Version};

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::central::{Origin, Outcome};
-use domain::{Delta, OperationId, Sku, StoreId};
+use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -34,6 +34,9 @@ pub struct BatchRequest {
 pub struct BatchChange {
     pub operation_id: OperationId,
     pub sku: Sku,
+    /// What kind of movement (`adjustment` when absent).
+    #[serde(default)]
+    pub kind: ChangeKind,
     pub delta: Delta,
     /// Compare-and-set: apply only at exactly this version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +56,9 @@ pub struct BatchChange {
     "delta": -2, "occurred_at": "2026-11-25T12:00:00Z"}))]
 pub struct SingleChange {
     pub operation_id: OperationId,
+    /// What kind of movement (`adjustment` when absent).
+    #[serde(default)]
+    pub kind: ChangeKind,
     pub delta: Delta,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<StreamVersion>,
@@ -70,6 +76,7 @@ impl SingleChange {
         BatchChange {
             operation_id: self.operation_id,
             sku,
+            kind: self.kind,
             delta: self.delta,
             expected_version: self.expected_version,
             occurred_at: self.occurred_at,

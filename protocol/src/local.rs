@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use domain::store::RejectionReason;
-use domain::{Delta, OperationId, Sku, StoreId};
+use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::cursor::{After, LogCursor};
 use crate::limit::Limit;
@@ -12,10 +14,52 @@ use crate::outcome::SyncState;
 use crate::text::Reason;
 use crate::version::StreamVersion;
 
+/// A kind a plain stock update may have: any [`ChangeKind`] but counts and
+/// transfers, which have their own operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "ChangeKind", into = "ChangeKind")]
+pub struct UpdateKind(ChangeKind);
+
+impl TryFrom<ChangeKind> for UpdateKind {
+    type Error = String;
+
+    fn try_from(kind: ChangeKind) -> Result<Self, Self::Error> {
+        if kind.is_plain() {
+            Ok(Self(kind))
+        } else {
+            Err(format!("a {kind} has its own operation, not an update"))
+        }
+    }
+}
+
+impl From<UpdateKind> for ChangeKind {
+    fn from(kind: UpdateKind) -> Self {
+        kind.0
+    }
+}
+
+impl PartialSchema for UpdateKind {
+    fn schema() -> RefOr<Schema> {
+        let plain = ChangeKind::ALL.into_iter().filter(|kind| kind.is_plain());
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(plain.map(ChangeKind::as_str)))
+            .default(Some(serde_json::json!(ChangeKind::default().as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for UpdateKind {}
+
 /// A stock change: `delta` > 0 adds stock, < 0 removes it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"delta": -2, "reason": "sale"}))]
+#[schema(example = json!({"kind": "sale", "delta": -2, "reason": "till 3"}))]
 pub struct UpdateRequest {
+    /// `sale` and `damage` take a negative delta, `receipt` and `return` a
+    /// positive one, `adjustment` (the default) either; counts and transfers
+    /// have their own operations.
+    #[serde(default)]
+    pub kind: UpdateKind,
     pub delta: Delta,
     /// Compare-and-set: the version the client last saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,6 +76,7 @@ pub struct UpdateRequest {
 pub struct UpdateResponse {
     pub operation_id: OperationId,
     pub sku: Sku,
+    pub kind: ChangeKind,
     pub delta: Delta,
     /// What the store may sell now, this change included.
     #[schema(example = 48)]

@@ -3,7 +3,7 @@
 //! call after a crash or a broker redelivery.
 
 use chrono::{DateTime, Utc};
-use domain::{Delta, OperationId, Sku, StoreId};
+use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,6 +28,9 @@ pub struct PendingQuery {
 pub struct PendingChange {
     pub operation_id: OperationId,
     pub sku: Sku,
+    /// What kind of movement (`adjustment` when absent).
+    #[serde(default)]
+    pub kind: ChangeKind,
     pub delta: Delta,
     /// Compare-and-set: the version central must be at.
     pub expected_version: Option<StreamVersion>,

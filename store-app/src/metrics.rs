@@ -17,6 +17,8 @@ pub struct StoreMetrics {
     pub service: ServiceMetrics,
     /// Local updates by result: `accepted`, `replayed`, or the error code.
     pub changes: IntCounterVec,
+    /// Accepted local changes by kind (`sale`, `receipt`, …).
+    pub kinds: IntCounterVec,
     /// Sync outcomes recorded: `synced`, `rejected`.
     pub sync_outcomes: IntCounterVec,
     /// Changes central has not answered yet.
@@ -35,6 +37,11 @@ impl StoreMetrics {
                 "store_changes_total",
                 "Local stock updates by result",
                 &["result"],
+            )?,
+            kinds: metrics.counter_vec(
+                "store_changes_by_kind_total",
+                "Local changes accepted, by kind (sale, return, receipt, damage, adjustment, …)",
+                &["kind"],
             )?,
             sync_outcomes: metrics.counter_vec(
                 "store_sync_outcomes_total",

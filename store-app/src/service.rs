@@ -29,6 +29,8 @@ pub async fn record_change(
     if let Ok(change) = &result
         && !change.replayed
     {
+        let kind = change.kind.as_str();
+        state.metrics.kinds.with_label_values(&[kind]).inc();
         tracing::info!(
             delta = change.delta.get(),
             quantity = change.quantity,

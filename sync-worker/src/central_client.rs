@@ -53,6 +53,7 @@ impl CentralClient {
                 .map(|c| BatchChange {
                     operation_id: c.operation_id,
                     sku: c.sku.clone(),
+                    kind: c.kind,
                     delta: c.delta,
                     expected_version: c.expected_version,
                     occurred_at: Some(c.occurred_at.into()),

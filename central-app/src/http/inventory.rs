@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
 use domain::central::Origin;
-use domain::{OperationId, Sku, StoreId};
+use domain::{ChangeKind, OperationId, Sku, StoreId};
 use protocol::central::{AdjustRequest, Availability, ChangeAnswers, StoreAvailability, StoreItem};
 use protocol::error as responses;
 use service_infra::auth::{Bearer, Role};
@@ -46,6 +46,7 @@ pub async fn adjust(
     let change = Change {
         operation_id,
         sku,
+        kind: ChangeKind::Adjustment,
         delta: body.delta,
         expected_version: body.expected_version.map(protocol::StreamVersion::get),
         occurred_at: Utc::now(),

@@ -112,6 +112,7 @@ fn repeat(streams: &Streams, change: &Change, previous: &Recorded) -> Decision {
 async fn apply(streams: &mut Streams, change: &Change, follows_refused_change: bool) -> Decision {
     let request = ChangeRequest {
         operation_id: change.operation_id,
+        kind: change.kind,
         delta: change.delta,
         expected_version: change.expected_version,
         occurred_at: change.occurred_at,

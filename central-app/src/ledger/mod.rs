@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::central::{CentralCommand, CentralError, Origin, Outcome};
 use domain::idempotency::ChangeFingerprint;
-use domain::{Delta, OperationId, Sku, StoreId, Version};
+use domain::{ChangeKind, Delta, OperationId, Sku, StoreId, Version};
 use protocol::StreamVersion;
 use protocol::central::BatchChange;
 use protocol::text::StoreClient;
@@ -53,6 +53,8 @@ impl From<serde_json::Error> for LedgerError {
 pub struct Change {
     pub operation_id: OperationId,
     pub sku: Sku,
+    /// What kind of movement (a head-office change is an adjustment).
+    pub kind: ChangeKind,
     pub delta: Delta,
     /// Compare-and-set: central must be at exactly this version.
     pub expected_version: Option<Version>,
@@ -73,6 +75,7 @@ impl Change {
         Self {
             operation_id: change.operation_id,
             sku: change.sku,
+            kind: change.kind,
             delta: change.delta,
             expected_version: change.expected_version.map(StreamVersion::get),
             occurred_at: change.occurred_at.map_or(received_at, |at| at.0),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use domain::central::{CentralCommand, Origin, Outcome};
-use domain::{Delta, OperationId, Sku, StoreId};
+use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -22,6 +22,7 @@ fn change(id: u128, delta: i64, expected_version: Option<i64>, origin: Origin) -
     Change {
         operation_id: OperationId::from(Uuid::from_u128(id)),
         sku: sku(),
+        kind: ChangeKind::Adjustment,
         delta: Delta::try_from(delta).expect("valid delta"),
         expected_version,
         occurred_at: Utc::now(),

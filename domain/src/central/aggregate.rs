@@ -57,6 +57,7 @@ impl CentralStock {
         }
         Ok(CentralEvent::ChangeApplied {
             operation_id: change.operation_id,
+            kind: change.kind,
             delta: change.delta,
             expected_version: change.expected_version,
             origin: change.origin,

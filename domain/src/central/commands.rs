@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::movement::ChangeKind;
 use crate::values::{Delta, OperationId, Sku, StoreId, Version};
 
 /// Where a change was made.
@@ -20,6 +21,8 @@ pub enum Origin {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeRequest {
     pub operation_id: OperationId,
+    /// What kind of movement (a head-office change is an adjustment).
+    pub kind: ChangeKind,
     pub delta: Delta,
     /// Compare-and-set: central must be at exactly this version.
     pub expected_version: Option<Version>,

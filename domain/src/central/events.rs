@@ -6,6 +6,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use super::commands::Origin;
+use crate::movement::ChangeKind;
 use crate::values::{Delta, OperationId, Sku, StoreId, Version};
 
 /// One fact in a (store, SKU) stream at central.
@@ -20,6 +21,10 @@ pub enum CentralEvent {
     },
     ChangeApplied {
         operation_id: OperationId,
+        /// What kind of movement (events from before kinds are
+        /// adjustments).
+        #[serde(default)]
+        kind: ChangeKind,
         delta: Delta,
         expected_version: Option<Version>,
         origin: Origin,

@@ -4,6 +4,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
 
 use super::*;
+use crate::movement::ChangeKind;
 use crate::values::{Delta, OperationId};
 
 type CentralTest = TestFramework<CentralStock>;
@@ -27,6 +28,7 @@ fn registered(quantity: i64) -> CentralEvent {
 fn change(delta: i64, expected_version: Option<i64>) -> ChangeRequest {
     ChangeRequest {
         operation_id: OperationId::from(uuid::Uuid::from_u128(7)),
+        kind: ChangeKind::Adjustment,
         delta: Delta::try_from(delta).expect("valid delta"),
         expected_version,
         occurred_at: at(),
@@ -38,6 +40,7 @@ fn change(delta: i64, expected_version: Option<i64>) -> ChangeRequest {
 fn applied(delta: i64, expected: Option<i64>, version: i64, quantity: i64) -> CentralEvent {
     CentralEvent::ChangeApplied {
         operation_id: OperationId::from(uuid::Uuid::from_u128(7)),
+        kind: ChangeKind::Adjustment,
         delta: Delta::try_from(delta).expect("valid delta"),
         expected_version: expected,
         origin: Origin::Store,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::StockError;
 use super::commands::{ChangeNote, PendingChange, RejectionReason, StockCommand, SyncOutcome};
 use super::events::StockEvent;
+use crate::movement::ChangeKind;
 use crate::values::{Delta, OperationId, Sku, Version};
 
 /// One SKU at one store.
@@ -67,11 +68,18 @@ impl StockItem {
     fn adjust(
         &self,
         operation_id: OperationId,
+        kind: ChangeKind,
         delta: Delta,
         expected_version: Option<Version>,
         note: ChangeNote,
         at: DateTime<Utc>,
     ) -> Result<StockEvent, StockError> {
+        if !kind.fits(delta) {
+            return Err(StockError::SignDoesNotFitKind {
+                kind,
+                delta: delta.get(),
+            });
+        }
         if let Some(expected) = expected_version.filter(|e| *e != self.version) {
             return Err(StockError::VersionConflict {
                 expected,
@@ -88,6 +96,7 @@ impl StockItem {
         }
         Ok(StockEvent::StockAdjusted {
             operation_id,
+            kind,
             delta,
             expected_version,
             reason: note.reason,
@@ -247,11 +256,12 @@ impl Aggregate for StockItem {
             _ if !self.is_registered() => return Err(StockError::SkuNotFound),
             StockCommand::Adjust {
                 operation_id,
+                kind,
                 delta,
                 expected_version,
                 note,
                 at,
-            } => Some(self.adjust(operation_id, delta, expected_version, note, at)?),
+            } => Some(self.adjust(operation_id, kind, delta, expected_version, note, at)?),
             StockCommand::RecordOutcome {
                 outcome,
                 pending,

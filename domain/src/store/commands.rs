@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::movement::ChangeKind;
 use crate::values::{Delta, OperationId, Sku, Version};
 
 /// A request to the store's SKU stream.
@@ -19,6 +20,7 @@ pub enum StockCommand {
     /// against the store's current version.
     Adjust {
         operation_id: OperationId,
+        kind: ChangeKind,
         delta: Delta,
         expected_version: Option<Version>,
         note: ChangeNote,

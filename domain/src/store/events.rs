@@ -7,6 +7,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use super::commands::RejectionReason;
+use crate::movement::ChangeKind;
 use crate::values::{Delta, OperationId, Sku, Version};
 
 /// One fact in a store's SKU stream.
@@ -21,6 +22,10 @@ pub enum StockEvent {
     /// A local change, pending until central answers.
     StockAdjusted {
         operation_id: OperationId,
+        /// What kind of movement (events from before kinds are
+        /// adjustments).
+        #[serde(default)]
+        kind: ChangeKind,
         delta: Delta,
         expected_version: Option<Version>,
         reason: Option<String>,

@@ -11,6 +11,7 @@ pub use aggregate::StockItem;
 pub use commands::{ChangeNote, PendingChange, RejectionReason, StockCommand, SyncOutcome};
 pub use events::StockEvent;
 
+use crate::movement::ChangeKind;
 use crate::values::Version;
 
 /// Why the store refused a command. Nothing is written when it does.
@@ -28,4 +29,6 @@ pub enum StockError {
     InsufficientStock { available: i64, requested: i64 },
     #[error("initial quantity must be >= 0, got {0}")]
     NegativeInitialQuantity(i64),
+    #[error("a change of kind {kind} must have a {} delta, got {delta}", kind.sign())]
+    SignDoesNotFitKind { kind: ChangeKind, delta: i64 },
 }

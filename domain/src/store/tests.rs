@@ -39,6 +39,7 @@ fn registered(quantity: i64) -> StockEvent {
 fn adjust(n: u128, value: i64, expected_version: Option<i64>) -> StockCommand {
     StockCommand::Adjust {
         operation_id: op(n),
+        kind: ChangeKind::Adjustment,
         delta: delta(value),
         expected_version,
         note: ChangeNote::default(),
@@ -46,9 +47,19 @@ fn adjust(n: u128, value: i64, expected_version: Option<i64>) -> StockCommand {
     }
 }
 
+/// Change `n` of kind `kind` by `value`.
+fn typed(n: u128, kind: ChangeKind, value: i64) -> StockCommand {
+    let mut command = adjust(n, value, None);
+    if let StockCommand::Adjust { kind: k, .. } = &mut command {
+        *k = kind;
+    }
+    command
+}
+
 fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: i64) -> StockEvent {
     StockEvent::StockAdjusted {
         operation_id: op(n),
+        kind: ChangeKind::Adjustment,
         delta: delta(value),
         expected_version: expected,
         reason: None,
@@ -173,6 +184,35 @@ fn adjusting_an_unregistered_sku_is_refused() {
 }
 
 #[test]
+fn a_change_whose_sign_does_not_fit_its_kind_is_refused() {
+    let refusals = [
+        (ChangeKind::Sale, 2),
+        (ChangeKind::Damage, 1),
+        (ChangeKind::Receipt, -3),
+        (ChangeKind::Return, -1),
+    ];
+    for (kind, value) in refusals {
+        let refused = StockError::SignDoesNotFitKind { kind, delta: value };
+        StoreTest::with(())
+            .given(vec![registered(50)])
+            .when(typed(1, kind, value))
+            .then_expect_error(refused);
+    }
+}
+
+#[test]
+fn a_sale_is_recorded_with_its_kind() {
+    let mut expected = adjusted(1, -2, None, 48, 1);
+    if let StockEvent::StockAdjusted { kind, .. } = &mut expected {
+        *kind = ChangeKind::Sale;
+    }
+    StoreTest::with(())
+        .given(vec![registered(50)])
+        .when(typed(1, ChangeKind::Sale, -2))
+        .then_expect_events(vec![expected]);
+}
+
+#[test]
 fn an_adjustment_records_why_and_which_client_made_it() {
     let note = ChangeNote {
         reason: Some("shelf count".into()),
@@ -188,6 +228,7 @@ fn an_adjustment_records_why_and_which_client_made_it() {
         .given(vec![registered(50)])
         .when(StockCommand::Adjust {
             operation_id: op(1),
+            kind: ChangeKind::Adjustment,
             delta: delta(-5),
             expected_version: None,
             note,

@@ -1,7 +1,7 @@
-//! Who changed stock: every local change names the store client whose
-//! token made it, at the store and at central, and a head-office change
-//! names its admin; a store cut off from central keeps issuing and
-//! accepting its own tokens.
+//! Who changed stock, and how: every local change names the store client
+//! whose token made it and its kind, at the store and at central, and a
+//! head-office change names its admin; a store cut off from central keeps
+//! issuing and accepting its own tokens.
 
 use std::time::Duration;
 
@@ -16,11 +16,28 @@ async fn every_change_names_who_made_it_at_the_store_and_at_central() {
     let stack = Stack::start().await;
     let store = stack.store(0);
 
+    let sale: Value = store
+        .request(Method::POST, &format!("/v1/local/inventory/{SKU}/update"))
+        .json(&json!({ "kind": "sale", "delta": -1 }))
+        .send()
+        .await
+        .expect("sale")
+        .json()
+        .await
+        .expect("json");
+    let sale_id: Uuid = sale["operation_id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
     let update = store.update(SKU, -1, None).await;
     let status = store
         .decided(update.operation_id, Duration::from_secs(20))
         .await;
     assert_eq!(status.status, "synced");
+    let sold = stack.central.applied_event(&store.id, sale_id).await;
+    let sold = sold.expect("central applied the sale");
+    assert_eq!(sold["payload"]["ChangeApplied"]["kind"], "sale", "{sold}");
 
     let log: Value = store
         .request(

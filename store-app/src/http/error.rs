@@ -63,6 +63,10 @@ impl IntoApiError for StockError {
             StockError::NegativeInitialQuantity(_) => {
                 ApiError::validation(message, json!({ "field": "quantity" }))
             }
+            StockError::SignDoesNotFitKind { kind, delta } => ApiError::validation(
+                message,
+                json!({ "field": "delta", "kind": kind, "delta": delta, "sign": kind.sign() }),
+            ),
         }
     }
 }

@@ -61,6 +61,7 @@ fn change_request(sku: Sku, body: UpdateRequest, client: Option<String>) -> Chan
     ChangeRequest {
         sku,
         operation_id: body.operation_id.unwrap_or_else(OperationId::new_v7),
+        kind: body.kind.into(),
         delta: body.delta,
         expected_version: body.version.map(protocol::StreamVersion::get),
         note: ChangeNote {
@@ -75,6 +76,7 @@ fn update_response(change: &AcceptedChange) -> UpdateResponse {
     UpdateResponse {
         operation_id: change.operation_id,
         sku: change.sku.clone(),
+        kind: change.kind,
         delta: change.delta,
         quantity: change.quantity,
         version: change.version,

@@ -49,6 +49,7 @@ fn pending_change(status: ChangeStatus) -> Result<PendingChange, ApiError> {
     Ok(PendingChange {
         operation_id: OperationId::from(change.operation_id),
         sku: stored(change.sku)?,
+        kind: stored(change.kind)?,
         delta: stored(change.delta)?,
         expected_version: change.expected_version.map(stored).transpose()?,
         occurred_at: change.occurred_at,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{ChangeNote, StockCommand, StockError, StockEvent, SyncOutcome};
-use domain::{Delta, OperationId, Sku, Version};
+use domain::{ChangeKind, Delta, OperationId, Sku, Version};
 use service_infra::db_retry::retry_conflicts;
 use sqlx::PgPool;
 
@@ -60,6 +60,8 @@ pub struct ChangeRequest {
     pub sku: Sku,
     /// The client's idempotency key: a repeat returns the first answer.
     pub operation_id: OperationId,
+    /// What kind of movement; its sign must fit ([`ChangeKind::fits`]).
+    pub kind: ChangeKind,
     /// Units added (positive) or removed (negative).
     pub delta: Delta,
     /// Compare-and-set: the store must be at exactly this version.
@@ -74,6 +76,7 @@ pub struct ChangeRequest {
 pub struct AcceptedChange {
     pub operation_id: OperationId,
     pub sku: Sku,
+    pub kind: ChangeKind,
     pub delta: Delta,
     pub quantity: i64,
     pub version: Version,
@@ -145,12 +148,12 @@ impl Ledger {
         original: OperationId,
         client: Option<String>,
     ) -> Result<ChangeRequest, LedgerError> {
-        let found: Option<(String, i64, String)> =
-            sqlx::query_as("SELECT sku, delta, status FROM changes WHERE operation_id = $1")
+        let found: Option<(String, String, i64, String)> =
+            sqlx::query_as("SELECT sku, kind, delta, status FROM changes WHERE operation_id = $1")
                 .bind(original.as_uuid())
                 .fetch_optional(&self.pool)
                 .await?;
-        let (sku, delta, status) = found.ok_or(LedgerError::ChangeNotFound(original))?;
+        let (sku, kind, delta, status) = found.ok_or(LedgerError::ChangeNotFound(original))?;
         if status != "rejected" {
             return Err(LedgerError::NotRejected {
                 operation_id: original,
@@ -158,9 +161,12 @@ impl Ledger {
             });
         }
         let decode = |error: domain::ValueError| sqlx::Error::Decode(Box::new(error));
+        let decode_kind =
+            |error: domain::movement::UnknownKind| sqlx::Error::Decode(Box::new(error));
         Ok(ChangeRequest {
             sku: sku.parse().map_err(decode)?,
             operation_id: original.reapplication(),
+            kind: kind.parse().map_err(decode_kind)?,
             delta: Delta::try_from(delta).map_err(decode)?,
             expected_version: None,
             note: ChangeNote {
@@ -193,6 +199,7 @@ impl Ledger {
         }
         let command = StockCommand::Adjust {
             operation_id: request.operation_id,
+            kind: request.kind,
             delta: request.delta,
             expected_version: request.expected_version,
             note: request.note.clone(),
@@ -211,6 +218,7 @@ impl Ledger {
             ] => Ok(AcceptedChange {
                 operation_id: request.operation_id,
                 sku: request.sku.clone(),
+                kind: request.kind,
                 delta: request.delta,
                 quantity: *quantity,
                 version: *version,
@@ -415,6 +423,7 @@ fn replay(
         Repeat::Replay => Ok(AcceptedChange {
             operation_id: request.operation_id,
             sku: request.sku.clone(),
+            kind: request.kind,
             delta: request.delta,
             quantity: previous.quantity_after,
             version: previous.version_after,

@@ -81,7 +81,7 @@ async fn compare(
     .fetch_all(&mut *conn)
     .await?;
     let actual_changes: Vec<ChangeRow> = sqlx::query_as(
-        "SELECT operation_id, sku, position, delta, expected_version, reason, client_id, occurred_at,
+        "SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id, occurred_at,
                 quantity_after, version_after, status, result_code, because_of,
                 central_version, central_quantity, settled_at
            FROM changes ORDER BY operation_id",
@@ -131,10 +131,10 @@ async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::
     let changes: Vec<&ChangeRow> = replayed.changes.values().collect();
     for chunk in changes.chunks(1000) {
         sqlx::query(
-            "INSERT INTO changes (operation_id, sku, position, delta, expected_version, reason,
+            "INSERT INTO changes (operation_id, sku, position, kind, delta, expected_version, reason,
                                   client_id, occurred_at, quantity_after, version_after, status, result_code,
                                   because_of, central_version, central_quantity, settled_at)
-             SELECT operation_id, sku, position, delta, expected_version, reason, client_id, occurred_at,
+             SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id, occurred_at,
                     quantity_after, version_after, status, result_code, because_of,
                     central_version, central_quantity, settled_at
                FROM jsonb_populate_recordset(NULL::changes, $1)",

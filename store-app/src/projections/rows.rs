@@ -52,6 +52,8 @@ pub struct ChangeRow {
     /// The event's global position; `None` on the live write path, where
     /// the insert assigns it.
     pub position: Option<i64>,
+    /// The movement's kind (`sale`, `receipt`, …).
+    pub kind: String,
     pub delta: i64,
     pub expected_version: Option<i64>,
     pub reason: Option<String>,
@@ -92,6 +94,7 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
     match event {
         StockEvent::StockAdjusted {
             operation_id,
+            kind,
             delta,
             expected_version,
             reason,
@@ -104,6 +107,7 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             operation_id: operation_id.as_uuid(),
             sku: sku.to_string(),
             position,
+            kind: kind.as_str().to_owned(),
             delta: delta.get(),
             expected_version: *expected_version,
             reason: reason.clone(),

@@ -35,11 +35,11 @@ WITH ev AS (
                                       event_version text, payload jsonb)
     RETURNING aggregate_id, sequence, position
 ), new_changes AS (
-    INSERT INTO changes (operation_id, sku, delta, expected_version, reason, client_id, occurred_at,
+    INSERT INTO changes (operation_id, sku, kind, delta, expected_version, reason, client_id, occurred_at,
                          quantity_after, version_after, position, status)
-    SELECT c.operation_id, c.sku, c.delta, c.expected_version, c.reason, c.client_id, c.occurred_at,
+    SELECT c.operation_id, c.sku, c.kind, c.delta, c.expected_version, c.reason, c.client_id, c.occurred_at,
            c.quantity_after, c.version_after, ev.position, c.status
-      FROM jsonb_to_recordset($1->'new_changes') AS c(operation_id uuid, sku text, sequence bigint, delta bigint,
+      FROM jsonb_to_recordset($1->'new_changes') AS c(operation_id uuid, sku text, sequence bigint, kind text, delta bigint,
                                       expected_version bigint, reason text, client_id text, occurred_at timestamptz,
                                       quantity_after bigint, version_after bigint, status text)
       JOIN ev ON ev.aggregate_id = c.sku AND ev.sequence = c.sequence

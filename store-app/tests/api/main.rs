@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod idempotency;
 mod inventory;
+mod kinds;
 mod local_auth;
 mod operations;
 mod sync;

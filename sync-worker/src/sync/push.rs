@@ -327,6 +327,7 @@ mod tests {
         PendingChange {
             operation_id: OperationId::new_v7(),
             sku: "SKU-1".parse().expect("sku"),
+            kind: domain::ChangeKind::Sale,
             delta: domain::Delta::try_from(-1).expect("delta"),
             expected_version: StreamVersion::try_from(3).ok(),
             occurred_at: Utc::now(),

@@ -151,17 +151,20 @@ async fn check_logs(
 ) -> anyhow::Result<()> {
     let mut central = connect(&urls[0]).await?;
     // Every change central applied, by operation id: how often, and where.
-    let applied: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
+    let applied: Vec<(Uuid, String, String, i64, String)> = sqlx::query_as(
         "SELECT (payload->'ChangeApplied'->>'operation_id')::uuid, store_id, sku,
-                (payload->'ChangeApplied'->>'version')::bigint
+                (payload->'ChangeApplied'->>'version')::bigint,
+                coalesce(payload->'ChangeApplied'->>'kind', 'adjustment')
            FROM events WHERE event_type = 'ChangeApplied'",
     )
     .fetch_all(&mut central)
     .await?;
     let mut at_central: HashMap<Uuid, usize> = HashMap::new();
     let mut applied_at: HashMap<Uuid, (String, i64)> = HashMap::new();
-    for (id, store, sku, version) in &applied {
+    let mut kind_at_central: HashMap<Uuid, &str> = HashMap::new();
+    for (id, store, sku, version, kind) in &applied {
         applied_at.insert(*id, (sku.clone(), *version));
+        kind_at_central.insert(*id, kind);
         *at_central.entry(*id).or_default() += 1;
         if at_central[id] == 2 {
             verdict
@@ -241,6 +244,14 @@ async fn check_logs(
         }
         for ack in acked.iter().filter(|ack| ack.store_id == store.id) {
             let id = ack.operation_id;
+            if let Some(kind) = kind_at_central.get(&id)
+                && *kind != ack.kind
+            {
+                verdict.mismatches.push(format!(
+                    "{id}: acknowledged as {}, central recorded {kind}",
+                    ack.kind
+                ));
+            }
             match ack.origin {
                 Origin::Store => match statuses.get(&id) {
                     None => verdict

@@ -53,6 +53,8 @@ pub struct Acked {
     pub store_id: String,
     pub operation_id: Uuid,
     pub origin: Origin,
+    /// The change's kind as its acknowledgement gave it.
+    pub kind: String,
 }
 
 /// Everything the load saw, shared by its tasks.
@@ -194,8 +196,13 @@ pub fn spawn(
 
 /// One store request, drawn from the seed.
 enum StoreJob {
-    /// A sale or a delivery, perhaps compare-and-set.
-    Update { delta: i64, version: Option<i64> },
+    /// A typed change (sale, damage, receipt, return or adjustment, with
+    /// a sign that fits), perhaps compare-and-set.
+    Update {
+        kind: &'static str,
+        delta: i64,
+        version: Option<i64>,
+    },
     /// A request that must be refused with this status.
     Abusive {
         expect: StatusCode,
@@ -228,13 +235,24 @@ impl StoreJob {
         } else {
             None
         };
-        Self::Update { delta, version }
+        let kind = match (delta < 0, rng.random_range(0..10)) {
+            (_, 0) => "adjustment",
+            (true, 1) => "damage",
+            (true, _) => "sale",
+            (false, 1) => "return",
+            (false, _) => "receipt",
+        };
+        Self::Update {
+            kind,
+            delta,
+            version,
+        }
     }
 
     fn abusive(rng: &mut StdRng) -> Self {
         let operation_id = Uuid::now_v7();
         let json = |body: Value| body.to_string().into_bytes();
-        let (expect, body, content_type, sku) = match rng.random_range(0..5) {
+        let (expect, body, content_type, sku) = match rng.random_range(0..6) {
             0 => (
                 StatusCode::BAD_REQUEST,
                 format!(r#"{{"delta": -1, "operation_id": "{operation_id}""#).into_bytes(),
@@ -250,6 +268,13 @@ impl StoreJob {
             2 => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json(json!({ "delta": 0, "operation_id": operation_id })),
+                "application/json",
+                None,
+            ),
+            4 => (
+                // A sale must remove stock.
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json(json!({ "kind": "sale", "delta": 2, "operation_id": operation_id })),
                 "application/json",
                 None,
             ),
@@ -284,10 +309,15 @@ impl StoreJob {
         versions: &Mutex<HashMap<(String, String), i64>>,
     ) {
         match self {
-            Self::Update { delta, version } => {
+            Self::Update {
+                kind,
+                delta,
+                version,
+            } => {
                 let operation_id = Uuid::now_v7();
-                let body =
-                    json!({ "delta": delta, "version": version, "operation_id": operation_id });
+                let body = json!({
+                    "kind": kind, "delta": delta, "version": version, "operation_id": operation_id
+                });
                 let url = format!("{}/v1/local/inventory/{sku}/update", till.url);
                 let Some((status, answer)) =
                     send(record, operation_id, || till.post(http, &url).json(&body)).await
@@ -303,6 +333,7 @@ impl StoreJob {
                         store_id: till.store_id.clone(),
                         operation_id,
                         origin: Origin::Store,
+                        kind: kind.to_owned(),
                     });
                 }
             }
@@ -371,10 +402,12 @@ impl Till {
         if status == StatusCode::CREATED
             && let Some(id) = body["operation_id"].as_str().and_then(|id| id.parse().ok())
         {
+            let kind = body["kind"].as_str().unwrap_or("none").to_owned();
             lock(&record.acked).push(Acked {
                 store_id: self.store_id.clone(),
                 operation_id: id,
                 origin: Origin::Store,
+                kind,
             });
         }
     }
@@ -412,6 +445,7 @@ impl HeadOffice {
                             store_id: store_id.to_owned(),
                             operation_id,
                             origin: Origin::HeadOffice,
+                            kind: "adjustment".to_owned(),
                         });
                     }
                     return;
