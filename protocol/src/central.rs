@@ -169,10 +169,10 @@ pub struct Availability {
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, inline)]
     pub after: After,
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, inline)]
     pub limit: Limit<1000, 100>,
     /// Only this store's events (required with a store token).
     pub store_id: Option<StoreId>,

@@ -120,7 +120,7 @@ pub struct StockPageQuery {
     /// `next_cursor` of the previous page (the last SKU it listed).
     pub cursor: Option<Sku>,
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, inline)]
     pub limit: Limit<500, 100>,
 }
 
@@ -180,7 +180,7 @@ pub struct InboxQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<u64>,
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, inline)]
     pub limit: Limit<500, 100>,
 }
 
@@ -221,10 +221,10 @@ pub struct TriggerResponse {
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, inline)]
     pub after: After,
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, inline)]
     pub limit: Limit<1000, 100>,
     /// Only this SKU's stream.
     pub sku: Option<Sku>,

@@ -19,7 +19,7 @@ use crate::version::{Quantity, StreamVersion};
 #[into_params(parameter_in = Query)]
 pub struct PendingQuery {
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, inline)]
     pub limit: Limit<5000, 500>,
 }
 

@@ -70,11 +70,25 @@ _ACCEPTABLE = {401, 403, 404, 409, 429}
 _BUSINESS_REFUSALS = {"insufficient_stock"}
 
 
+def _is_kind_sign_refusal(body):
+    """The one cross-field rule of an update: a change's sign must fit its
+    kind (a `sale` removes stock, a `receipt` adds it). Each field is valid
+    on its own, so the document states the rule in words (the `kind`
+    description) and the server answers `validation_failed` naming `delta`
+    and the kind; any other `validation_failed` still fails the check."""
+    details = body.get("details") or {}
+    return (
+        body.get("code") == "validation_failed"
+        and details.get("field") == "delta"
+        and details.get("kind") in {"sale", "damage", "receipt", "return"}
+    )
+
+
 @schemathesis.check
 def positive_data_accepted(ctx, response, case):
     """schemathesis' positive_data_acceptance (turned off in
     schemathesis.toml), except that a 422 whose `code` is a business
-    refusal passes. Any other 4xx to schema-valid data still fails, so a
+    refusal, or the kind/sign rule of an update, passes. Any other 4xx to schema-valid data still fails, so a
     document that is looser than its server is still caught."""
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
@@ -84,10 +98,10 @@ def positive_data_accepted(ctx, response, case):
         return None
     if status == 422:
         try:
-            code = response.json().get("code")
+            body = response.json()
         except Exception:  # noqa: BLE001 - a non-JSON 422 is a failure below
-            code = None
-        if code in _BUSINESS_REFUSALS:
+            body = {}
+        if body.get("code") in _BUSINESS_REFUSALS or _is_kind_sign_refusal(body):
             return None
     raise AssertionError(
         f"Valid data should have been accepted: got {status} {response.text[:300]}"

@@ -70,3 +70,50 @@ fn docs(mut document: Document) -> Router {
         .url("/openapi.json", document)
         .into()
 }
+
+/// The `$ref`s of an API document (as JSON) that point at no component:
+/// what Swagger UI and clients cannot resolve.
+pub fn unresolved_refs(document: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, document: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                    let pointer = target.trim_start_matches('#');
+                    if document.pointer(pointer).is_none() {
+                        found.push(target.clone());
+                    }
+                }
+                map.values().for_each(|v| walk(v, document, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, document, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(document, document, &mut found);
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::unresolved_refs;
+
+    #[test]
+    fn a_reference_to_a_missing_component_is_found() {
+        let document = json!({
+            "components": { "schemas": { "Sku": { "type": "string" } } },
+            "paths": { "/x": { "get": { "parameters": [
+                { "schema": { "$ref": "#/components/schemas/Sku" } },
+                { "schema": { "$ref": "#/components/schemas/Limit500" } },
+            ] } } },
+        });
+        assert_eq!(
+            unresolved_refs(&document),
+            ["#/components/schemas/Limit500"]
+        );
+    }
+}

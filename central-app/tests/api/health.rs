@@ -36,6 +36,11 @@ async fn the_openapi_document_has_the_bearer_scheme_and_every_path() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+    let unresolved = service_infra::app::unresolved_refs(&doc);
+    assert!(
+        unresolved.is_empty(),
+        "references to nothing: {unresolved:?}"
+    );
     let docs = app.get(None, "/docs/").await;
     assert_eq!(docs.status(), StatusCode::OK);
     app.cleanup().await;

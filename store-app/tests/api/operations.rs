@@ -34,6 +34,12 @@ async fn openapi_describes_every_path_and_swagger_ui_is_served() {
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.expect("html").contains("swagger"));
 
+    let unresolved = service_infra::app::unresolved_refs(&spec);
+    assert!(
+        unresolved.is_empty(),
+        "references to nothing: {unresolved:?}"
+    );
+
     // Swagger UI's Authorize: the bearer scheme, the store's own token
     // endpoint, and every local operation asking for the token.
     assert_eq!(
