@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::movement::ChangeKind;
 use crate::values::{Delta, Sku, Version};
 
 /// The parts of a change request that decide its outcome. Two requests with
@@ -13,6 +14,7 @@ use crate::values::{Delta, Sku, Version};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeFingerprint {
     pub sku: Sku,
+    pub kind: ChangeKind,
     pub delta: Delta,
     pub expected_version: Option<Version>,
 }
@@ -44,6 +46,7 @@ mod tests {
     fn fingerprint(sku: &str, delta: i64, expected: Option<Version>) -> ChangeFingerprint {
         ChangeFingerprint {
             sku: sku.parse().expect("valid sku"),
+            kind: ChangeKind::Sale,
             delta: Delta::try_from(delta).expect("valid delta"),
             expected_version: expected,
         }
@@ -65,5 +68,15 @@ mod tests {
         ] {
             assert_eq!(other.compare(&original), Repeat::Reused);
         }
+    }
+
+    #[test]
+    fn the_same_change_under_another_kind_is_a_reuse() {
+        let original = fingerprint("A-1", -2, None);
+        let damage = ChangeFingerprint {
+            kind: ChangeKind::Damage,
+            ..original.clone()
+        };
+        assert_eq!(damage.compare(&original), Repeat::Reused);
     }
 }

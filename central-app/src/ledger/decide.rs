@@ -62,6 +62,7 @@ pub async fn decide_batch(
                         store_id: streams.store_id().to_string(),
                         operation_id: change.operation_id.as_uuid(),
                         sku: change.sku.to_string(),
+                        kind: change.kind.as_str(),
                         delta: change.delta.get(),
                         expected_version: change.expected_version,
                         outcome: decision.outcome.code(),

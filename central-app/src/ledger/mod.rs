@@ -89,6 +89,7 @@ impl Change {
     pub fn fingerprint(&self) -> ChangeFingerprint {
         ChangeFingerprint {
             sku: self.sku.clone(),
+            kind: self.kind,
             delta: self.delta,
             expected_version: self.expected_version,
         }
@@ -136,6 +137,7 @@ pub struct Ledger {
 struct OperationRecord {
     operation_id: Uuid,
     sku: String,
+    kind: String,
     delta: i64,
     expected_version: Option<i64>,
     outcome: String,
@@ -237,7 +239,8 @@ async fn recorded_operations(
     let rows: Vec<OperationRecord> = sqlx::query_as(
         // A join on `unnest` is a primary-key probe per id whatever the
         // planner's statistics say; `= ANY($2)` scans a freshly loaded table.
-        "SELECT o.operation_id, o.sku, o.delta, o.expected_version, o.outcome, o.version, o.quantity
+        "SELECT o.operation_id, o.sku, o.kind, o.delta, o.expected_version, o.outcome, o.version,
+                o.quantity
            FROM unnest($2::uuid[]) AS wanted(operation_id)
            JOIN operations o ON o.store_id = $1 AND o.operation_id = wanted.operation_id",
     )
@@ -252,6 +255,7 @@ async fn recorded_operations(
             let recorded = Recorded {
                 fingerprint: ChangeFingerprint {
                     sku: row.sku.parse().map_err(|_| corrupt())?,
+                    kind: row.kind.parse().map_err(|_| corrupt())?,
                     delta: Delta::try_from(row.delta).map_err(|_| corrupt())?,
                     expected_version: row.expected_version,
                 },

@@ -26,6 +26,7 @@ pub struct OperationRow {
     pub store_id: String,
     pub operation_id: Uuid,
     pub sku: String,
+    pub kind: &'static str,
     pub delta: i64,
     pub expected_version: Option<i64>,
     pub outcome: &'static str,
@@ -79,11 +80,11 @@ WITH ev AS (
                                       store_id text, sku text)
     RETURNING 1
 ), ops AS (
-    INSERT INTO operations (store_id, operation_id, sku, delta, expected_version, outcome,
+    INSERT INTO operations (store_id, operation_id, sku, kind, delta, expected_version, outcome,
                             version, quantity)
-    SELECT o.store_id, o.operation_id, o.sku, o.delta, o.expected_version, o.outcome,
+    SELECT o.store_id, o.operation_id, o.sku, o.kind, o.delta, o.expected_version, o.outcome,
            o.version, o.quantity
-      FROM jsonb_to_recordset($2->'operations') AS o(store_id text, operation_id uuid, sku text, delta bigint,
+      FROM jsonb_to_recordset($2->'operations') AS o(store_id text, operation_id uuid, sku text, kind text, delta bigint,
                                       expected_version bigint, outcome text, version bigint,
                                       quantity bigint)
     RETURNING 1

@@ -139,6 +139,15 @@ async fn an_operation_id_reused_for_another_change_is_refused() {
         StatusCode::CONFLICT,
         "operation_id_reused",
     );
+    let mut as_damage = single(id, -3, None);
+    as_damage["kind"] = serde_json::json!("damage");
+    let (status, other_kind) = app.push_change(STORE_1, CAMERA, &as_damage).await;
+    assert_refused(
+        status,
+        &other_kind,
+        StatusCode::CONFLICT,
+        "operation_id_reused",
+    );
     assert_eq!(app.event_count().await, POPULATE_EVENTS + 1);
     app.cleanup().await;
 }

@@ -118,6 +118,7 @@ pub struct Ledger {
 #[derive(sqlx::FromRow)]
 struct RecordedChange {
     sku: String,
+    kind: String,
     delta: i64,
     expected_version: Option<i64>,
     quantity_after: i64,
@@ -188,7 +189,7 @@ impl Ledger {
     async fn try_change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
         let mut tx = StreamTx::begin(&self.pool, std::slice::from_ref(&request.sku)).await?;
         let previous: Option<RecordedChange> = sqlx::query_as(
-            "SELECT sku, delta, expected_version, quantity_after, version_after, occurred_at
+            "SELECT sku, kind, delta, expected_version, quantity_after, version_after, occurred_at
                FROM changes WHERE operation_id = $1",
         )
         .bind(request.operation_id.as_uuid())
@@ -410,11 +411,13 @@ fn replay(
     let reused = || LedgerError::OperationIdReused(request.operation_id);
     let original = ChangeFingerprint {
         sku: previous.sku.parse().map_err(|_| reused())?,
+        kind: previous.kind.parse().map_err(|_| reused())?,
         delta: Delta::try_from(previous.delta).map_err(|_| reused())?,
         expected_version: previous.expected_version,
     };
     let incoming = ChangeFingerprint {
         sku: request.sku.clone(),
+        kind: request.kind,
         delta: request.delta,
         expected_version: request.expected_version,
     };

@@ -68,3 +68,22 @@ async fn each_kind_is_recorded_answered_logged_and_counted() {
         assert!(metrics.contains(line), "{line} missing from {metrics}");
     }
 }
+
+#[tokio::test]
+async fn an_operation_id_repeated_with_another_kind_is_a_reuse() {
+    let app = spawn_app().await;
+    let id = uuid::Uuid::now_v7();
+    let sale = json!({ "kind": "sale", "delta": -2, "operation_id": id });
+    assert_eq!(app.post_update(LAPTOP, sale.clone()).await.status(), 201);
+    assert_eq!(
+        app.post_update(LAPTOP, sale).await.status(),
+        201,
+        "a replay"
+    );
+
+    let damage = json!({ "kind": "damage", "delta": -2, "operation_id": id });
+    let refused = app.post_update(LAPTOP, damage).await;
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["code"], "operation_id_reused");
+}
