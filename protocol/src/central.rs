@@ -164,6 +164,46 @@ pub struct Availability {
     pub stores: Vec<StoreAvailability>,
 }
 
+/// Which movements of an SKU to total: one store's or the chain's, over a
+/// window of when the changes happened (`from` inclusive, `to` exclusive).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MovementsQuery {
+    /// Only this store's movements (required with a store token).
+    pub store_id: Option<StoreId>,
+    /// From this time on (when the change happened at its store).
+    #[param(inline)]
+    pub from: Option<Timestamp>,
+    /// Before this time.
+    #[param(inline)]
+    pub to: Option<Timestamp>,
+}
+
+/// The changes of one kind in a movement report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KindTotal {
+    pub kind: ChangeKind,
+    /// The sum of their deltas (negative for sales and damage).
+    pub units: i64,
+    /// How many changes.
+    pub changes: i64,
+}
+
+/// An SKU's movements by kind over a window, from central's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"sku": "ELEC-LAPTOP-001", "store_id": "STORE-001",
+    "movements": [{"kind": "sale", "units": -12, "changes": 9}, {"kind": "receipt", "units": 20, "changes": 1}],
+    "net_units": 8}))]
+pub struct MovementReport {
+    pub sku: Sku,
+    /// The store, or `null` for the whole chain.
+    pub store_id: Option<StoreId>,
+    /// One entry per kind that moved in the window, in kind order.
+    pub movements: Vec<KindTotal>,
+    /// The sum of every movement.
+    pub net_units: i64,
+}
+
 /// Which page of central's log to read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -6,14 +6,17 @@ use axum::response::Response;
 use chrono::Utc;
 use domain::central::Origin;
 use domain::{ChangeKind, OperationId, Sku, StoreId};
-use protocol::central::{AdjustRequest, Availability, ChangeAnswers, StoreAvailability, StoreItem};
+use protocol::central::{
+    AdjustRequest, Availability, ChangeAnswers, KindTotal, MovementReport, MovementsQuery,
+    StoreAvailability, StoreItem,
+};
 use protocol::error as responses;
 use service_infra::auth::{Bearer, Role};
-use service_infra::{ApiError, Json, Path};
+use service_infra::{ApiError, Json, Path, Query};
 
 use super::access::{ANY_ROLE, StoreSkuPath, authorize, parse_field};
 use crate::ledger::Change;
-use crate::projections::stock;
+use crate::projections::{movements, stock};
 use crate::state::AppState;
 use service_infra::api_routes;
 use service_infra::app::ApiRoutes;
@@ -21,7 +24,7 @@ use service_infra::database_error;
 
 /// The routes this file serves, with their API description.
 pub(super) fn routes() -> ApiRoutes<AppState> {
-    api_routes![adjust, store_item, availability]
+    api_routes![adjust, store_item, availability, movements]
 }
 
 /// Change a store's stock at head office.
@@ -148,5 +151,66 @@ pub async fn availability(
         sku,
         name,
         stores,
+    }))
+}
+
+/// An SKU's movements by kind over a window, from central's log: how much
+/// was sold, received, returned, written off or adjusted (units and number
+/// of changes), at one store or across the chain. The window is on when the
+/// changes happened at their store (`from` inclusive, `to` exclusive).
+#[utoipa::path(get, path = "/v1/inventory/{sku}/movements", tag = "inventory",
+    params(("sku" = Sku, Path), MovementsQuery), security(("bearer" = [])),
+    responses((status = 200, body = MovementReport, description = "Totals by kind (none for an SKU that did not move)"),
+        responses::ReadErrors, responses::TokenErrors))]
+#[tracing::instrument(name = "movements", skip_all, fields(sku = %sku))]
+pub async fn movements(
+    State(state): State<AppState>,
+    Bearer(claims): Bearer,
+    Path(sku): Path<String>,
+    Query(query): Query<MovementsQuery>,
+) -> Result<Json<MovementReport>, ApiError> {
+    claims.require_role(ANY_ROLE)?;
+    let sku: Sku = parse_field("sku", &sku)?;
+    match &query.store_id {
+        Some(store_id) => authorize(&claims, ANY_ROLE, store_id)?,
+        None if claims.role == Role::Store => {
+            return Err(ApiError::forbidden(
+                "a store token reads its own store's movements: give store_id",
+            ));
+        }
+        None => {}
+    }
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from.0 > to.0
+    {
+        return Err(ApiError::validation(
+            "to must not be before from",
+            serde_json::json!({ "field": "to" }),
+        ));
+    }
+    let store = query.store_id.as_ref().map(StoreId::as_str);
+    let (from, to) = (query.from.map(|t| t.0), query.to.map(|t| t.0));
+    let rows = movements::by_kind(state.ledger.pool(), sku.as_str(), store, from, to)
+        .await
+        .map_err(database_error)?;
+    let mut totals = rows
+        .into_iter()
+        .map(|(kind, units, changes)| {
+            let kind: ChangeKind = kind
+                .parse()
+                .map_err(|e| ApiError::internal(anyhow::anyhow!("stored kind: {e}")))?;
+            Ok(KindTotal {
+                kind,
+                units,
+                changes,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    totals.sort_by_key(|total| ChangeKind::ALL.iter().position(|kind| *kind == total.kind));
+    Ok(Json(MovementReport {
+        net_units: totals.iter().map(|total| total.units).sum(),
+        sku,
+        store_id: query.store_id,
+        movements: totals,
     }))
 }

@@ -2,6 +2,7 @@
 //! (store, SKU), written in the append transaction; queries over it
 //! (a store's item, chain-wide availability); and its rebuild from the log.
 
+pub mod movements;
 pub mod rebuild;
 pub mod status;
 pub mod stock;

@@ -8,6 +8,7 @@ mod fixtures;
 mod health;
 mod helpers;
 mod inventory;
+mod movements;
 mod outcomes;
 mod secrets;
 mod status;
