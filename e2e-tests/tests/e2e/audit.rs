@@ -5,31 +5,28 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use e2e_tests::harness::{SKU, Service, Stack};
+
+/// The `operation_id` of an answer.
+fn operation_id(answer: &Value) -> Uuid {
+    let id = answer["operation_id"].as_str().expect("an operation_id");
+    id.parse().expect("a UUID")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_names_who_made_it_at_the_store_and_at_central() {
     let stack = Stack::start().await;
     let store = stack.store(0);
 
-    let sale: Value = store
-        .request(Method::POST, &format!("/v1/local/inventory/{SKU}/update"))
-        .json(&json!({ "kind": "sale", "delta": -1 }))
-        .send()
-        .await
-        .expect("sale")
-        .json()
-        .await
-        .expect("json");
-    let sale_id: Uuid = sale["operation_id"]
-        .as_str()
-        .expect("id")
-        .parse()
-        .expect("uuid");
+    let (status, sale) = store
+        .try_change(&json!({ "kind": "sale", "delta": -1 }), SKU)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sale}");
+    let sale_id: Uuid = operation_id(&sale);
     let update = store.update(SKU, -1, None).await;
     let status = store
         .decided(update.operation_id, Duration::from_secs(20))
@@ -40,16 +37,8 @@ async fn every_change_names_who_made_it_at_the_store_and_at_central() {
     assert_eq!(sold["payload"]["ChangeApplied"]["kind"], "sale", "{sold}");
 
     let log: Value = store
-        .request(
-            Method::GET,
-            &format!("/v1/local/events?sku={SKU}&limit=1000"),
-        )
-        .send()
-        .await
-        .expect("store log")
-        .json()
-        .await
-        .expect("json");
+        .get(&format!("/v1/local/events?sku={SKU}&limit=1000"))
+        .await;
     let adjusted = log["events"]
         .as_array()
         .expect("events")
@@ -76,11 +65,7 @@ async fn every_change_names_who_made_it_at_the_store_and_at_central() {
 
     let (status, body) = stack.central.adjust(&store.id, SKU, 2, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let adjust_id: Uuid = body["operation_id"]
-        .as_str()
-        .expect("operation_id")
-        .parse()
-        .expect("uuid");
+    let adjust_id: Uuid = operation_id(&body);
     let adjusted = stack
         .central
         .applied_event(&store.id, adjust_id)
@@ -112,11 +97,7 @@ async fn a_store_cut_off_from_central_issues_and_accepts_its_own_tokens() {
     assert_eq!(accepted["status"], "pending");
 
     stack.restart(Service::Central).await;
-    let id: Uuid = accepted["operation_id"]
-        .as_str()
-        .expect("id")
-        .parse()
-        .expect("uuid");
+    let id: Uuid = operation_id(&accepted);
     let status = store.decided(id, Duration::from_secs(30)).await;
     assert_eq!(status.status, "synced");
     stack.assert_converged().await;

@@ -124,10 +124,15 @@ impl StoreApi {
         delta: i64,
         version: Option<i64>,
     ) -> (StatusCode, Value) {
+        self.try_change(&json!({ "delta": delta, "version": version }), sku)
+            .await
+    }
+
+    /// `POST /v1/local/inventory/{sku}/update` with `body`: the status and
+    /// JSON body.
+    pub async fn try_change(&self, body: &Value, sku: &str) -> (StatusCode, Value) {
         let path = format!("/v1/local/inventory/{sku}/update");
-        let request = self
-            .request(Method::POST, &path)
-            .json(&json!({ "delta": delta, "version": version }));
+        let request = self.request(Method::POST, &path).json(body);
         status_and_body(request, "store").await
     }
 
@@ -184,7 +189,8 @@ impl StoreApi {
         status
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
+    /// `GET {path}` at the store, which must succeed, as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
         let response = self
             .request(Method::GET, path)
             .send()

@@ -92,12 +92,15 @@ impl<C: ClientScope> ClientsCommand<C> {
                 };
                 let generated = args.secret.is_none();
                 let secret = args.secret.unwrap_or_else(generate_secret);
-                if args.if_missing && !clients.create_if_missing(&client, &secret).await? {
+                let saved = if args.if_missing {
+                    clients.create_if_missing(&client, &secret).await?
+                } else {
+                    clients.save(&client, &secret).await?;
+                    true
+                };
+                if !saved {
                     println!("client {} exists; left as it is", client.client_id);
                     return Ok(());
-                }
-                if !args.if_missing {
-                    clients.save(&client, &secret).await?;
                 }
                 println!(
                     "client {} saved with role {}",
