@@ -33,6 +33,10 @@ pub enum ValueError {
     OperationId(String),
     #[error("version must be >= 0, got {0}")]
     Version(i64),
+    #[error("transfer id must be a UUID, got {0:?}")]
+    TransferId(String),
+    #[error("unknown transfer status {0:?}")]
+    TransferStatus(String),
 }
 
 /// `^[A-Z0-9][A-Z0-9-]{0,max_rest}$`, the shape shared by store ids and SKUs.
@@ -120,7 +124,6 @@ impl OperationId {
         Self(Uuid::now_v7())
     }
 
-    /// The underlying UUID.
     /// The id of the change that reapplies this one after central refused
     /// it: derived from this id (UUIDv5), so asking twice is one change and
     /// anyone holding either id can find the other.
@@ -128,6 +131,7 @@ impl OperationId {
         Self(Uuid::new_v5(&REAPPLICATION_NAMESPACE, self.0.as_bytes()))
     }
 
+    /// The underlying UUID.
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }

@@ -88,6 +88,55 @@ pub struct UpdateResponse {
     pub status: SyncState,
 }
 
+/// A physical count: what the shelf holds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"counted": 7, "reason": "weekly count, aisle 4"}))]
+pub struct CountRequest {
+    /// Units on the shelf. The store records the difference from its
+    /// quantity as a change of kind `count` (at most ±1,000,000 units).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub counted: i64,
+    /// Compare-and-set: the version the client last saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<StreamVersion>,
+    /// Makes a retry safe; the store mints a UUIDv7 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<OperationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// What became of a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CountStatus {
+    /// The count differed: its change waits to be sent to central.
+    Pending,
+    /// The count matched the store's quantity: recorded, nothing to sync.
+    Recorded,
+}
+
+/// A recorded count and the figures right after it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CountResponse {
+    pub operation_id: OperationId,
+    pub sku: Sku,
+    /// Always `count`.
+    pub kind: ChangeKind,
+    #[schema(example = 7)]
+    pub counted: i64,
+    /// `counted` minus the quantity before the count; 0 when it matched.
+    #[schema(example = -2)]
+    pub delta: i64,
+    /// The store's quantity now: `counted`.
+    #[schema(example = 7)]
+    pub quantity: i64,
+    /// The stream's version once central has applied the count's change.
+    #[schema(example = 4)]
+    pub version: i64,
+    pub status: CountStatus,
+}
+
 /// One SKU's stock at this store.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StockView {
@@ -103,6 +152,8 @@ pub struct StockView {
     pub version: i64,
     pub pending_changes: i32,
     pub last_synced_at: Option<DateTime<Utc>>,
+    /// When the SKU was last physically counted here.
+    pub last_counted_at: Option<DateTime<Utc>>,
 }
 
 /// A page of SKUs.

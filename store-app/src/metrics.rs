@@ -17,6 +17,9 @@ pub struct StoreMetrics {
     pub service: ServiceMetrics,
     /// Local updates by result: `accepted`, `replayed`, or the error code.
     pub changes: IntCounterVec,
+    /// Physical counts by result: `differed`, `matched`, `replayed`, or the
+    /// error code.
+    pub counts: IntCounterVec,
     /// Accepted local changes by kind (`sale`, `receipt`, …).
     pub kinds: IntCounterVec,
     /// Sync outcomes recorded: `synced`, `rejected`.
@@ -36,6 +39,11 @@ impl StoreMetrics {
             changes: metrics.counter_vec(
                 "store_changes_total",
                 "Local stock updates by result",
+                &["result"],
+            )?,
+            counts: metrics.counter_vec(
+                "store_counts_total",
+                "Physical counts by result (differed, matched, replayed or the error code)",
                 &["result"],
             )?,
             kinds: metrics.counter_vec(

@@ -1,5 +1,5 @@
 //! The application steps around the ledger, so handlers only translate
-//! HTTP: recording a change and what follows its commit (the count by
+//! HTTP: recording a change or a count and what follows its commit (the count by
 //! result, the sync nudge), and counting the sync outcomes the worker
 //! records.
 
@@ -7,7 +7,9 @@ use domain::store::{StockEvent, SyncOutcome};
 use domain::{OperationId, Sku};
 use service_infra::ApiError;
 
-use crate::ledger::{AcceptedChange, Appended, CentralChange, ChangeRequest};
+use crate::ledger::{
+    AcceptedChange, AcceptedCount, Appended, CentralChange, ChangeRequest, CountRequest,
+};
 use crate::state::AppState;
 
 /// Records a local change, counts it by result (`accepted`, `replayed` or
@@ -38,6 +40,42 @@ pub async fn record_change(
             "change accepted"
         );
         state.nudger.nudge(state.store_id.as_str());
+    }
+    result
+}
+
+/// Records a physical count and counts it by result (`differed`,
+/// `matched`, `replayed` or the error code); a count that differed is a
+/// change of kind `count`, counted and nudged like any.
+pub async fn record_count(
+    state: &AppState,
+    request: Result<CountRequest, ApiError>,
+) -> Result<AcceptedCount, ApiError> {
+    let result = match request {
+        Ok(request) => state.ledger.count(&request).await.map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    let label = match &result {
+        Ok(count) if count.replayed => "replayed",
+        Ok(count) if count.delta == 0 => "matched",
+        Ok(_) => "differed",
+        Err(error) => error.code,
+    };
+    state.metrics.counts.with_label_values(&[label]).inc();
+    if let Ok(count) = &result
+        && !count.replayed
+    {
+        tracing::info!(
+            counted = count.counted,
+            delta = count.delta,
+            version = count.version,
+            "count recorded"
+        );
+        if count.delta != 0 {
+            let kind = domain::ChangeKind::Count.as_str();
+            state.metrics.kinds.with_label_values(&[kind]).inc();
+            state.nudger.nudge(state.store_id.as_str());
+        }
     }
     result
 }

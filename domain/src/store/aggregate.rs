@@ -29,6 +29,9 @@ pub struct StockItem {
     /// The version central will have once the pending changes are applied.
     pub version: Version,
     pub last_synced_at: Option<DateTime<Utc>>,
+    /// When the SKU was last physically counted here.
+    #[serde(default)]
+    pub last_counted_at: Option<DateTime<Utc>>,
 }
 
 /// The figures after a change leaves the pending queue or central moves.
@@ -106,6 +109,53 @@ impl StockItem {
             quantity,
             version: self.version + 1,
         })
+    }
+
+    /// A count becomes the change that makes the store's quantity what the
+    /// shelf holds, or, when it already is, a count of its own.
+    fn count(
+        &self,
+        operation_id: OperationId,
+        counted: i64,
+        expected_version: Option<Version>,
+        note: ChangeNote,
+        at: DateTime<Utc>,
+    ) -> Result<StockEvent, StockError> {
+        if counted < 0 {
+            return Err(StockError::NegativeCount(counted));
+        }
+        let difference = counted - self.quantity;
+        if difference == 0 {
+            if let Some(expected) = expected_version.filter(|e| *e != self.version) {
+                return Err(StockError::VersionConflict {
+                    expected,
+                    current: self.version,
+                    quantity: self.quantity,
+                });
+            }
+            return Ok(StockEvent::StockCounted {
+                operation_id,
+                counted,
+                expected_version,
+                reason: note.reason,
+                client: note.client,
+                at,
+                quantity: self.quantity,
+                version: self.version,
+            });
+        }
+        let delta = Delta::try_from(difference).map_err(|_| StockError::CountTooFar {
+            counted,
+            difference,
+        })?;
+        self.adjust(
+            operation_id,
+            ChangeKind::Count,
+            delta,
+            expected_version,
+            note,
+            at,
+        )
     }
 
     fn synced(
@@ -262,6 +312,13 @@ impl Aggregate for StockItem {
                 note,
                 at,
             } => Some(self.adjust(operation_id, kind, delta, expected_version, note, at)?),
+            StockCommand::Count {
+                operation_id,
+                counted,
+                expected_version,
+                note,
+                at,
+            } => Some(self.count(operation_id, counted, expected_version, note, at)?),
             StockCommand::RecordOutcome {
                 outcome,
                 pending,
@@ -309,11 +366,19 @@ impl Aggregate for StockItem {
                 self.version = 0;
             }
             StockEvent::StockAdjusted {
-                quantity, version, ..
+                kind,
+                quantity,
+                version,
+                at,
+                ..
             } => {
                 self.quantity = quantity;
                 self.version = version;
+                if kind == ChangeKind::Count {
+                    self.last_counted_at = Some(at);
+                }
             }
+            StockEvent::StockCounted { at, .. } => self.last_counted_at = Some(at),
             StockEvent::ChangeSynced {
                 central_version,
                 central_quantity,

@@ -26,6 +26,17 @@ pub enum StockCommand {
         note: ChangeNote,
         at: DateTime<Utc>,
     },
+    /// A physical count: the shelf holds `counted`. The difference from the
+    /// store's quantity becomes a change of kind `count`; a count that
+    /// matches is recorded as a fact of its own. With `expected_version` it
+    /// is a compare-and-set like an adjustment.
+    Count {
+        operation_id: OperationId,
+        counted: i64,
+        expected_version: Option<Version>,
+        note: ChangeNote,
+        at: DateTime<Utc>,
+    },
     /// Central's final answer to one of this store's changes.
     RecordOutcome {
         operation_id: OperationId,

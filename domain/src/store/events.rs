@@ -43,6 +43,21 @@ pub enum StockEvent {
         /// The version central will have once this change is applied.
         version: Version,
     },
+    /// A physical count that matched the store's quantity: nothing moved,
+    /// so nothing goes to central, but the SKU was counted. (A count that
+    /// differs is a `StockAdjusted` of kind `count`.)
+    StockCounted {
+        operation_id: OperationId,
+        counted: i64,
+        expected_version: Option<Version>,
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
+        at: DateTime<Utc>,
+        /// The store's figures, unchanged by the count.
+        quantity: i64,
+        version: Version,
+    },
     /// Central applied the change.
     ChangeSynced {
         operation_id: OperationId,
@@ -84,6 +99,7 @@ impl StockEvent {
         match self {
             Self::ItemRegistered { .. } => None,
             Self::StockAdjusted { operation_id, .. }
+            | Self::StockCounted { operation_id, .. }
             | Self::ChangeSynced { operation_id, .. }
             | Self::ChangeRejected { operation_id, .. }
             | Self::CentralChangeApplied { operation_id, .. } => Some(*operation_id),
@@ -95,6 +111,7 @@ impl StockEvent {
         match self {
             Self::ItemRegistered { .. } => "ItemRegistered",
             Self::StockAdjusted { .. } => "StockAdjusted",
+            Self::StockCounted { .. } => "StockCounted",
             Self::ChangeSynced { .. } => "ChangeSynced",
             Self::ChangeRejected { .. } => "ChangeRejected",
             Self::CentralChangeApplied { .. } => "CentralChangeApplied",

@@ -31,4 +31,10 @@ pub enum StockError {
     NegativeInitialQuantity(i64),
     #[error("a change of kind {kind} must have a {} delta, got {delta}", kind.sign())]
     SignDoesNotFitKind { kind: ChangeKind, delta: i64 },
+    #[error("a count must be >= 0, got {0}")]
+    NegativeCount(i64),
+    #[error(
+        "a count of {counted} is {difference} away from the store's quantity: more than one change may move"
+    )]
+    CountTooFar { counted: i64, difference: i64 },
 }

@@ -408,3 +408,119 @@ fn applying_every_event_twice_gives_the_same_state() {
         (47, 2, 45)
     );
 }
+
+fn count(n: u128, counted: i64, expected_version: Option<i64>) -> StockCommand {
+    StockCommand::Count {
+        operation_id: op(n),
+        counted,
+        expected_version,
+        note: ChangeNote::default(),
+        at: at(),
+    }
+}
+
+fn counted_change(n: u128, value: i64, quantity: i64, version: i64) -> StockEvent {
+    let mut event = adjusted(n, value, None, quantity, version);
+    if let StockEvent::StockAdjusted { kind, .. } = &mut event {
+        *kind = ChangeKind::Count;
+    }
+    event
+}
+
+#[test]
+fn a_count_below_the_quantity_is_a_negative_count_change() {
+    // 45 after the pending sale; the shelf holds 42.
+    StoreTest::with(())
+        .given(a_pending_sale())
+        .when(count(2, 42, None))
+        .then_expect_events(vec![counted_change(2, -3, 42, 2)]);
+}
+
+#[test]
+fn a_count_above_the_quantity_is_a_positive_count_change() {
+    StoreTest::with(())
+        .given(a_pending_sale())
+        .when(count(2, 47, None))
+        .then_expect_events(vec![counted_change(2, 2, 47, 2)]);
+}
+
+#[test]
+fn a_count_that_matches_is_recorded_without_a_change() {
+    StoreTest::with(())
+        .given(a_pending_sale())
+        .when(count(2, 45, Some(1)))
+        .then_expect_events(vec![StockEvent::StockCounted {
+            operation_id: op(2),
+            counted: 45,
+            expected_version: Some(1),
+            reason: None,
+            client: None,
+            at: at(),
+            quantity: 45,
+            version: 1,
+        }]);
+}
+
+#[test]
+fn a_count_against_a_stale_version_is_a_conflict_even_when_it_matches() {
+    for counted in [45, 40] {
+        StoreTest::with(())
+            .given(a_pending_sale())
+            .when(count(2, counted, Some(0)))
+            .then_expect_error(StockError::VersionConflict {
+                expected: 0,
+                current: 1,
+                quantity: 45,
+            });
+    }
+}
+
+#[test]
+fn a_negative_count_is_refused() {
+    StoreTest::with(())
+        .given(a_pending_sale())
+        .when(count(2, -1, None))
+        .then_expect_error(StockError::NegativeCount(-1));
+}
+
+#[test]
+fn a_count_further_than_one_change_may_move_is_refused() {
+    StoreTest::with(())
+        .given(vec![registered(0)])
+        .when(count(2, crate::values::MAX_ABS_DELTA + 1, None))
+        .then_expect_error(StockError::CountTooFar {
+            counted: crate::values::MAX_ABS_DELTA + 1,
+            difference: crate::values::MAX_ABS_DELTA + 1,
+        });
+}
+
+#[test]
+fn both_kinds_of_count_set_when_the_sku_was_last_counted() {
+    let plain = state_after(vec![registered(50), adjusted(1, -5, None, 45, 1)]);
+    assert_eq!(plain.last_counted_at, None);
+    let differed = state_after(vec![registered(50), counted_change(1, -5, 45, 1)]);
+    assert_eq!(differed.last_counted_at, Some(at()));
+    let matched = StockEvent::StockCounted {
+        operation_id: op(1),
+        counted: 50,
+        expected_version: None,
+        reason: None,
+        client: None,
+        at: at(),
+        quantity: 50,
+        version: 0,
+    };
+    let matched = state_after(vec![registered(50), matched.clone(), matched]);
+    assert_eq!(
+        (matched.last_counted_at, matched.quantity),
+        (Some(at()), 50)
+    );
+}
+
+#[test]
+fn counting_an_unregistered_sku_is_refused() {
+    StoreTest::with(())
+        .given_no_previous_events()
+        .when(count(1, 3, None))
+        .then_expect_error(StockError::SkuNotFound);
+}

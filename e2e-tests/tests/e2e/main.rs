@@ -11,6 +11,7 @@ mod broker;
 mod chain;
 mod coalescing;
 mod conflict;
+mod counts;
 mod crash;
 mod head_office;
 mod offline;

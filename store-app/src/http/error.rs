@@ -67,6 +67,13 @@ impl IntoApiError for StockError {
                 message,
                 json!({ "field": "delta", "kind": kind, "delta": delta, "sign": kind.sign() }),
             ),
+            StockError::NegativeCount(_) => {
+                ApiError::validation(message, json!({ "field": "counted" }))
+            }
+            StockError::CountTooFar { difference, .. } => ApiError::validation(
+                message,
+                json!({ "field": "counted", "difference": difference }),
+            ),
         }
     }
 }

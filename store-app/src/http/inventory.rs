@@ -54,6 +54,7 @@ fn stock_view(row: StockRow) -> Result<StockView, ApiError> {
         version: row.version,
         pending_changes: row.pending_changes,
         last_synced_at: row.last_synced_at,
+        last_counted_at: row.last_counted_at,
     })
 }
 
@@ -122,8 +123,14 @@ pub async fn update(
 /// `201` with the change's figures, and `Idempotent-Replayed: true` when it
 /// answers a repeat.
 pub(super) fn created(change: &AcceptedChange) -> Response {
-    let body = Json(update_response(change));
-    if change.replayed {
+    created_or_replayed(update_response(change), change.replayed)
+}
+
+/// `201` with `body`, and `Idempotent-Replayed: true` when it answers a
+/// repeat of an operation id.
+pub(super) fn created_or_replayed(body: impl serde::Serialize, replayed: bool) -> Response {
+    let body = Json(body);
+    if replayed {
         let replayed = [(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"))];
         return (StatusCode::CREATED, replayed, body).into_response();
     }

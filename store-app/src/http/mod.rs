@@ -1,7 +1,7 @@
 //! The store's HTTP API and its router, one file per resource:
 //!
 //! - the local API for the store's tills (`/v1/local`): `inventory.rs`
-//!   (stock updates and reads), `sync_status.rs` (a change's sync status,
+//!   (stock updates and reads), `counts.rs` (physical counts), `sync_status.rs` (a change's sync status,
 //!   the sync trigger), `changes.rs` (the conflict inbox), `events.rs` (the
 //!   event log);
 //! - the worker API (`/v1/sync`, role `sync-worker`): `worker_api.rs`;
@@ -12,6 +12,7 @@
 //!   errors as HTTP answers).
 
 mod changes;
+mod counts;
 mod docs;
 mod error;
 mod events;
@@ -32,6 +33,7 @@ use docs::ApiDoc;
 /// common ones of every app (`service_infra::app`).
 pub fn router(state: AppState) -> Router {
     let local_api = inventory::routes()
+        .merge(counts::routes())
         .merge(sync_status::routes())
         .merge(changes::routes())
         .merge(events::routes());

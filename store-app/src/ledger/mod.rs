@@ -2,6 +2,7 @@
 //! transaction that locks the SKU streams it touches, so the events, the
 //! projections and the idempotency record commit together or not at all.
 
+mod counts;
 mod failures;
 mod pending;
 mod streams;
@@ -19,6 +20,7 @@ use sqlx::PgPool;
 use pending::PendingView;
 use stripes::StreamStripes;
 
+pub use counts::{AcceptedCount, CountRequest};
 pub use streams::{Appended, StreamTx};
 
 /// Why the ledger refused or failed an operation.
@@ -188,9 +190,13 @@ impl Ledger {
 
     async fn try_change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
         let mut tx = StreamTx::begin(&self.pool, std::slice::from_ref(&request.sku)).await?;
+        // A count that matched made no change but holds its operation id.
         let previous: Option<RecordedChange> = sqlx::query_as(
             "SELECT sku, kind, delta, expected_version, quantity_after, version_after, occurred_at
-               FROM changes WHERE operation_id = $1",
+               FROM changes WHERE operation_id = $1
+             UNION ALL
+             SELECT sku, 'count', 0, expected_version, counted, version_after, counted_at
+               FROM counts WHERE operation_id = $1 AND delta = 0",
         )
         .bind(request.operation_id.as_uuid())
         .fetch_optional(tx.connection())

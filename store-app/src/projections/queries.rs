@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::rows::{ChangeRow, StockRow};
 
 const STOCK_COLUMNS: &str = "sku, name, quantity, confirmed_quantity, confirmed_version, version,
-     pending_changes, last_operation_id, last_synced_at";
+     pending_changes, last_operation_id, last_synced_at, last_counted_at";
 
 /// One SKU's stock.
 pub async fn stock_item(pool: &PgPool, sku: &str) -> Result<Option<StockRow>, sqlx::Error> {

@@ -1,5 +1,5 @@
 //! `rebuild-projections` for the store: what the log says `stock`,
-//! `changes` and the snapshots must be (`service_infra::rebuild` runs the
+//! `changes`, `counts` and the snapshots must be (`service_infra::rebuild` runs the
 //! procedure).
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,7 +11,7 @@ use service_infra::rebuild::{LoggedEvent, Projections, differences};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::rows::{ChangeRow, ChangeUpdate, StockRow, change_update};
+use super::rows::{ChangeRow, ChangeUpdate, CountRow, StockRow, change_update, count_row};
 
 /// What the log says the projections must be.
 #[derive(Default)]
@@ -19,6 +19,7 @@ pub struct StoreProjections {
     items: BTreeMap<Sku, (StockItem, i64)>,
     last_operation: HashMap<Sku, Uuid>,
     changes: BTreeMap<Uuid, ChangeRow>,
+    counts: BTreeMap<Uuid, CountRow>,
 }
 
 impl Projections for StoreProjections {
@@ -40,6 +41,9 @@ impl Projections for StoreProjections {
             }
             None => {}
         }
+        if let Some(count) = count_row(&sku, &event) {
+            self.counts.insert(count.operation_id, count);
+        }
         let (item, sequence) = self.items.entry(sku).or_default();
         item.apply(event);
         *sequence = logged.sequence;
@@ -47,7 +51,7 @@ impl Projections for StoreProjections {
     }
 
     fn rows(&self) -> usize {
-        self.items.len() + self.changes.len()
+        self.items.len() + self.changes.len() + self.counts.len()
     }
 
     async fn differences(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
@@ -76,7 +80,8 @@ async fn compare(
 ) -> anyhow::Result<Vec<String>> {
     let actual_stock: Vec<StockRow> = sqlx::query_as(
         "SELECT sku, name, quantity, confirmed_quantity, confirmed_version, version,
-                pending_changes, last_operation_id, last_synced_at FROM stock ORDER BY sku",
+                pending_changes, last_operation_id, last_synced_at, last_counted_at
+           FROM stock ORDER BY sku",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -85,6 +90,13 @@ async fn compare(
                 quantity_after, version_after, status, result_code, because_of,
                 central_version, central_quantity, settled_at
            FROM changes ORDER BY operation_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let actual_counts: Vec<CountRow> = sqlx::query_as(
+        "SELECT operation_id, sku, counted, delta, expected_version, reason, client_id, counted_at,
+                version_after
+           FROM counts ORDER BY operation_id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -106,6 +118,16 @@ async fn compare(
         &by_operation(replayed.changes.values().cloned().collect()),
         &by_operation(actual_changes),
     ));
+    let counts_by_operation = |rows: Vec<CountRow>| -> BTreeMap<String, CountRow> {
+        rows.into_iter()
+            .map(|r| (r.operation_id.to_string(), r))
+            .collect()
+    };
+    found.extend(differences(
+        "counts",
+        &counts_by_operation(replayed.counts.values().cloned().collect()),
+        &counts_by_operation(actual_counts),
+    ));
     Ok(found)
 }
 
@@ -119,7 +141,7 @@ async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query("TRUNCATE stock, changes")
+    sqlx::query("TRUNCATE stock, changes, counts")
         .execute(&mut *conn)
         .await?;
     for chunk in stock_rows(replayed).chunks(1000) {
@@ -150,6 +172,13 @@ async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::
     )
     .execute(&mut *conn)
     .await?;
+    let counts: Vec<&CountRow> = replayed.counts.values().collect();
+    for chunk in counts.chunks(1000) {
+        sqlx::query("INSERT INTO counts SELECT * FROM jsonb_populate_recordset(NULL::counts, $1)")
+            .bind(serde_json::to_value(chunk)?)
+            .execute(&mut *conn)
+            .await?;
+    }
     let snapshots: Vec<serde_json::Value> = replayed
         .items
         .iter()

@@ -2,8 +2,8 @@
 //! and `rebuild-projections` take their rows from.
 
 use chrono::{DateTime, Utc};
-use domain::Sku;
 use domain::store::{StockEvent, StockItem};
+use domain::{ChangeKind, Sku};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,6 +19,7 @@ pub struct StockRow {
     pub pending_changes: i32,
     pub last_operation_id: Option<Uuid>,
     pub last_synced_at: Option<DateTime<Utc>>,
+    pub last_counted_at: Option<DateTime<Utc>>,
 }
 
 impl StockRow {
@@ -39,6 +40,7 @@ impl StockRow {
             pending_changes: i32::try_from(item.pending_changes()).unwrap_or(i32::MAX),
             last_operation_id,
             last_synced_at: item.last_synced_at,
+            last_counted_at: item.last_counted_at,
         }
     }
 }
@@ -68,6 +70,82 @@ pub struct ChangeRow {
     pub central_version: Option<i64>,
     pub central_quantity: Option<i64>,
     pub settled_at: Option<DateTime<Utc>>,
+}
+
+/// A row of the `counts` projection: one physical count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CountRow {
+    pub operation_id: Uuid,
+    pub sku: String,
+    pub counted: i64,
+    /// `counted` minus the store's quantity before the count; 0 when it
+    /// matched.
+    pub delta: i64,
+    pub expected_version: Option<i64>,
+    pub reason: Option<String>,
+    pub client_id: Option<String>,
+    pub counted_at: DateTime<Utc>,
+    pub version_after: i64,
+}
+
+/// The `counts` row an event makes: a count that differed (a
+/// `StockAdjusted` of kind `count`) or one that matched (`StockCounted`).
+pub fn count_row(sku: &Sku, event: &StockEvent) -> Option<CountRow> {
+    let (operation_id, counted, delta, expected_version, reason, client, at, version) = match event
+    {
+        StockEvent::StockAdjusted {
+            operation_id,
+            kind: ChangeKind::Count,
+            delta,
+            expected_version,
+            reason,
+            client,
+            at,
+            quantity,
+            version,
+            ..
+        } => (
+            operation_id,
+            quantity,
+            delta.get(),
+            expected_version,
+            reason,
+            client,
+            at,
+            version,
+        ),
+        StockEvent::StockCounted {
+            operation_id,
+            counted,
+            expected_version,
+            reason,
+            client,
+            at,
+            version,
+            ..
+        } => (
+            operation_id,
+            counted,
+            0,
+            expected_version,
+            reason,
+            client,
+            at,
+            version,
+        ),
+        _ => return None,
+    };
+    Some(CountRow {
+        operation_id: operation_id.as_uuid(),
+        sku: sku.to_string(),
+        counted: *counted,
+        delta,
+        expected_version: *expected_version,
+        reason: reason.clone(),
+        client_id: client.clone(),
+        counted_at: *at,
+        version_after: *version,
+    })
 }
 
 /// A change's final status, set by a sync outcome.
@@ -154,7 +232,9 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             central_quantity: *central_quantity,
             settled_at: *at,
         })),
-        StockEvent::ItemRegistered { .. } | StockEvent::CentralChangeApplied { .. } => None,
+        StockEvent::ItemRegistered { .. }
+        | StockEvent::StockCounted { .. }
+        | StockEvent::CentralChangeApplied { .. } => None,
     }
 }
 

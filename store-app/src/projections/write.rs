@@ -1,5 +1,5 @@
 //! The write half of the projections: everything a transaction appends, in
-//! one statement — events, `changes`, `stock` and snapshots.
+//! one statement — events, `changes`, `counts`, `stock` and snapshots.
 
 use domain::Sku;
 use domain::store::{StockEvent, StockItem};
@@ -7,7 +7,9 @@ use serde::Serialize;
 use service_infra::event_streams::{AppendedAt, EventRow, SnapshotRow};
 use sqlx::types::Json;
 
-use super::rows::{ChangeRow, ChangeUpdate, Settlement, StockRow, change_update};
+use super::rows::{
+    ChangeRow, ChangeUpdate, CountRow, Settlement, StockRow, change_update, count_row,
+};
 
 #[derive(Serialize)]
 struct NewChange {
@@ -23,6 +25,7 @@ pub struct WriteBatch {
     events: Vec<EventRow>,
     new_changes: Vec<NewChange>,
     settlements: Vec<Settlement>,
+    counts: Vec<CountRow>,
     stock: Vec<StockRow>,
     snapshots: Vec<SnapshotRow>,
 }
@@ -52,22 +55,31 @@ WITH ev AS (
                                       because_of uuid, central_version bigint,
                                       central_quantity bigint, settled_at timestamptz)
      WHERE changes.operation_id = s.operation_id
+), new_counts AS (
+    INSERT INTO counts (operation_id, sku, counted, delta, expected_version, reason, client_id,
+                        counted_at, version_after)
+    SELECT n.operation_id, n.sku, n.counted, n.delta, n.expected_version, n.reason, n.client_id,
+           n.counted_at, n.version_after
+      FROM jsonb_to_recordset($1->'counts') AS n(operation_id uuid, sku text, counted bigint, delta bigint,
+                                      expected_version bigint, reason text, client_id text,
+                                      counted_at timestamptz, version_after bigint)
 ), stock_rows AS (
     INSERT INTO stock (sku, name, quantity, confirmed_quantity, confirmed_version, version,
-                       pending_changes, last_operation_id, last_synced_at)
+                       pending_changes, last_operation_id, last_synced_at, last_counted_at)
     SELECT t.sku, t.name, t.quantity, t.confirmed_quantity, t.confirmed_version, t.version,
-           t.pending_changes, t.last_operation_id, t.last_synced_at
+           t.pending_changes, t.last_operation_id, t.last_synced_at, t.last_counted_at
       FROM jsonb_to_recordset($1->'stock') AS t(sku text, name text, quantity bigint,
                                       confirmed_quantity bigint, confirmed_version bigint,
                                       version bigint, pending_changes integer,
-                                      last_operation_id uuid, last_synced_at timestamptz)
+                                      last_operation_id uuid, last_synced_at timestamptz,
+                                      last_counted_at timestamptz)
     ON CONFLICT (sku) DO UPDATE
        SET name = EXCLUDED.name, quantity = EXCLUDED.quantity,
            confirmed_quantity = EXCLUDED.confirmed_quantity,
            confirmed_version = EXCLUDED.confirmed_version, version = EXCLUDED.version,
            pending_changes = EXCLUDED.pending_changes,
            last_operation_id = COALESCE(EXCLUDED.last_operation_id, stock.last_operation_id),
-           last_synced_at = EXCLUDED.last_synced_at
+           last_synced_at = EXCLUDED.last_synced_at, last_counted_at = EXCLUDED.last_counted_at
 ), snaps AS (
     INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
     SELECT 'StockItem', n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
@@ -98,6 +110,7 @@ impl WriteBatch {
             Some(ChangeUpdate::Settle(settlement)) => self.settlements.push(settlement),
             None => {}
         }
+        self.counts.extend(count_row(sku, event));
         Ok(())
     }
 

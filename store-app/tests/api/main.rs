@@ -5,6 +5,7 @@ mod changes;
 mod cli;
 mod concurrency;
 mod contract;
+mod counts;
 mod crash;
 mod errors;
 mod events;

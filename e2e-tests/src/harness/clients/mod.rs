@@ -11,7 +11,7 @@ use serde_json::Value;
 
 pub use self::central::CentralApi;
 pub use self::metrics::MetricsApi;
-pub use self::store::{Stock, StoreApi};
+pub use self::store::{Count, Stock, StoreApi};
 
 /// Sends `request` to `server`: the status and the JSON body (`null` when
 /// the body is not JSON).

@@ -20,6 +20,15 @@ pub struct Update {
     pub status: String,
 }
 
+/// A recorded count.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Count {
+    pub operation_id: Uuid,
+    pub delta: i64,
+    pub quantity: i64,
+    pub status: String,
+}
+
 /// A SKU's stock at a store.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Stock {
@@ -29,6 +38,7 @@ pub struct Stock {
     pub confirmed_version: i64,
     pub version: i64,
     pub pending_changes: i32,
+    pub last_counted_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +144,27 @@ impl StoreApi {
         let path = format!("/v1/local/inventory/{sku}/update");
         let request = self.request(Method::POST, &path).json(body);
         status_and_body(request, "store").await
+    }
+
+    /// `POST /v1/local/inventory/{sku}/count` with `counted`: the status
+    /// and JSON body.
+    pub async fn try_count(&self, sku: &str, counted: i64) -> (StatusCode, Value) {
+        let path = format!("/v1/local/inventory/{sku}/count");
+        let request = self
+            .request(Method::POST, &path)
+            .json(&json!({ "counted": counted, "reason": "e2e count" }));
+        status_and_body(request, "store").await
+    }
+
+    /// A count that must be recorded.
+    pub async fn count(&self, sku: &str, counted: i64) -> Count {
+        let (status, body) = self.try_count(sku, counted).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "count of {sku} at {counted} refused: {body}"
+        );
+        serde_json::from_value(body).expect("count response")
     }
 
     /// An update that must be accepted.
