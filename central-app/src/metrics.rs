@@ -1,9 +1,10 @@
 //! Central's Prometheus metrics: HTTP (from service-infra), changes by
-//! outcome, batch sizes and token issuance.
+//! outcome and kind, transfer steps, batch sizes and token issuance.
 
 use prometheus::{Histogram, IntCounterVec};
 use service_infra::metrics::ServiceMetrics;
 
+use domain::ChangeKind;
 use domain::central::Outcome;
 
 use crate::ledger::{Change, Decision};
@@ -24,6 +25,9 @@ pub struct CentralMetrics {
     changes: IntCounterVec,
     /// `central_changes_by_kind_total{kind}`: applied changes by kind.
     kinds: IntCounterVec,
+    /// `central_transfer_steps_total{step}`: transfer steps recorded
+    /// (`requested`, `cancelled`, `shipped`, `received`).
+    pub transfer_steps: IntCounterVec,
 }
 
 impl CentralMetrics {
@@ -46,11 +50,17 @@ impl CentralMetrics {
             "Changes applied by central, by kind (sale, return, receipt, damage, adjustment, …).",
             &["kind"],
         )?;
+        let transfer_steps = metrics.counter_vec(
+            "central_transfer_steps_total",
+            "Transfer steps recorded, by step (requested, cancelled, shipped, received).",
+            &["step"],
+        )?;
         Ok(Self {
             service,
             batch_size,
             changes,
             kinds,
+            transfer_steps,
         })
     }
 
@@ -67,6 +77,14 @@ impl CentralMetrics {
             if decision.outcome == Outcome::Applied && !decision.replayed {
                 let kind = change.kind.as_str();
                 self.kinds.with_label_values(&[kind]).inc();
+                let step = match change.kind {
+                    ChangeKind::TransferOut => "shipped",
+                    ChangeKind::TransferIn => "received",
+                    _ => continue,
+                };
+                if change.transfer.is_some() {
+                    self.transfer_steps.with_label_values(&[step]).inc();
+                }
             }
         }
     }

@@ -1,14 +1,18 @@
 //! The application steps around the ledger, so handlers only translate
-//! HTTP: deciding changes, counting them, and nudging a store after a
-//! head-office change to it commits.
+//! HTTP: deciding changes and transfer steps, counting them, and nudging a
+//! store after a head-office change or a transfer step commits.
 
 use domain::StoreId;
 use domain::central::{Origin, Outcome};
 
+use domain::transfer::{TransferId, TransferOrder};
+
 use crate::ledger::{Change, Decision, LedgerError};
+use crate::projections::transfers::{self, TransferRow};
 use crate::state::AppState;
 
-/// Decides a batch of one store's changes, in order, and counts it.
+/// Decides a batch of one store's changes, in order, and counts it; a
+/// transfer step it applied nudges the other store.
 pub async fn decide_batch(
     state: &AppState,
     store_id: &StoreId,
@@ -17,7 +21,74 @@ pub async fn decide_batch(
     let decisions = state.ledger.apply_batch(store_id, changes).await?;
     state.metrics.observe_batch(changes.len());
     state.metrics.record_decisions(changes, &decisions);
+    nudge_transfer_steps(state, changes, &decisions).await;
     Ok(decisions)
+}
+
+/// Nudges both stores of each transfer a batch moved, so the other store
+/// learns within seconds that it shipped or arrived.
+async fn nudge_transfer_steps(state: &AppState, changes: &[Change], decisions: &[Decision]) {
+    let moved = changes
+        .iter()
+        .zip(decisions)
+        .filter_map(|(change, decision)| {
+            (decision.outcome == Outcome::Applied && !decision.replayed)
+                .then_some(change.transfer)
+                .flatten()
+        });
+    for id in moved {
+        match transfers::one(state.ledger.pool(), id).await {
+            Ok(Some(row)) => nudge_both(state, &row),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, transfer = %id, "could not read a transfer to nudge its stores")
+            }
+        }
+    }
+}
+
+/// Nudges a transfer's two stores (after its step committed).
+fn nudge_both(state: &AppState, row: &TransferRow) {
+    for store in [&row.from_store, &row.to_store] {
+        match store.parse::<StoreId>() {
+            Ok(store_id) => state.nudger.nudge(&store_id),
+            Err(error) => tracing::warn!(%error, "a stored transfer names a bad store id"),
+        }
+    }
+}
+
+/// Records head office's transfer request, counts it and nudges both
+/// stores.
+pub async fn request_transfer(
+    state: &AppState,
+    order: TransferOrder,
+    client: String,
+) -> Result<TransferRow, LedgerError> {
+    let row = state.ledger.request_transfer(order, Some(client)).await?;
+    transfer_step_done(state, &row, "requested");
+    Ok(row)
+}
+
+/// Cancels a transfer that has not shipped, counts it and nudges both
+/// stores.
+pub async fn cancel_transfer(
+    state: &AppState,
+    id: TransferId,
+    client: String,
+) -> Result<TransferRow, LedgerError> {
+    let row = state.ledger.cancel_transfer(id, Some(client)).await?;
+    transfer_step_done(state, &row, "cancelled");
+    Ok(row)
+}
+
+fn transfer_step_done(state: &AppState, row: &TransferRow, step: &str) {
+    tracing::info!(transfer = %row.transfer_id, status = %row.status, "transfer {step}");
+    state
+        .metrics
+        .transfer_steps
+        .with_label_values(&[step])
+        .inc();
+    nudge_both(state, row);
 }
 
 /// Decides one change and counts it; a newly applied head-office change

@@ -5,10 +5,12 @@
 //!   central changes, with the pending-change queue inside the aggregate.
 //! - [`central`]: head office's stream per (store, SKU) — the version and
 //!   stock rules every change must pass before central appends it.
+//! - [`transfer`]: stock sent between two stores — requested by head
+//!   office, shipped and received by the stores as changes of their own.
 //! - [`idempotency`]: when a repeated operation id is a replay and when it is
 //!   a reuse.
 //!
-//! Both aggregates implement [`cqrs_es::Aggregate`]; their events carry the
+//! The aggregates implement [`cqrs_es::Aggregate`]; their events carry the
 //! resulting quantity and version, so `apply` only sets state and applying an
 //! event twice changes nothing.
 
@@ -19,6 +21,7 @@ pub mod movement;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod store;
+pub mod transfer;
 pub mod values;
 
 pub use movement::ChangeKind;

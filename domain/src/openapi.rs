@@ -7,6 +7,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFo
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::transfer::TransferId;
 use crate::values::{
     Delta, MAX_ABS_DELTA, OperationId, SKU_PATTERN, STORE_ID_PATTERN, Sku, StoreId,
 };
@@ -36,23 +37,38 @@ impl PartialSchema for Sku {
 }
 impl ToSchema for Sku {}
 
+fn uuid(description: &str, example: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        // OpenAPI 3.1 treats formats as hints; the pattern is binding.
+        .pattern(Some(
+            "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        ))
+        .description(Some(description))
+        .examples([json!(example)])
+        .into()
+}
+
 impl PartialSchema for OperationId {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
-            // OpenAPI 3.1 treats formats as hints; the pattern is binding.
-            .pattern(Some(
-                "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-            ))
-            .description(Some(
-                "Identifies one change, unique per store; repeating it makes a retry safe.",
-            ))
-            .examples([json!("0192f1d6-7c1a-7cc0-9a51-3c1fe4a7a001")])
-            .into()
+        uuid(
+            "Identifies one change, unique per store; repeating it makes a retry safe.",
+            "0192f1d6-7c1a-7cc0-9a51-3c1fe4a7a001",
+        )
     }
 }
 impl ToSchema for OperationId {}
+
+impl PartialSchema for TransferId {
+    fn schema() -> RefOr<Schema> {
+        uuid(
+            "Identifies one transfer between stores; repeating it makes a retry safe.",
+            "0192f1d6-7c1a-7cc0-9a51-3c1fe4a7b001",
+        )
+    }
+}
+impl ToSchema for TransferId {}
 
 impl PartialSchema for Delta {
     /// A non-zero integer within ±[`MAX_ABS_DELTA`]: two ranges, since JSON

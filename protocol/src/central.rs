@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::central::{Origin, Outcome};
+use domain::transfer::TransferId;
 use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,6 +49,11 @@ pub struct BatchChange {
     /// in central's event metadata as `store_client`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_client: Option<StoreClient>,
+    /// The transfer a `transfer_out` ships or a `transfer_in` receives:
+    /// central applies the change only if the transfer allows the step
+    /// (else `transfer_refused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<TransferId>,
 }
 
 /// One store change to the SKU in the path.
@@ -81,6 +87,7 @@ impl SingleChange {
             expected_version: self.expected_version,
             occurred_at: self.occurred_at,
             store_client: self.store_client,
+            transfer_id: None,
         }
     }
 }
@@ -161,6 +168,9 @@ pub struct Availability {
     #[schema(example = "ThinkPad X1 Carbon")]
     pub name: String,
     pub total_quantity: i64,
+    /// Units shipped from one store to another and not yet received:
+    /// counted in no store's quantity.
+    pub in_transit: i64,
     pub stores: Vec<StoreAvailability>,
 }
 

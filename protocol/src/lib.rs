@@ -2,6 +2,7 @@
 //!
 //! - [`local`]: the store's own API (`/v1/local/...`), used by tills;
 //! - [`worker`]: the store's API for the sync worker (`/v1/sync/...`);
+//! - [`transfers`]: transfers between stores, at central and at the stores;
 //! - [`central`]: head office's API (sync, head-office changes, queries,
 //!   the event log, tokens).
 //!
@@ -21,6 +22,7 @@ pub mod local;
 pub mod outcome;
 pub mod text;
 pub mod timestamp;
+pub mod transfers;
 pub mod version;
 pub mod worker;
 

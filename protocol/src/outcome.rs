@@ -20,6 +20,7 @@ pub enum FinalOutcome {
     Applied,
     VersionConflict,
     InsufficientStock,
+    TransferRefused,
 }
 
 impl FinalOutcome {
@@ -29,6 +30,7 @@ impl FinalOutcome {
             Outcome::Applied => Some(Self::Applied),
             Outcome::VersionConflict => Some(Self::VersionConflict),
             Outcome::InsufficientStock => Some(Self::InsufficientStock),
+            Outcome::TransferRefused => Some(Self::TransferRefused),
             Outcome::VersionAhead | Outcome::OperationIdReused | Outcome::SkuNotFound => None,
         }
     }
@@ -44,6 +46,7 @@ impl FinalOutcome {
             Self::Applied => SyncOutcome::Applied { version, quantity },
             Self::VersionConflict => rejected(RejectionReason::VersionConflict),
             Self::InsufficientStock => rejected(RejectionReason::InsufficientStock),
+            Self::TransferRefused => rejected(RejectionReason::TransferRefused),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! call after a crash or a broker redelivery.
 
 use chrono::{DateTime, Utc};
+use domain::transfer::TransferId;
 use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -38,6 +39,9 @@ pub struct PendingChange {
     /// The store client (till or staff) whose token made the change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<StoreClient>,
+    /// The transfer a `transfer_out` ships or a `transfer_in` receives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<TransferId>,
     /// Failed attempts so far.
     #[serde(default)]
     pub attempts: i32,
@@ -95,6 +99,10 @@ pub struct QuarantineReport {
 pub struct Checkpoint {
     /// Absent until the store applied central's first page.
     pub cursor: Option<LogCursor>,
+    /// Where the store's copy of its transfers stands in central's
+    /// transfer feed; absent until the first page.
+    #[serde(default)]
+    pub transfers: Option<LogCursor>,
 }
 
 /// A change central made to one of this store's SKUs.

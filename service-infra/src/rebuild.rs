@@ -33,6 +33,7 @@ pub struct RebuildReport {
 /// One event of the log, as a replay reads it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct LoggedEvent {
+    pub aggregate_type: String,
     pub aggregate_id: String,
     pub sequence: i64,
     pub position: i64,
@@ -42,8 +43,8 @@ pub struct LoggedEvent {
 /// An app's projections as a rebuild sees them: what the log yields,
 /// written over or compared with what the tables hold.
 pub trait Projections: Default {
-    /// The aggregate type whose events are replayed.
-    const AGGREGATE_TYPE: &'static str;
+    /// The aggregate types whose events are replayed.
+    const AGGREGATE_TYPES: &'static [&'static str];
     /// The lock a rebuild takes first, so writers wait for the new rows.
     const LOCK: &'static str;
 
@@ -100,7 +101,7 @@ pub async fn run<P: Projections>(
     })
 }
 
-/// Replays every event of `P`'s aggregate type, stream by stream;
+/// Replays every event of `P`'s aggregate types, stream by stream;
 /// `progress` is called every 1,000 events and at the end.
 async fn replay<P: Projections>(
     conn: &mut PgConnection,
@@ -109,10 +110,10 @@ async fn replay<P: Projections>(
     let mut projections = P::default();
     let mut replayed = 0u64;
     let mut events = sqlx::query_as::<_, LoggedEvent>(
-        "SELECT aggregate_id, sequence, position, payload FROM events
-          WHERE aggregate_type = $1 ORDER BY aggregate_id, sequence",
+        "SELECT aggregate_type, aggregate_id, sequence, position, payload FROM events
+          WHERE aggregate_type = ANY($1) ORDER BY aggregate_type, aggregate_id, sequence",
     )
-    .bind(P::AGGREGATE_TYPE)
+    .bind(P::AGGREGATE_TYPES)
     .fetch(conn);
     while let Some(event) = events.try_next().await? {
         projections.apply(event)?;

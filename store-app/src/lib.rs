@@ -22,3 +22,4 @@ pub mod projections;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod transfers;

@@ -8,6 +8,7 @@ use domain::StoreId;
 use protocol::LogCursor;
 use protocol::central::{BatchChange, BatchRequest, BatchResponse};
 pub use protocol::central::{ChangeResult, EventView as LogEvent, EventsPage};
+use protocol::transfers::TransferFeed;
 use reqwest::{Client, Url};
 
 use crate::http::{CallError, call, endpoint};
@@ -24,6 +25,7 @@ pub struct CentralClient {
     tokens: TokenSource,
     batch_url: Url,
     events_url: Url,
+    transfers_url: Url,
     ready_url: Url,
 }
 
@@ -35,6 +37,7 @@ impl CentralClient {
             tokens,
             batch_url: endpoint(base, "v1/sync/batch")?,
             events_url: endpoint(base, "v1/events")?,
+            transfers_url: endpoint(base, "v1/sync/transfers")?,
             ready_url: endpoint(base, "health/ready")?,
         })
     }
@@ -58,6 +61,7 @@ impl CentralClient {
                     expected_version: c.expected_version,
                     occurred_at: Some(c.occurred_at.into()),
                     store_client: c.client.clone(),
+                    transfer_id: c.transfer_id,
                 })
                 .collect(),
         };
@@ -85,6 +89,27 @@ impl CentralClient {
                 query.push(("after", after.as_str()));
             }
             self.http.get(self.events_url.clone()).query(&query)
+        })
+        .await
+    }
+
+    /// The transfers of `store_id` that moved in central's log after
+    /// `after` (from the start when `None`), as they stand now.
+    #[tracing::instrument(skip_all, fields(store_id = %store_id, after = ?after))]
+    pub async fn transfer_feed(
+        &self,
+        store_id: &StoreId,
+        after: Option<LogCursor>,
+        limit: u32,
+    ) -> Result<TransferFeed, CallError> {
+        let limit = limit.to_string();
+        let after = after.map(|cursor| cursor.to_string());
+        call(&self.tokens, "central", || {
+            let mut query = vec![("store_id", store_id.as_str()), ("limit", limit.as_str())];
+            if let Some(after) = &after {
+                query.push(("after", after.as_str()));
+            }
+            self.http.get(self.transfers_url.clone()).query(&query)
         })
         .await
     }

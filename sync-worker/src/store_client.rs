@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use domain::{OperationId, StoreId};
 use protocol::LogCursor;
+use protocol::transfers::{TransferUpdate, TransferView};
 pub use protocol::worker::{CentralChange, OutcomeReport, PendingChange};
 use protocol::worker::{
     CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingPage,
@@ -44,6 +45,7 @@ pub struct StoreClient {
     quarantine_url: Url,
     checkpoint_url: Url,
     central_changes_url: Url,
+    transfers_url: Url,
 }
 
 impl StoreClient {
@@ -62,6 +64,7 @@ impl StoreClient {
             quarantine_url: url("v1/sync/quarantine")?,
             checkpoint_url: url("v1/sync/checkpoint")?,
             central_changes_url: url("v1/sync/central-changes")?,
+            transfers_url: url("v1/sync/transfers")?,
         })
     }
 
@@ -141,13 +144,31 @@ impl StoreClient {
         Ok(recorded.recorded == 1)
     }
 
-    /// The cursor after the last central event the store applied.
-    pub async fn checkpoint(&self) -> Result<Option<LogCursor>, CallError> {
-        let checkpoint: Checkpoint = call(&self.tokens, &self.service, || {
+    /// Where the store stands in central's log of its changes (`cursor`)
+    /// and in central's transfer feed (`transfers`).
+    pub async fn checkpoint(&self) -> Result<Checkpoint, CallError> {
+        call(&self.tokens, &self.service, || {
             self.http.get(self.checkpoint_url.clone())
         })
+        .await
+    }
+
+    /// Saves central's copies of the store's transfers with the feed's
+    /// cursor, in one transaction at the store.
+    pub async fn save_transfers(
+        &self,
+        transfers: Vec<TransferView>,
+        checkpoint: LogCursor,
+    ) -> Result<u64, CallError> {
+        let body = TransferUpdate {
+            transfers,
+            checkpoint,
+        };
+        let recorded: Recorded = call(&self.tokens, &self.service, || {
+            self.http.post(self.transfers_url.clone()).json(&body)
+        })
         .await?;
-        Ok(checkpoint.cursor)
+        Ok(recorded.recorded)
     }
 
     /// Applies central's changes and moves the checkpoint to `checkpoint`,

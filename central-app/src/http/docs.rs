@@ -16,8 +16,9 @@ use utoipa::OpenApi;
     components(schemas(ChangeResult, RefusalBody, RefusalOrError)),
     tags(
         (name = "auth", description = "OAuth2 client credentials and public keys"),
-        (name = "sync", description = "Store changes pushed by the sync worker"),
+        (name = "sync", description = "Store changes pushed by the sync worker, and each store's transfer feed"),
         (name = "inventory", description = "Head-office changes and stock queries"),
+        (name = "transfers", description = "Transfers between stores: requested and cancelled by head office, shipped and received by the stores"),
         (name = "events", description = "Central's log in global order"),
     )
 )]

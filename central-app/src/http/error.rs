@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::central::Outcome;
+use domain::transfer::TransferError;
 use domain::{StoreId, Version};
 use protocol::central::{ChangeResult, RefusalBody};
 use serde_json::json;
@@ -18,6 +19,31 @@ impl From<LedgerError> for ApiError {
         match error {
             LedgerError::Database(error) => database_error(error),
             LedgerError::Registration { .. } => ApiError::internal(error),
+            LedgerError::Transfer(refusal) => transfer_refusal(refusal),
+            LedgerError::NotCarried { .. } => {
+                ApiError::not_found("sku_not_found", error.to_string())
+            }
+        }
+    }
+}
+
+/// A refused transfer command: 404 for an unknown transfer, 409 for one in
+/// the wrong state or a reused id, 422 for a request that cannot be.
+fn transfer_refusal(refusal: TransferError) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        TransferError::NotFound => ApiError::not_found("transfer_not_found", message),
+        TransferError::IdReused => ApiError::conflict("transfer_id_reused", message),
+        TransferError::WrongStatus { status, .. } => {
+            ApiError::conflict("transfer_not_requested", message)
+                .with_details(json!({ "status": status }))
+        }
+        TransferError::SameStore => ApiError::validation(message, json!({ "field": "to_store" })),
+        TransferError::NonPositiveQuantity(_) | TransferError::WrongQuantity { .. } => {
+            ApiError::validation(message, json!({ "field": "quantity" }))
+        }
+        TransferError::WrongStore { .. } => {
+            ApiError::validation(message, json!({ "field": "store_id" }))
         }
     }
 }
@@ -74,6 +100,11 @@ pub(super) fn change_response(
         Outcome::InsufficientStock => (
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("insufficient stock: {} available", show(decision.quantity)),
+        ),
+        Outcome::TransferRefused => (
+            StatusCode::CONFLICT,
+            "the transfer does not allow this step (cancelled, already taken, or not this store's)"
+                .to_owned(),
         ),
         Outcome::SkuNotFound => (
             StatusCode::NOT_FOUND,

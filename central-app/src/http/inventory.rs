@@ -16,7 +16,7 @@ use service_infra::{ApiError, Json, Path, Query};
 
 use super::access::{ANY_ROLE, StoreSkuPath, authorize, parse_field};
 use crate::ledger::Change;
-use crate::projections::{movements, stock};
+use crate::projections::{movements, stock, transfers};
 use crate::state::AppState;
 use service_infra::api_routes;
 use service_infra::app::ApiRoutes;
@@ -56,6 +56,7 @@ pub async fn adjust(
         origin: Origin::HeadOffice,
         reason: body.reason.map(protocol::Reason::into_inner),
         client: Some(claims.sub),
+        transfer: None,
     };
     super::error::answer_one(&state, &store_id, &change).await
 }
@@ -98,7 +99,8 @@ pub async fn store_item(
     }))
 }
 
-/// Chain-wide availability of an SKU: the total and each store's share.
+/// Chain-wide availability of an SKU: the total, each store's share, and
+/// the units in transit between stores (shipped, not yet received).
 #[utoipa::path(
     get, path = "/v1/inventory/{sku}", tag = "inventory",
     params(("sku" = Sku, Path)),
@@ -146,8 +148,17 @@ pub async fn availability(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
+    // A store token sees the transfers of its own store only.
+    let own_store = claims
+        .store_id
+        .as_deref()
+        .filter(|_| claims.role == Role::Store);
+    let in_transit = transfers::in_transit(state.ledger.pool(), sku.as_str(), own_store)
+        .await
+        .map_err(database_error)?;
     Ok(Json(Availability {
         total_quantity: stores.iter().map(|store| store.quantity).sum(),
+        in_transit,
         sku,
         name,
         stores,

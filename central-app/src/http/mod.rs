@@ -2,7 +2,8 @@
 //! endpoint and public keys come from `service_infra::auth::issuing`):
 //! `sync.rs` (store changes pushed by the
 //! worker), `inventory.rs` (head-office adjustments, stock queries),
-//! `events.rs` (the log), `status.rs` (the HTML status page), `health.rs`,
+//! `transfers.rs` (transfers between stores and the stores' transfer
+//! feed), `events.rs` (the log), `status.rs` (the HTML status page), `health.rs`,
 //! `docs.rs` (OpenAPI, Swagger UI); what they share: `access.rs` (role and
 //! store checks, path validation) and `error.rs` (ledger errors and change
 //! decisions as HTTP answers).
@@ -15,6 +16,7 @@ mod health;
 mod inventory;
 pub mod status;
 mod sync;
+mod transfers;
 
 use axum::Router;
 use axum::routing::get;
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     let api = service_infra::auth::issuing::routes()
         .merge(sync::routes())
         .merge(inventory::routes())
+        .merge(transfers::routes())
         .merge(events::routes())
         .merge(health::routes())
         .route("/status", get(status::page));

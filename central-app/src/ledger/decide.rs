@@ -9,6 +9,7 @@ use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::{OperationId, Sku, Version};
 
 use super::streams::Streams;
+use super::transfers::{self, TransferStreams};
 use super::{Change, Decision};
 use crate::projections::write::OperationRow;
 
@@ -32,6 +33,7 @@ pub struct Recorded {
 /// history that merely reached the version it expects.
 pub async fn decide_batch(
     streams: &mut Streams,
+    transfers: &mut TransferStreams,
     recorded: &mut HashMap<OperationId, Recorded>,
     changes: &[Change],
 ) -> (Vec<Decision>, Vec<OperationRow>) {
@@ -43,7 +45,7 @@ pub async fn decide_batch(
             Some(previous) => repeat(streams, change, previous),
             None => {
                 let follows_refused_change = refused_streams.contains(&change.sku);
-                let decision = apply(streams, change, follows_refused_change).await;
+                let decision = apply(streams, transfers, change, follows_refused_change).await;
                 if let (true, Some(version), Some(quantity)) = (
                     decision.outcome.is_final(),
                     decision.version,
@@ -109,8 +111,17 @@ fn repeat(streams: &Streams, change: &Change, previous: &Recorded) -> Decision {
     }
 }
 
-/// Runs the change through the aggregate.
-async fn apply(streams: &mut Streams, change: &Change, follows_refused_change: bool) -> Decision {
+/// Runs the change through the aggregate, after its transfer (if it names
+/// one) allowed the step; an applied step is recorded on the transfer.
+async fn apply(
+    streams: &mut Streams,
+    transfers: &mut TransferStreams,
+    change: &Change,
+    follows_refused_change: bool,
+) -> Decision {
+    if let Some(error) = transfers::refusal(transfers, streams.store_id(), change) {
+        return transfers::refused(streams, change, &error);
+    }
     let request = ChangeRequest {
         operation_id: change.operation_id,
         kind: change.kind,
@@ -131,6 +142,9 @@ async fn apply(streams: &mut Streams, change: &Change, follows_refused_change: b
         Ok(events) => (Outcome::Applied, applied_figures(&events)),
         Err(error) => (Outcome::from(&error), refusal_figures(&error)),
     };
+    if outcome == Outcome::Applied {
+        transfers::record_step(transfers, streams.store_id(), change).await;
+    }
     Decision {
         operation_id: change.operation_id,
         sku: change.sku.clone(),

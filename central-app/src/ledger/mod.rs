@@ -10,12 +10,14 @@ pub mod log;
 mod streams;
 #[cfg(test)]
 mod tests;
+pub mod transfers;
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::central::{CentralCommand, CentralError, Origin, Outcome};
 use domain::idempotency::ChangeFingerprint;
+use domain::transfer::{TransferError, TransferId};
 use domain::{ChangeKind, Delta, OperationId, Sku, StoreId, Version};
 use protocol::StreamVersion;
 use protocol::central::BatchChange;
@@ -40,6 +42,12 @@ pub enum LedgerError {
     /// The aggregate refused a catalogue item (a negative initial quantity).
     #[error("cannot register {sku}: {error}")]
     Registration { sku: Sku, error: CentralError },
+    /// The transfer refused the command.
+    #[error(transparent)]
+    Transfer(#[from] TransferError),
+    /// A transfer names a store that does not carry its SKU.
+    #[error("store {store_id} does not carry sku {sku}")]
+    NotCarried { store_id: StoreId, sku: Sku },
 }
 
 impl From<serde_json::Error> for LedgerError {
@@ -66,6 +74,9 @@ pub struct Change {
     /// the admin client for a head-office one; kept in the event's metadata
     /// as `store_client` or `admin_client`.
     pub client: Option<String>,
+    /// The transfer a store's `transfer_out` ships or `transfer_in`
+    /// receives.
+    pub transfer: Option<TransferId>,
 }
 
 impl Change {
@@ -82,6 +93,7 @@ impl Change {
             origin: Origin::Store,
             reason: None,
             client: change.store_client.map(StoreClient::into_inner),
+            transfer: change.transfer_id,
         }
     }
 
@@ -177,9 +189,12 @@ impl Ledger {
         let mut tx = self.pool.begin().await?;
         let skus = changes.iter().map(|change| change.sku.clone());
         let mut streams = Streams::lock_and_load(&mut tx, store_id, skus).await?;
+        let mut transfers = transfers::lock_for_batch(&mut tx, changes).await?;
         let mut recorded = recorded_operations(&mut tx, store_id, changes).await?;
-        let (decisions, operations) = decide_batch(&mut streams, &mut recorded, changes).await;
+        let (decisions, operations) =
+            decide_batch(&mut streams, &mut transfers, &mut recorded, changes).await;
         streams.into_write_batch(operations)?.write(&mut tx).await?;
+        transfers::write(&mut tx, transfers).await?;
         tx.commit().await?;
         Ok(decisions)
     }
@@ -274,6 +289,7 @@ fn outcome_from_code(code: &str) -> Option<Outcome> {
         Outcome::Applied,
         Outcome::VersionConflict,
         Outcome::InsufficientStock,
+        Outcome::TransferRefused,
     ]
     .into_iter()
     .find(|outcome| outcome.code() == code)

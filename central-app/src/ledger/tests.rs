@@ -8,6 +8,7 @@ use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::transfers::TransferStreams;
 use super::*;
 
 fn store() -> StoreId {
@@ -29,7 +30,12 @@ fn change(id: u128, delta: i64, expected_version: Option<i64>, origin: Origin) -
         origin,
         reason: None,
         client: None,
+        transfer: None,
     }
+}
+
+fn no_transfers() -> TransferStreams {
+    TransferStreams::new([])
 }
 
 async fn registered(quantity: i64) -> Streams {
@@ -50,7 +56,7 @@ async fn registered(quantity: i64) -> Streams {
 
 async fn decide(streams: &mut Streams, changes: &[Change]) -> Vec<(Outcome, Option<i64>, bool)> {
     let mut recorded = HashMap::new();
-    let (decisions, _) = decide_batch(streams, &mut recorded, changes).await;
+    let (decisions, _) = decide_batch(streams, &mut no_transfers(), &mut recorded, changes).await;
     decisions
         .into_iter()
         .map(|d| (d.outcome, d.version, d.replayed))
@@ -114,8 +120,13 @@ async fn a_replayed_refusal_still_refuses_dependent_changes() {
         },
     )]);
     let dependent = change(2, -1, Some(0), Origin::Store);
-    let (decisions, operations) =
-        decide_batch(&mut streams, &mut recorded, &[refused, dependent]).await;
+    let (decisions, operations) = decide_batch(
+        &mut streams,
+        &mut no_transfers(),
+        &mut recorded,
+        &[refused, dependent],
+    )
+    .await;
     assert!(decisions[0].replayed);
     assert_eq!(decisions[1].outcome, Outcome::VersionConflict);
     assert_eq!(operations.len(), 1, "only the new refusal is recorded");
@@ -131,6 +142,7 @@ async fn retryable_outcomes_are_not_recorded() {
     };
     let (decisions, operations) = decide_batch(
         &mut streams,
+        &mut no_transfers(),
         &mut recorded,
         &[change(1, 1, Some(3), Origin::Store), unknown],
     )

@@ -6,4 +6,5 @@ pub mod movements;
 pub mod rebuild;
 pub mod status;
 pub mod stock;
+pub mod transfers;
 pub mod write;

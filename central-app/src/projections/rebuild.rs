@@ -1,20 +1,24 @@
 //! `rebuild-projections` for central: what the log says `central_stock`
-//! must be (`service_infra::rebuild` runs the procedure).
+//! and `transfers` must be (`service_infra::rebuild` runs the procedure).
 
 use std::collections::BTreeMap;
 
 use cqrs_es::Aggregate;
 use domain::central::{CentralEvent, CentralStock};
+use domain::transfer::{Transfer, TransferEvent};
 use service_infra::rebuild::{LoggedEvent, Projections, differences};
 use sqlx::PgConnection;
 
 use super::stock;
+use super::transfers::{self, TransferRow};
 use super::write::StockRow;
 
 /// Every stream's state, as the log leaves it.
 #[derive(Default)]
 pub struct CentralProjections {
     states: BTreeMap<String, CentralStock>,
+    /// Each transfer and its last sequence.
+    transfers: BTreeMap<String, (Transfer, i64)>,
 }
 
 impl CentralProjections {
@@ -25,13 +29,28 @@ impl CentralProjections {
             .map(|row| ((row.store_id.clone(), row.sku.clone()), row))
             .collect()
     }
+
+    fn expected_transfers(&self) -> BTreeMap<String, TransferRow> {
+        self.transfers
+            .values()
+            .filter_map(|(state, version)| TransferRow::of(state, *version))
+            .map(|row| (row.transfer_id.to_string(), row))
+            .collect()
+    }
 }
 
 impl Projections for CentralProjections {
-    const AGGREGATE_TYPE: &'static str = CentralStock::TYPE;
-    const LOCK: &'static str = "LOCK TABLE central_stock IN EXCLUSIVE MODE";
+    const AGGREGATE_TYPES: &'static [&'static str] = &[CentralStock::TYPE, Transfer::TYPE];
+    const LOCK: &'static str = "LOCK TABLE central_stock, transfers IN EXCLUSIVE MODE";
 
     fn apply(&mut self, logged: LoggedEvent) -> anyhow::Result<()> {
+        if logged.aggregate_type == Transfer::TYPE {
+            let event: TransferEvent = serde_json::from_value(logged.payload)?;
+            let (state, version) = self.transfers.entry(logged.aggregate_id).or_default();
+            state.apply(event);
+            *version = logged.sequence;
+            return Ok(());
+        }
         let event: CentralEvent = serde_json::from_value(logged.payload)?;
         self.states
             .entry(logged.aggregate_id)
@@ -41,15 +60,29 @@ impl Projections for CentralProjections {
     }
 
     fn rows(&self) -> usize {
-        self.states.values().filter_map(StockRow::of).count()
+        self.states.values().filter_map(StockRow::of).count() + self.transfers.len()
     }
 
     async fn differences(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
-        Ok(differences_from(conn, &self.expected()).await?)
+        let mut found = differences_from(conn, &self.expected()).await?;
+        let actual: BTreeMap<String, TransferRow> =
+            transfers::page(&mut *conn, None, None, None, i64::MAX)
+                .await?
+                .into_iter()
+                .map(|row| (row.transfer_id.to_string(), row))
+                .collect();
+        found.extend(differences(
+            "transfers",
+            &self.expected_transfers(),
+            &actual,
+        ));
+        Ok(found)
     }
 
     async fn write(&self, conn: &mut PgConnection) -> anyhow::Result<()> {
-        Ok(write(conn, &self.expected()).await?)
+        write(conn, &self.expected()).await?;
+        write_transfers(conn, &self.expected_transfers()).await?;
+        Ok(())
     }
 }
 
@@ -69,6 +102,27 @@ async fn write(
              SELECT t.store_id, t.sku, t.name, t.quantity, t.version
                FROM jsonb_to_recordset($1) AS t(store_id text, sku text, name text,
                                                quantity bigint, version bigint)",
+        )
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces `transfers` with `rows`.
+async fn write_transfers(
+    tx: &mut PgConnection,
+    rows: &BTreeMap<String, TransferRow>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM transfers")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<&TransferRow> = rows.values().collect();
+    for chunk in rows.chunks(5_000) {
+        let json = serde_json::to_value(chunk).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        sqlx::query(
+            "INSERT INTO transfers SELECT * FROM jsonb_populate_recordset(NULL::transfers, $1)",
         )
         .bind(json)
         .execute(&mut *tx)

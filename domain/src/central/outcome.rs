@@ -13,6 +13,9 @@ pub enum Outcome {
     VersionConflict,
     VersionAhead,
     InsufficientStock,
+    /// A transfer step the transfer does not allow (cancelled, already
+    /// shipped, another store's, another quantity).
+    TransferRefused,
     OperationIdReused,
     SkuNotFound,
 }
@@ -25,6 +28,7 @@ impl Outcome {
             Self::VersionConflict => "version_conflict",
             Self::VersionAhead => "version_ahead",
             Self::InsufficientStock => "insufficient_stock",
+            Self::TransferRefused => "transfer_refused",
             Self::OperationIdReused => "operation_id_reused",
             Self::SkuNotFound => "sku_not_found",
         }
@@ -35,14 +39,17 @@ impl Outcome {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Applied | Self::VersionConflict | Self::InsufficientStock
+            Self::Applied | Self::VersionConflict | Self::InsufficientStock | Self::TransferRefused
         )
     }
 
     /// A change refused for good: later compare-and-set changes of the same
     /// stream in the batch were made on top of it and must be refused too.
     pub fn is_final_refusal(self) -> bool {
-        matches!(self, Self::VersionConflict | Self::InsufficientStock)
+        matches!(
+            self,
+            Self::VersionConflict | Self::InsufficientStock | Self::TransferRefused
+        )
     }
 }
 

@@ -105,6 +105,7 @@ impl StockItem {
             reason: note.reason,
             reapplies: note.reapplies,
             client: note.client,
+            transfer: note.transfer,
             at,
             quantity,
             version: self.version + 1,

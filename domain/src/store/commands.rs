@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::movement::ChangeKind;
+use crate::transfer::TransferId;
 use crate::values::{Delta, OperationId, Sku, Version};
 
 /// A request to the store's SKU stream.
@@ -91,6 +92,8 @@ pub enum SyncOutcome {
 pub enum RejectionReason {
     VersionConflict,
     InsufficientStock,
+    /// The transfer did not allow the step (it was cancelled first).
+    TransferRefused,
 }
 
 impl RejectionReason {
@@ -99,6 +102,7 @@ impl RejectionReason {
         match self {
             Self::VersionConflict => "version_conflict",
             Self::InsufficientStock => "insufficient_stock",
+            Self::TransferRefused => "transfer_refused",
         }
     }
 }
@@ -113,4 +117,6 @@ pub struct ChangeNote {
     pub reapplies: Option<OperationId>,
     /// The store client (till or staff) whose token made the change.
     pub client: Option<String>,
+    /// The transfer this change ships or receives.
+    pub transfer: Option<TransferId>,
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::RejectionReason;
 use crate::movement::ChangeKind;
+use crate::transfer::TransferId;
 use crate::values::{Delta, OperationId, Sku, Version};
 
 /// One fact in a store's SKU stream.
@@ -37,6 +38,10 @@ pub enum StockEvent {
         /// none when the local API ran without authentication.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<String>,
+        /// The transfer this change ships (`transfer_out`) or receives
+        /// (`transfer_in`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer: Option<TransferId>,
         at: DateTime<Utc>,
         /// The store's quantity after the change.
         quantity: i64,

@@ -65,6 +65,7 @@ fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: 
         reason: None,
         reapplies: None,
         client: None,
+        transfer: None,
         at: at(),
         quantity,
         version,
@@ -216,8 +217,8 @@ fn a_sale_is_recorded_with_its_kind() {
 fn an_adjustment_records_why_and_which_client_made_it() {
     let note = ChangeNote {
         reason: Some("shelf count".into()),
-        reapplies: None,
         client: Some("pos-01".into()),
+        ..ChangeNote::default()
     };
     let mut expected = adjusted(1, -5, None, 45, 1);
     if let StockEvent::StockAdjusted { reason, client, .. } = &mut expected {

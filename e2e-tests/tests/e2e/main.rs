@@ -21,3 +21,4 @@ mod quarantine;
 mod scale;
 mod sync_once;
 mod tokens;
+mod transfers;

@@ -29,8 +29,8 @@ fn count_request(sku: Sku, body: CountRequest, client: Option<String>) -> ledger
         expected_version: body.version.map(protocol::StreamVersion::get),
         note: ChangeNote {
             reason: body.reason.map(protocol::Reason::into_inner),
-            reapplies: None,
             client,
+            ..ChangeNote::default()
         },
     }
 }

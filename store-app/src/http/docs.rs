@@ -13,6 +13,7 @@ use utoipa::OpenApi;
     tags(
         (name = "auth", description = "The store's own tokens for its tills and staff (OAuth2 client credentials) and public keys"),
         (name = "inventory", description = "Stock updates and reads"),
+        (name = "transfers", description = "Transfers this store sends or receives: learned from central, shipped and received here"),
         (name = "sync", description = "Sync status and trigger"),
         (name = "changes", description = "The conflict inbox: changes central refused or the worker quarantined"),
         (name = "events", description = "The store's event log"),

@@ -67,8 +67,8 @@ fn change_request(sku: Sku, body: UpdateRequest, client: Option<String>) -> Chan
         expected_version: body.version.map(protocol::StreamVersion::get),
         note: ChangeNote {
             reason: body.reason.map(protocol::Reason::into_inner),
-            reapplies: None,
             client,
+            ..ChangeNote::default()
         },
     }
 }

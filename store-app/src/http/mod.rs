@@ -1,7 +1,8 @@
 //! The store's HTTP API and its router, one file per resource:
 //!
 //! - the local API for the store's tills (`/v1/local`): `inventory.rs`
-//!   (stock updates and reads), `counts.rs` (physical counts), `sync_status.rs` (a change's sync status,
+//!   (stock updates and reads), `counts.rs` (physical counts), `transfers.rs`
+//!   (shipping and receiving transfers), `sync_status.rs` (a change's sync status,
 //!   the sync trigger), `changes.rs` (the conflict inbox), `events.rs` (the
 //!   event log);
 //! - the worker API (`/v1/sync`, role `sync-worker`): `worker_api.rs`;
@@ -20,6 +21,7 @@ mod health;
 mod inventory;
 mod local_auth;
 mod sync_status;
+mod transfers;
 mod worker_api;
 
 use axum::Router;
@@ -34,6 +36,7 @@ use docs::ApiDoc;
 pub fn router(state: AppState) -> Router {
     let local_api = inventory::routes()
         .merge(counts::routes())
+        .merge(transfers::routes())
         .merge(sync_status::routes())
         .merge(changes::routes())
         .merge(events::routes());

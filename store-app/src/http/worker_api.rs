@@ -5,7 +5,9 @@
 
 use axum::extract::State;
 use domain::OperationId;
+use domain::transfer::TransferId;
 use protocol::error as responses;
+use protocol::transfers::TransferUpdate;
 use protocol::worker::{
     CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingChange, PendingPage,
     PendingQuery, QuarantineReport, Recorded,
@@ -18,6 +20,7 @@ use crate::ledger::CentralChange;
 use crate::projections::queries::{self, ChangeStatus};
 use crate::service;
 use crate::state::AppState;
+use crate::transfers;
 use service_infra::api_routes;
 use service_infra::app::ApiRoutes;
 use service_infra::database_error;
@@ -30,7 +33,8 @@ pub(super) fn routes() -> ApiRoutes<AppState> {
         record_failure,
         quarantine,
         checkpoint,
-        apply_central_changes
+        apply_central_changes,
+        save_transfers
     ]
 }
 
@@ -54,6 +58,7 @@ fn pending_change(status: ChangeStatus) -> Result<PendingChange, ApiError> {
         expected_version: change.expected_version.map(stored).transpose()?,
         occurred_at: change.occurred_at,
         client: change.client_id.map(stored).transpose()?,
+        transfer_id: change.transfer_id.map(TransferId::from),
         attempts: status.attempts,
     })
 }
@@ -166,7 +171,8 @@ pub async fn quarantine(
     Ok(recorded(usize::from(set_aside)))
 }
 
-/// The cursor after the last central change this store applied.
+/// The cursors after the last central change this store applied and the
+/// last transfer it saved.
 #[utoipa::path(get, path = "/v1/sync/checkpoint", tag = "worker", security(("bearer" = [])),
     responses(
         (status = 200, body = Checkpoint),
@@ -179,13 +185,39 @@ pub async fn checkpoint(
     Bearer(claims): Bearer,
 ) -> Result<Json<Checkpoint>, ApiError> {
     require_worker(&claims)?;
-    let cursor = queries::central_checkpoint(state.ledger.pool())
+    let parse = |text: Option<String>| {
+        text.map(|text| text.parse())
+            .transpose()
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("stored checkpoint: {e}")))
+    };
+    let pool = state.ledger.pool();
+    let cursor = parse(
+        queries::central_checkpoint(pool)
+            .await
+            .map_err(database_error)?,
+    )?;
+    let transfers = parse(transfers::checkpoint(pool).await.map_err(database_error)?)?;
+    Ok(Json(Checkpoint { cursor, transfers }))
+}
+
+/// Saves central's copies of this store's transfers (a newer copy replaces
+/// an older one, never the reverse) with the feed's cursor, in one
+/// transaction.
+#[utoipa::path(post, path = "/v1/sync/transfers", tag = "worker",
+    request_body = TransferUpdate, security(("bearer" = [])),
+    responses((status = 200, body = Recorded), responses::WorkerWriteErrors))]
+#[tracing::instrument(skip_all, fields(store_id = %state.store_id, transfers = body.transfers.len()))]
+pub async fn save_transfers(
+    State(state): State<AppState>,
+    Bearer(claims): Bearer,
+    Json(body): Json<TransferUpdate>,
+) -> Result<Json<Recorded>, ApiError> {
+    require_worker(&claims)?;
+    let checkpoint = body.checkpoint.to_string();
+    let saved = transfers::save(state.ledger.pool(), &body.transfers, &checkpoint)
         .await
-        .map_err(database_error)?
-        .map(|text| text.parse())
-        .transpose()
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored checkpoint: {e}")))?;
-    Ok(Json(Checkpoint { cursor }))
+        .map_err(database_error)?;
+    Ok(Json(Recorded { recorded: saved }))
 }
 
 /// Applies central's changes to this store (`CentralChangeApplied`) and moves

@@ -178,6 +178,9 @@ impl Ledger {
                 )),
                 reapplies: Some(original),
                 client,
+                // A person decided the refused change happened: it is
+                // reapplied on its own, outside any transfer.
+                transfer: None,
             },
         })
     }

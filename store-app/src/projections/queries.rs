@@ -49,7 +49,7 @@ pub struct ChangeStatus {
 }
 
 const CHANGE_COLUMNS: &str = "operation_id, sku, position, kind, delta, expected_version, reason,
-     client_id, occurred_at, quantity_after, version_after, status, result_code, because_of,
+     client_id, transfer_id, occurred_at, quantity_after, version_after, status, result_code, because_of,
      central_version, central_quantity, settled_at, attempts, last_error, next_attempt_at,
      quarantined_at";
 

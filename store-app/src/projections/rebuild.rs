@@ -23,7 +23,7 @@ pub struct StoreProjections {
 }
 
 impl Projections for StoreProjections {
-    const AGGREGATE_TYPE: &'static str = StockItem::TYPE;
+    const AGGREGATE_TYPES: &'static [&'static str] = &[StockItem::TYPE];
     const LOCK: &'static str = "LOCK TABLE events IN SHARE MODE";
 
     fn apply(&mut self, logged: LoggedEvent) -> anyhow::Result<()> {
@@ -32,7 +32,7 @@ impl Projections for StoreProjections {
         match change_update(&sku, Some(logged.position), &event) {
             Some(ChangeUpdate::Insert(change)) => {
                 self.last_operation.insert(sku.clone(), change.operation_id);
-                self.changes.insert(change.operation_id, change);
+                self.changes.insert(change.operation_id, *change);
             }
             Some(ChangeUpdate::Settle(settlement)) => {
                 if let Some(change) = self.changes.get_mut(&settlement.operation_id) {
@@ -86,7 +86,8 @@ async fn compare(
     .fetch_all(&mut *conn)
     .await?;
     let actual_changes: Vec<ChangeRow> = sqlx::query_as(
-        "SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id, occurred_at,
+        "SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id, transfer_id,
+                occurred_at,
                 quantity_after, version_after, status, result_code, because_of,
                 central_version, central_quantity, settled_at
            FROM changes ORDER BY operation_id",
@@ -154,9 +155,10 @@ async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::
     for chunk in changes.chunks(1000) {
         sqlx::query(
             "INSERT INTO changes (operation_id, sku, position, kind, delta, expected_version, reason,
-                                  client_id, occurred_at, quantity_after, version_after, status, result_code,
-                                  because_of, central_version, central_quantity, settled_at)
-             SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id, occurred_at,
+                                  client_id, transfer_id, occurred_at, quantity_after, version_after, status,
+                                  result_code, because_of, central_version, central_quantity, settled_at)
+             SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id,
+                    transfer_id, occurred_at,
                     quantity_after, version_after, status, result_code, because_of,
                     central_version, central_quantity, settled_at
                FROM jsonb_populate_recordset(NULL::changes, $1)",

@@ -61,6 +61,8 @@ pub struct ChangeRow {
     pub reason: Option<String>,
     /// The store client whose token made the change.
     pub client_id: Option<String>,
+    /// The transfer the change ships or receives.
+    pub transfer_id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,
     pub quantity_after: i64,
     pub version_after: i64,
@@ -162,7 +164,7 @@ pub struct Settlement {
 
 /// What an event does to the `changes` projection.
 pub enum ChangeUpdate {
-    Insert(ChangeRow),
+    Insert(Box<ChangeRow>),
     Settle(Settlement),
 }
 
@@ -177,11 +179,12 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             expected_version,
             reason,
             client,
+            transfer,
             at,
             quantity,
             version,
             ..
-        } => Some(ChangeUpdate::Insert(ChangeRow {
+        } => Some(ChangeUpdate::Insert(Box::new(ChangeRow {
             operation_id: operation_id.as_uuid(),
             sku: sku.to_string(),
             position,
@@ -190,6 +193,7 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             expected_version: *expected_version,
             reason: reason.clone(),
             client_id: client.clone(),
+            transfer_id: transfer.map(|id| id.as_uuid()),
             occurred_at: *at,
             quantity_after: *quantity,
             version_after: *version,
@@ -199,7 +203,7 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             central_version: None,
             central_quantity: None,
             settled_at: None,
-        })),
+        }))),
         StockEvent::ChangeSynced {
             operation_id,
             central_version,

@@ -9,6 +9,7 @@
 
 mod pull;
 mod push;
+mod transfers;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -115,6 +116,8 @@ pub struct SyncReport {
     pub quarantined: usize,
     /// Events the store appended for central's changes.
     pub pulled: u64,
+    /// Transfer copies the store saved (new or newer).
+    pub transfers: u64,
     /// The store's checkpoint in central's log after the pull.
     pub checkpoint: Option<protocol::LogCursor>,
     /// Stopped early by shutdown; the rest is left for the next sync.
@@ -192,6 +195,7 @@ pub async fn sync_store_with(
         push::push(ctx, store, run, &mut report, &mut recorded).await?;
         if !report.interrupted {
             pull::pull(ctx, store, run, &mut report, &recorded).await?;
+            transfers::pull_transfers(ctx, store, &mut report).await?;
         }
         Ok::<(), SyncError>(())
     }
@@ -219,7 +223,8 @@ pub async fn sync_store_with(
 }
 
 fn log_report(report: &SyncReport, elapsed: Duration) {
-    if report.pushed == 0 && report.pulled == 0 && report.outcome() == "ok" {
+    if report.pushed == 0 && report.pulled == 0 && report.transfers == 0 && report.outcome() == "ok"
+    {
         tracing::debug!(
             duration_ms = elapsed.as_millis() as u64,
             "sync found nothing to do"
@@ -235,6 +240,7 @@ fn log_report(report: &SyncReport, elapsed: Duration) {
         deferred = report.deferred,
         quarantined = report.quarantined,
         pulled = report.pulled,
+        transfers = report.transfers,
         duration_ms = elapsed.as_millis() as u64,
         "sync done"
     );

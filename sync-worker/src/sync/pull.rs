@@ -36,7 +36,7 @@ pub(super) async fn pull(
     report: &mut SyncReport,
     recorded: &HashSet<OperationId>,
 ) -> Result<(), SyncError> {
-    let mut after = store.checkpoint().await?;
+    let mut after = store.checkpoint().await?.cursor;
     loop {
         if run.stop.is_cancelled() {
             report.interrupted = true;

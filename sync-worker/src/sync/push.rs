@@ -332,6 +332,7 @@ mod tests {
             expected_version: StreamVersion::try_from(3).ok(),
             occurred_at: Utc::now(),
             client: None,
+            transfer_id: None,
             attempts: 0,
         }
     }
@@ -353,6 +354,7 @@ mod tests {
             (Outcome::Applied, FinalOutcome::Applied),
             (Outcome::VersionConflict, FinalOutcome::VersionConflict),
             (Outcome::InsufficientStock, FinalOutcome::InsufficientStock),
+            (Outcome::TransferRefused, FinalOutcome::TransferRefused),
         ] {
             let Verdict::Final(recorded) = verdict(&c, &result(&c, outcome, Some(4))) else {
                 panic!("{outcome:?} must be final");

@@ -102,6 +102,44 @@ impl CentralApi {
         status_and_body(request, "central").await
     }
 
+    /// `POST /v1/transfers`: head office asks `from` to send `quantity`
+    /// units of `sku` to `to`; status and body.
+    pub async fn request_transfer(
+        &self,
+        from: &str,
+        to: &str,
+        sku: &str,
+        quantity: i64,
+    ) -> (StatusCode, Value) {
+        let body = json!({ "from_store": from, "to_store": to, "sku": sku, "quantity": quantity });
+        let request = self
+            .http
+            .post(format!("{}/v1/transfers", self.url))
+            .bearer_auth(self.token().await)
+            .json(&body);
+        status_and_body(request, "central").await
+    }
+
+    /// `POST /v1/transfers/{id}/cancel`: status and body.
+    pub async fn cancel_transfer(&self, id: &str) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .post(format!("{}/v1/transfers/{id}/cancel", self.url))
+            .bearer_auth(self.token().await);
+        status_and_body(request, "central").await
+    }
+
+    /// A transfer as central has it.
+    pub async fn transfer(&self, id: &str) -> Value {
+        self.get(&format!("/v1/transfers/{id}"), &[]).await
+    }
+
+    /// Chain-wide availability of `sku` (`total_quantity`, `in_transit`,
+    /// `stores`).
+    pub async fn availability(&self, sku: &str) -> Value {
+        self.get(&format!("/v1/inventory/{sku}"), &[]).await
+    }
+
     /// The `ChangeApplied` event of `operation_id` in `store`'s log, as
     /// `/v1/events` shows it (payload and metadata), if there is one.
     pub async fn applied_event(&self, store: &str, operation_id: Uuid) -> Option<Value> {

@@ -167,6 +167,46 @@ impl StoreApi {
         serde_json::from_value(body).expect("count response")
     }
 
+    /// `POST /v1/local/transfers/{id}/ship`: status and body.
+    pub async fn ship(&self, transfer_id: &str) -> (StatusCode, Value) {
+        let path = format!("/v1/local/transfers/{transfer_id}/ship");
+        status_and_body(self.request(Method::POST, &path), "store").await
+    }
+
+    /// `POST /v1/local/transfers/{id}/receive` with `received` units:
+    /// status and body.
+    pub async fn receive(&self, transfer_id: &str, received: i64) -> (StatusCode, Value) {
+        let path = format!("/v1/local/transfers/{transfer_id}/receive");
+        let request = self
+            .request(Method::POST, &path)
+            .json(&json!({ "received": received }));
+        status_and_body(request, "store").await
+    }
+
+    /// `GET /v1/local/transfers/{id}`: status and body (404 until central
+    /// told the store of it).
+    pub async fn transfer(&self, transfer_id: &str) -> (StatusCode, Value) {
+        let path = format!("/v1/local/transfers/{transfer_id}");
+        status_and_body(self.request(Method::GET, &path), "store").await
+    }
+
+    /// Waits (failing after `timeout`) until the store's copy of a transfer
+    /// stands at `local_status` here; the copy.
+    pub async fn transfer_reaches(
+        &self,
+        transfer_id: &str,
+        local_status: &str,
+        timeout: Duration,
+    ) -> Value {
+        let what = format!("transfer {transfer_id} {local_status} at {}", self.id);
+        let (copy, _) = wait_for(&what, timeout, || async {
+            let (status, body) = self.transfer(transfer_id).await;
+            (status == StatusCode::OK && body["local_status"] == local_status).then_some(body)
+        })
+        .await;
+        copy
+    }
+
     /// An update that must be accepted.
     pub async fn update(&self, sku: &str, delta: i64, version: Option<i64>) -> Update {
         let (status, body) = self.try_update(sku, delta, version).await;
