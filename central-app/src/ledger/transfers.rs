@@ -3,7 +3,7 @@
 //! checked against the transfer before the change applies and recorded on
 //! it in the same transaction.
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use domain::central::Outcome;
 use domain::transfer::{Transfer, TransferCommand, TransferError, TransferId, TransferOrder};
 use domain::{ChangeKind, StoreId};
@@ -15,6 +15,12 @@ use sqlx::PgConnection;
 use super::streams::Streams;
 use super::{Change, Decision, Ledger, LedgerError};
 use crate::projections::transfers::{TransferRow, TransferWrite};
+
+/// The time recorded in transfer events, at the precision PostgreSQL
+/// stores, so the log and the `transfers` rows agree to the microsecond.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
 
 /// The transfers one transaction works on.
 pub type TransferStreams = StreamSet<TransferId, Transfer, Value>;
@@ -33,7 +39,8 @@ pub async fn lock_for_batch(
 /// transfer is no step at all (`None` inside).
 fn step_of(store_id: &StoreId, change: &Change) -> Option<(TransferId, Option<TransferCommand>)> {
     let id = change.transfer?;
-    let (store_id, operation_id, at) = (store_id.clone(), change.operation_id, change.occurred_at);
+    let at = change.occurred_at.trunc_subsecs(6);
+    let (store_id, operation_id) = (store_id.clone(), change.operation_id);
     let command = match change.kind {
         ChangeKind::TransferOut => Some(TransferCommand::Ship {
             store_id,
@@ -133,7 +140,7 @@ impl Ledger {
                 TransferStreams::lock_and_load(&mut tx, [id], |id| id.to_string()).await?;
             let command = TransferCommand::Request {
                 order: order.clone(),
-                at: Utc::now(),
+                at: now(),
             };
             set.execute(&id, command, json!({ "admin_client": client }))
                 .await?;
@@ -167,7 +174,7 @@ impl Ledger {
             let mut tx = self.pool.begin().await?;
             let mut set =
                 TransferStreams::lock_and_load(&mut tx, [id], |id| id.to_string()).await?;
-            let command = TransferCommand::Cancel { at: Utc::now() };
+            let command = TransferCommand::Cancel { at: now() };
             set.execute(&id, command, json!({ "admin_client": client }))
                 .await?;
             self.finish(tx, set, id).await

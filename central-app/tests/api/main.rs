@@ -13,4 +13,5 @@ mod outcomes;
 mod secrets;
 mod status;
 mod tokens;
+mod transfers;
 mod validation;

@@ -16,4 +16,5 @@ mod kinds;
 mod local_auth;
 mod operations;
 mod sync;
+mod transfers;
 mod worker;
