@@ -40,6 +40,8 @@ pub struct Verdict {
     /// Propagation from a store change to central applying it, p50 and p99
     /// in seconds, over the whole run.
     pub propagation: Option<(f64, f64)>,
+    /// Transfers by final status at central.
+    pub transfers: HashMap<String, u64>,
 }
 
 impl Verdict {
@@ -83,6 +85,11 @@ pub async fn run(stack: &Stack, record: &Record, quiet_since: Instant) -> Verdic
         verdict
             .mismatches
             .push(format!("the check itself failed: {error:#}"));
+    }
+    if let Err(error) = check_movements(&urls, stack, record, &mut verdict).await {
+        verdict
+            .mismatches
+            .push(format!("the movement check itself failed: {error:#}"));
     }
     verify_rebuilds(&urls, &mut verdict);
     verdict
@@ -296,6 +303,83 @@ async fn check_logs(
                 .abuse
                 .push(format!("abusive request {id} reached central ({store})"));
         }
+    }
+    Ok(())
+}
+
+/// Counts and transfers: every matched count is recorded at its store;
+/// every transfer ends as its flow expected (`received` or `cancelled`),
+/// shipped and received its quantity, and nothing is left in transit; the
+/// units transfers moved at central sum to zero (they conserve units: only
+/// sales, receipts, returns, damage, counts and adjustments move the
+/// chain's total).
+async fn check_movements(
+    urls: &[String],
+    stack: &Stack,
+    record: &Record,
+    verdict: &mut Verdict,
+) -> anyhow::Result<()> {
+    for (index, store) in stack.stores.iter().enumerate() {
+        let mut db = connect(&urls[index + 1]).await?;
+        let counted: HashSet<Uuid> = sqlx::query_scalar("SELECT operation_id FROM counts")
+            .fetch_all(&mut db)
+            .await?
+            .into_iter()
+            .collect();
+        for (_, id) in lock(&record.matched_counts)
+            .iter()
+            .filter(|(s, _)| *s == store.id)
+        {
+            if !counted.contains(id) {
+                verdict.lost.push(format!(
+                    "{id}: matched count acked by {} but not recorded",
+                    store.id
+                ));
+            }
+        }
+    }
+    let mut central = connect(&urls[0]).await?;
+    let rows: Vec<(Uuid, String, i64, Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT transfer_id, status, quantity, shipped, received FROM transfers")
+            .fetch_all(&mut central)
+            .await?;
+    let at_central: HashMap<Uuid, (String, i64, Option<i64>, Option<i64>)> = rows
+        .into_iter()
+        .map(|(id, status, quantity, shipped, received)| {
+            (id, (status, quantity, shipped, received))
+        })
+        .collect();
+    for (id, expected) in lock(&record.transfers).iter() {
+        let Some((status, quantity, shipped, received)) = at_central.get(id) else {
+            verdict
+                .lost
+                .push(format!("transfer {id}: requested but not at central"));
+            continue;
+        };
+        *verdict.transfers.entry(status.clone()).or_default() += 1;
+        if status != expected {
+            verdict.stuck.push(format!(
+                "transfer {id}: {status} at central, its flow expected {expected}"
+            ));
+        }
+        if status == "received" && (*shipped != Some(*quantity) || *received != Some(*quantity)) {
+            verdict.mismatches.push(format!(
+                "transfer {id}: {quantity} asked, {shipped:?} shipped, {received:?} received"
+            ));
+        }
+    }
+    let (in_transit, moved): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT coalesce(sum(shipped), 0) FROM transfers WHERE status = 'shipped')::bigint,
+                (SELECT coalesce(sum((payload->'ChangeApplied'->>'delta')::bigint), 0) FROM events
+                  WHERE event_type = 'ChangeApplied'
+                    AND payload->'ChangeApplied'->>'kind' IN ('transfer_out', 'transfer_in'))::bigint",
+    )
+    .fetch_one(&mut central)
+    .await?;
+    if in_transit != 0 || moved != 0 {
+        verdict.mismatches.push(format!(
+            "transfers do not conserve units: {in_transit} in transit, {moved} units moved in all"
+        ));
     }
     Ok(())
 }

@@ -12,12 +12,16 @@
 //! - Every 2 s a store manager reapplies one refused change from a store's
 //!   conflict inbox (a 201 is an acknowledged store change; reapplying the
 //!   same change again, by two rounds racing, is one change).
+//! - 3 % of store requests are physical counts, and every few seconds head
+//!   office asks one store to send units to the other (`movements.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use e2e_tests::harness::Stack;
+
+use crate::movements;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Client, RequestBuilder, StatusCode};
@@ -72,10 +76,15 @@ pub struct Record {
     pub retries: Mutex<u64>,
     /// Operations given up after [`GIVE_UP_AFTER`] (never answered).
     pub abandoned: Mutex<Vec<Uuid>>,
+    /// Counts that matched (recorded, nothing to sync): store and id.
+    pub matched_counts: Mutex<Vec<(String, Uuid)>>,
+    /// Every transfer requested, with the status it must end in
+    /// (`received` or `cancelled`; another while its flow still runs).
+    pub transfers: Mutex<HashMap<Uuid, &'static str>>,
 }
 
 impl Record {
-    fn count(&self, kind: &str, status: StatusCode) {
+    pub fn count(&self, kind: &str, status: StatusCode) {
         *lock(&self.answers)
             .entry(format!("{kind} {}", status.as_u16()))
             .or_default() += 1;
@@ -91,9 +100,9 @@ pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// One store as the tills reach it.
 #[derive(Clone)]
-struct Till {
-    store_id: String,
-    url: String,
+pub struct Till {
+    pub store_id: String,
+    pub url: String,
     /// The store's manager token (the harness signed in once; it lives
     /// longer than any soak).
     token: String,
@@ -102,7 +111,7 @@ struct Till {
 /// Head office as its staff reach it, with the admin's tokens from the
 /// worker's own token source (refreshed before expiry, or after a 401).
 #[derive(Clone)]
-struct HeadOffice {
+pub struct HeadOffice {
     url: String,
     tokens: TokenSource,
 }
@@ -155,6 +164,7 @@ pub fn spawn(
         let mut sent = 0u64;
         let mut adjusts = 0u64;
         let mut inbox_rounds = 0u64;
+        let mut transfers = 0u64;
         while !*stopped.borrow() {
             let elapsed = started.elapsed().as_secs_f64();
             while (sent as f64) < elapsed * rate {
@@ -187,6 +197,13 @@ pub fn spawn(
                 let (http, record) = (http.clone(), Arc::clone(&record));
                 tasks.spawn(async move { till.clear_one_refusal(&http, &record).await });
             }
+            while (transfers as f64) < elapsed / movements::TRANSFER_EVERY.as_secs_f64() {
+                transfers += 1;
+                let flow = movements::TransferFlow::draw(&mut rng, &tills, &skus);
+                let (http, record, office) =
+                    (http.clone(), Arc::clone(&record), head_office.clone());
+                tasks.spawn(async move { flow.run(&http, &office, &record).await });
+            }
             while tasks.try_join_next().is_some() {}
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -203,6 +220,8 @@ enum StoreJob {
         delta: i64,
         version: Option<i64>,
     },
+    /// A physical count: the shelf holds `counted`.
+    Count { counted: i64 },
     /// A request that must be refused with this status.
     Abusive {
         expect: StatusCode,
@@ -222,6 +241,11 @@ impl StoreJob {
     ) -> Self {
         if rng.random_bool(0.01) {
             return Self::abusive(rng);
+        }
+        if rng.random_bool(0.03) {
+            return Self::Count {
+                counted: rng.random_range(10..=60),
+            };
         }
         let delta = if rng.random_bool(0.7) {
             -rng.random_range(1..=3)
@@ -337,6 +361,9 @@ impl StoreJob {
                     });
                 }
             }
+            Self::Count { counted } => {
+                movements::count(http, till, sku, counted, record).await;
+            }
             Self::Abusive {
                 expect,
                 body,
@@ -372,8 +399,13 @@ impl StoreJob {
 
 impl Till {
     /// A `POST` to the store with its token.
-    fn post(&self, http: &Client, url: &str) -> RequestBuilder {
+    pub fn post(&self, http: &Client, url: &str) -> RequestBuilder {
         http.post(url).bearer_auth(&self.token)
+    }
+
+    /// A `GET` of the store with its token.
+    pub fn get(&self, http: &Client, url: &str) -> RequestBuilder {
+        http.get(url).bearer_auth(&self.token)
     }
 
     /// A store manager's round of the conflict inbox: reapplies the first
@@ -418,41 +450,56 @@ impl HeadOffice {
     /// central answers.
     async fn adjust(&self, http: &Client, store_id: &str, sku: &str, delta: i64, record: &Record) {
         let operation_id = Uuid::now_v7();
-        let url = format!("{}/v1/stores/{store_id}/inventory/{sku}/adjust", self.url);
+        let path = format!("/v1/stores/{store_id}/inventory/{sku}/adjust");
         let body = json!({ "delta": delta, "operation_id": operation_id, "reason": "soak" });
+        let Some((status, body)) = self.post(http, &path, &body, operation_id, record).await else {
+            return;
+        };
+        record.count("adjust", status);
+        // Central answers an applied change with 200 and the decision; a
+        // refusal is a 4xx.
+        if status.is_success() && body["outcome"] == "applied" {
+            lock(&record.acked).push(Acked {
+                store_id: store_id.to_owned(),
+                operation_id,
+                origin: Origin::HeadOffice,
+                kind: "adjustment".to_owned(),
+            });
+        }
+    }
+
+    /// `POST {path}` at central with an admin token, retried (same body)
+    /// until central answers with anything but a 5xx; `None` when given up
+    /// (recorded under `operation_id`).
+    pub async fn post(
+        &self,
+        http: &Client,
+        path: &str,
+        body: &Value,
+        operation_id: Uuid,
+        record: &Record,
+    ) -> Option<(StatusCode, Value)> {
+        let url = format!("{}{path}", self.url);
         let started = Instant::now();
         loop {
             let Ok(token) = self.tokens.get().await else {
                 if started.elapsed() > GIVE_UP_AFTER {
                     lock(&record.abandoned).push(operation_id);
-                    return;
+                    return None;
                 }
                 retry_pause(record).await;
                 continue;
             };
-            let request = http.post(&url).bearer_auth(token.as_str()).json(&body);
+            let request = http.post(&url).bearer_auth(token.as_str()).json(body);
             match answer(request).await {
                 Some((StatusCode::UNAUTHORIZED, _)) => {
                     self.tokens.invalidate(&token).await;
                     retry_pause(record).await;
                 }
-                Some((status, body)) if !status.is_server_error() => {
-                    record.count("adjust", status);
-                    // Central answers an applied change with 200 and the
-                    // decision; a refusal is a 4xx.
-                    if status.is_success() && body["outcome"] == "applied" {
-                        lock(&record.acked).push(Acked {
-                            store_id: store_id.to_owned(),
-                            operation_id,
-                            origin: Origin::HeadOffice,
-                            kind: "adjustment".to_owned(),
-                        });
-                    }
-                    return;
-                }
+                Some((status, body)) if !status.is_server_error() => return Some((status, body)),
                 _ if started.elapsed() > GIVE_UP_AFTER => {
                     lock(&record.abandoned).push(operation_id);
-                    return;
+                    return None;
                 }
                 _ => retry_pause(record).await,
             }
@@ -462,7 +509,7 @@ impl HeadOffice {
 
 /// Sends the request `build` makes until a server answers it with
 /// anything but a 5xx; `None` when it was given up.
-async fn send(
+pub async fn send(
     record: &Record,
     operation_id: Uuid,
     build: impl Fn() -> RequestBuilder,
@@ -482,7 +529,7 @@ async fn send(
 
 /// The status and JSON body (`null` when not JSON), or `None` when the
 /// attempt timed out or lost its connection.
-async fn answer(request: RequestBuilder) -> Option<(StatusCode, Value)> {
+pub async fn answer(request: RequestBuilder) -> Option<(StatusCode, Value)> {
     let response = request.send().await.ok()?;
     let status = response.status();
     let bytes = response.bytes().await.ok()?;
@@ -492,7 +539,7 @@ async fn answer(request: RequestBuilder) -> Option<(StatusCode, Value)> {
     ))
 }
 
-async fn retry_pause(record: &Record) {
+pub async fn retry_pause(record: &Record) {
     *lock(&record.retries) += 1;
     tokio::time::sleep(Duration::from_millis(250)).await;
 }

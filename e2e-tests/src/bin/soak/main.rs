@@ -18,6 +18,7 @@
 mod check;
 mod faults;
 mod load;
+mod movements;
 mod report;
 mod resources;
 

@@ -40,6 +40,8 @@ pub struct Report {
     pub abuse: usize,
     /// Store changes central rejected, by reason.
     pub rejected: BTreeMap<String, u64>,
+    /// Transfers by final status at central.
+    pub transfers: BTreeMap<String, u64>,
     pub convergence_seconds: Option<f64>,
     pub propagation_p50_seconds: Option<f64>,
     pub propagation_p99_seconds: Option<f64>,
@@ -98,6 +100,7 @@ impl Report {
             mismatches: verdict.mismatches.len(),
             abuse: verdict.abuse.len(),
             rejected: verdict.rejected.into_iter().collect(),
+            transfers: verdict.transfers.into_iter().collect(),
             convergence_seconds: verdict.convergence_seconds,
             propagation_p50_seconds: verdict.propagation.map(|(p50, _)| p50),
             propagation_p99_seconds: verdict.propagation.map(|(_, p99)| p99),
@@ -138,6 +141,7 @@ impl Report {
             self.lost, self.duplicated, self.stuck, self.mismatches, self.abuse
         );
         println!("rejected by central: {:?}", self.rejected);
+        println!("transfers at central: {:?}", self.transfers);
         match self.convergence_seconds {
             Some(seconds) => println!("converged {seconds:.1}s after the last fault and the load"),
             None => println!("did NOT converge"),
