@@ -307,6 +307,16 @@ async fn check_logs(
     Ok(())
 }
 
+/// A transfer at central, as the checker reads it.
+#[derive(sqlx::FromRow)]
+struct TransferRow {
+    transfer_id: Uuid,
+    status: String,
+    quantity: i64,
+    shipped: Option<i64>,
+    received: Option<i64>,
+}
+
 /// Counts and transfers: every matched count is recorded at its store;
 /// every transfer ends as its flow expected (`received` or `cancelled`),
 /// shipped and received its quantity, and nothing is left in transit; the
@@ -339,18 +349,21 @@ async fn check_movements(
         }
     }
     let mut central = connect(&urls[0]).await?;
-    let rows: Vec<(Uuid, String, i64, Option<i64>, Option<i64>)> =
+    let rows: Vec<TransferRow> =
         sqlx::query_as("SELECT transfer_id, status, quantity, shipped, received FROM transfers")
             .fetch_all(&mut central)
             .await?;
-    let at_central: HashMap<Uuid, (String, i64, Option<i64>, Option<i64>)> = rows
-        .into_iter()
-        .map(|(id, status, quantity, shipped, received)| {
-            (id, (status, quantity, shipped, received))
-        })
-        .collect();
+    let at_central: HashMap<Uuid, TransferRow> =
+        rows.into_iter().map(|row| (row.transfer_id, row)).collect();
     for (id, expected) in lock(&record.transfers).iter() {
-        let Some((status, quantity, shipped, received)) = at_central.get(id) else {
+        let Some(TransferRow {
+            status,
+            quantity,
+            shipped,
+            received,
+            ..
+        }) = at_central.get(id)
+        else {
             verdict
                 .lost
                 .push(format!("transfer {id}: requested but not at central"));
