@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod text;
 pub mod timestamp;
 pub mod transfers;
+pub mod units;
 pub mod version;
 pub mod worker;
 

@@ -12,6 +12,7 @@ use crate::cursor::{After, LogCursor};
 use crate::limit::Limit;
 use crate::outcome::SyncState;
 use crate::text::Reason;
+use crate::units::Counted;
 use crate::version::StreamVersion;
 
 /// A kind a plain stock update may have: any [`ChangeKind`] but counts and
@@ -94,8 +95,7 @@ pub struct UpdateResponse {
 pub struct CountRequest {
     /// Units on the shelf. The store records the difference from its
     /// quantity as a change of kind `count` (at most ±1,000,000 units).
-    #[schema(minimum = 0, maximum = 1_000_000)]
-    pub counted: i64,
+    pub counted: Counted,
     /// Compare-and-set: the version the client last saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<StreamVersion>,

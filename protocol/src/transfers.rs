@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::cursor::{After, LogCursor};
 use crate::limit::Limit;
 use crate::outcome::SyncState;
+use crate::units::Units;
 
 /// Head office asks one store to send units of an SKU to another.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -24,8 +25,7 @@ pub struct TransferRequest {
     pub to_store: StoreId,
     pub sku: Sku,
     /// Units to send.
-    #[schema(minimum = 1, maximum = 1_000_000)]
-    pub quantity: i64,
+    pub quantity: Units,
 }
 
 /// A transfer as central knows it.
@@ -119,8 +119,7 @@ pub struct TransferUpdate {
 pub struct ReceiveRequest {
     /// Units that arrived; a difference from what shipped is the
     /// transfer's discrepancy.
-    #[schema(minimum = 1, maximum = 1_000_000)]
-    pub received: i64,
+    pub received: Units,
 }
 
 /// Where a transfer stands at this store: central's status, or the step

@@ -70,17 +70,22 @@ _ACCEPTABLE = {401, 403, 404, 409, 429}
 _BUSINESS_REFUSALS = {"insufficient_stock"}
 
 
-def _is_kind_sign_refusal(body):
-    """The one cross-field rule of an update: a change's sign must fit its
-    kind (a `sale` removes stock, a `receipt` adds it). Each field is valid
-    on its own, so the document states the rule in words (the `kind`
-    description) and the server answers `validation_failed` naming `delta`
-    and the kind; any other `validation_failed` still fails the check."""
+def _is_cross_field_refusal(body):
+    """The rules that tie valid fields together, which a schema cannot say
+    (the documents state them in words) and the server answers with
+    `validation_failed` naming the field: an update's sign must fit its kind
+    (a `sale` removes stock); a count may not be further from the store's
+    quantity than one change may move (`counted`, with the `difference`);
+    a transfer needs two different stores (`to_store`). Any other
+    `validation_failed` still fails the check."""
+    if body.get("code") != "validation_failed":
+        return False
     details = body.get("details") or {}
+    field = details.get("field")
     return (
-        body.get("code") == "validation_failed"
-        and details.get("field") == "delta"
-        and details.get("kind") in {"sale", "damage", "receipt", "return"}
+        (field == "delta" and details.get("kind") in {"sale", "damage", "receipt", "return"})
+        or (field == "counted" and "difference" in details)
+        or field == "to_store"
     )
 
 
@@ -88,7 +93,7 @@ def _is_kind_sign_refusal(body):
 def positive_data_accepted(ctx, response, case):
     """schemathesis' positive_data_acceptance (turned off in
     schemathesis.toml), except that a 422 whose `code` is a business
-    refusal, or the kind/sign rule of an update, passes. Any other 4xx to schema-valid data still fails, so a
+    refusal, or one of the cross-field rules, passes. Any other 4xx to schema-valid data still fails, so a
     document that is looser than its server is still caught."""
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
@@ -101,7 +106,7 @@ def positive_data_accepted(ctx, response, case):
             body = response.json()
         except Exception:  # noqa: BLE001 - a non-JSON 422 is a failure below
             body = {}
-        if body.get("code") in _BUSINESS_REFUSALS or _is_kind_sign_refusal(body):
+        if body.get("code") in _BUSINESS_REFUSALS or _is_cross_field_refusal(body):
             return None
     raise AssertionError(
         f"Valid data should have been accepted: got {status} {response.text[:300]}"

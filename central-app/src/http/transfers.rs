@@ -94,7 +94,7 @@ pub async fn request(
         from_store: body.from_store,
         to_store: body.to_store,
         sku: body.sku,
-        quantity: body.quantity,
+        quantity: body.quantity.get(),
     };
     let row = service::request_transfer(&state, order, claims.sub).await?;
     Ok((StatusCode::CREATED, Json(view(row)?)))

@@ -25,7 +25,7 @@ fn count_request(sku: Sku, body: CountRequest, client: Option<String>) -> ledger
     ledger::CountRequest {
         sku,
         operation_id: body.operation_id.unwrap_or_else(OperationId::new_v7),
-        counted: body.counted,
+        counted: body.counted.get(),
         expected_version: body.version.map(protocol::StreamVersion::get),
         note: ChangeNote {
             reason: body.reason.map(protocol::Reason::into_inner),

@@ -202,9 +202,6 @@ pub async fn receive(
     Json(body): Json<ReceiveRequest>,
 ) -> Result<Response, ApiError> {
     client.require(WRITE)?;
-    if body.received < 1 {
-        return Err(invalid("received", "received must be at least 1"));
-    }
     let transfer = known_transfer(&state, &id).await?;
     let ready = (
         TransferStep::Receive,
@@ -212,7 +209,11 @@ pub async fn receive(
         LocalTransferStatus::Shipped,
     );
     check_step(&state, &transfer, ready).await?;
-    let step = (TransferStep::Receive, ChangeKind::TransferIn, body.received);
+    let step = (
+        TransferStep::Receive,
+        ChangeKind::TransferIn,
+        body.received.get(),
+    );
     take_step(&state, &transfer, step, client.client_id).await
 }
 
