@@ -9,6 +9,8 @@ pub use service_infra::event_log::LogCursor as Cursor;
 use service_infra::event_log::{StoredEvent, read_page};
 use sqlx::PgPool;
 
+use crate::projections::transfers::TRANSFER_LOG;
+
 /// Which events to read.
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
@@ -37,7 +39,8 @@ impl From<StoredEvent> for LogEvent {
             .aggregate_id
             .split_once('/')
             .map(|(store, sku)| (store.to_owned(), sku.to_owned()))
-            .unwrap_or_default();
+            // A transfer's stream (its id): in the transfer part of the log.
+            .unwrap_or_else(|| (TRANSFER_LOG.to_owned(), String::new()));
         Self {
             position: event.position,
             store_id,
