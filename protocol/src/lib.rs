@@ -23,7 +23,6 @@ pub mod outcome;
 pub mod text;
 pub mod timestamp;
 pub mod transfers;
-pub mod units;
 pub mod version;
 pub mod worker;
 

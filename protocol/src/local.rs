@@ -12,8 +12,7 @@ use crate::cursor::{After, LogCursor};
 use crate::limit::Limit;
 use crate::outcome::SyncState;
 use crate::text::Reason;
-use crate::units::Counted;
-use crate::version::StreamVersion;
+use crate::version::{Counted, StreamVersion};
 
 /// A kind a plain stock update may have: any [`ChangeKind`] but counts and
 /// transfers, which have their own operations.

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::cursor::{After, LogCursor};
 use crate::limit::Limit;
 use crate::outcome::SyncState;
-use crate::units::Units;
+use crate::version::Units;
 
 /// Head office asks one store to send units of an SKU to another.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

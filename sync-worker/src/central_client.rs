@@ -81,16 +81,8 @@ impl CentralClient {
         after: Option<LogCursor>,
         limit: u32,
     ) -> Result<EventsPage, CallError> {
-        let limit = limit.to_string();
-        let after = after.map(|cursor| cursor.to_string());
-        call(&self.tokens, "central", || {
-            let mut query = vec![("store_id", store_id.as_str()), ("limit", limit.as_str())];
-            if let Some(after) = &after {
-                query.push(("after", after.as_str()));
-            }
-            self.http.get(self.events_url.clone()).query(&query)
-        })
-        .await
+        self.read_log(&self.events_url, store_id, after, limit)
+            .await
     }
 
     /// The transfers of `store_id` that moved in central's log after
@@ -102,6 +94,19 @@ impl CentralClient {
         after: Option<LogCursor>,
         limit: u32,
     ) -> Result<TransferFeed, CallError> {
+        self.read_log(&self.transfers_url, store_id, after, limit)
+            .await
+    }
+
+    /// `GET url?store_id=&limit=&after=`: a page of one of central's log
+    /// readers for one store.
+    async fn read_log<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+        store_id: &StoreId,
+        after: Option<LogCursor>,
+        limit: u32,
+    ) -> Result<T, CallError> {
         let limit = limit.to_string();
         let after = after.map(|cursor| cursor.to_string());
         call(&self.tokens, "central", || {
@@ -109,7 +114,7 @@ impl CentralClient {
             if let Some(after) = &after {
                 query.push(("after", after.as_str()));
             }
-            self.http.get(self.transfers_url.clone()).query(&query)
+            self.http.get(url.clone()).query(&query)
         })
         .await
     }

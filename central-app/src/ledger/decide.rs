@@ -95,19 +95,23 @@ fn repeat(streams: &Streams, change: &Change, previous: &Recorded) -> Decision {
             quantity: Some(previous.quantity),
             replayed: true,
         },
-        Repeat::Reused => {
-            let current = streams
-                .get(&change.sku)
-                .filter(|stream| stream.state.is_registered());
-            Decision {
-                operation_id: change.operation_id,
-                sku: change.sku.clone(),
-                outcome: Outcome::OperationIdReused,
-                version: current.map(|stream| stream.state.version),
-                quantity: current.map(|stream| stream.state.quantity),
-                replayed: false,
-            }
-        }
+        Repeat::Reused => refused_as(streams, change, Outcome::OperationIdReused),
+    }
+}
+
+/// `change` refused with `outcome` and the stream's current figures (none
+/// for an unregistered SKU).
+pub fn refused_as(streams: &Streams, change: &Change, outcome: Outcome) -> Decision {
+    let current = streams
+        .get(&change.sku)
+        .filter(|stream| stream.state.is_registered());
+    Decision {
+        operation_id: change.operation_id,
+        sku: change.sku.clone(),
+        outcome,
+        version: current.map(|stream| stream.state.version),
+        quantity: current.map(|stream| stream.state.quantity),
+        replayed: false,
     }
 }
 

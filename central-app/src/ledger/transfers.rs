@@ -87,21 +87,14 @@ pub fn refusal(
 pub fn refused(streams: &Streams, change: &Change, error: &TransferError) -> Decision {
     tracing::info!(operation_id = %change.operation_id, transfer = ?change.transfer, %error,
         "transfer step refused");
-    let current = streams
-        .get(&change.sku)
-        .filter(|stream| stream.state.is_registered());
-    Decision {
-        operation_id: change.operation_id,
-        sku: change.sku.clone(),
-        outcome: if current.is_some() {
-            Outcome::TransferRefused
-        } else {
-            Outcome::SkuNotFound
-        },
-        version: current.map(|stream| stream.state.version),
-        quantity: current.map(|stream| stream.state.quantity),
-        replayed: false,
+    let decision = super::decide::refused_as(streams, change, Outcome::TransferRefused);
+    if decision.version.is_none() {
+        return Decision {
+            outcome: Outcome::SkuNotFound,
+            ..decision
+        };
     }
+    decision
 }
 
 /// Records an applied change's step on its transfer ([`refusal`] already
