@@ -7,6 +7,9 @@
 //!   stock rules every change must pass before central appends it.
 //! - [`transfer`]: stock sent between two stores — requested by head
 //!   office, shipped and received by the stores as changes of their own.
+//! - [`reservation`]: holds for online orders at a store — held, then
+//!   fulfilled, released, expired or short — and when a low-stock alert is
+//!   due.
 //! - [`idempotency`]: when a repeated operation id is a replay and when it is
 //!   a reuse.
 //!
@@ -20,6 +23,7 @@ pub mod idempotency;
 pub mod movement;
 #[cfg(feature = "openapi")]
 mod openapi;
+pub mod reservation;
 pub mod store;
 pub mod transfer;
 pub mod values;

@@ -7,6 +7,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFo
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::reservation::ReservationId;
 use crate::transfer::TransferId;
 use crate::values::{
     Delta, MAX_ABS_DELTA, OperationId, SKU_PATTERN, STORE_ID_PATTERN, Sku, StoreId,
@@ -69,6 +70,16 @@ impl PartialSchema for TransferId {
     }
 }
 impl ToSchema for TransferId {}
+
+impl PartialSchema for ReservationId {
+    fn schema() -> RefOr<Schema> {
+        uuid(
+            "Identifies one reservation (a hold); repeating it makes a retry safe.",
+            "0192f1d6-7c1a-7cc0-9a51-3c1fe4a7c001",
+        )
+    }
+}
+impl ToSchema for ReservationId {}
 
 impl PartialSchema for Delta {
     /// A non-zero integer within ±[`MAX_ABS_DELTA`]: two ranges, since JSON

@@ -37,6 +37,10 @@ pub enum ValueError {
     TransferId(String),
     #[error("unknown transfer status {0:?}")]
     TransferStatus(String),
+    #[error("reservation id must be a UUID, got {0:?}")]
+    ReservationId(String),
+    #[error("unknown reservation status {0:?}")]
+    HoldStatus(String),
 }
 
 /// `^[A-Z0-9][A-Z0-9-]{0,max_rest}$`, the shape shared by store ids and SKUs.
