@@ -36,6 +36,13 @@ pub struct ServeConfig {
     /// Exchange store nudges go to (the worker's queues are named after it).
     #[arg(long, env = "AMQP_EXCHANGE", default_value = service_infra::sync_bus::DEFAULT_EXCHANGE)]
     pub amqp_exchange: String,
+    /// Durable topic exchange low-stock events are published to
+    /// (`stock.low.<store>.<sku>`, `stock.restored.<store>.<sku>`).
+    #[arg(long, env = "EVENTS_EXCHANGE", default_value = crate::outbox::DEFAULT_EVENTS_EXCHANGE)]
+    pub events_exchange: String,
+    /// How often this replica looks for holds past their deadline, e.g. `1s`.
+    #[arg(long, env = "HOLD_EXPIRY_INTERVAL", default_value = "1s")]
+    pub hold_expiry_interval: humantime::Duration,
 }
 
 /// Options of `populate`.

@@ -13,14 +13,17 @@
 //! - [`startup`]: [`startup::Application`], which binds and serves.
 //! - [`cli`], [`config`] and [`db`]: subcommands, typed settings, migrations.
 
+pub mod alerts;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod expiry;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
 pub mod nudge;
+pub mod outbox;
 pub mod projections;
 pub mod service;
 pub mod startup;

@@ -28,6 +28,12 @@ pub struct CentralMetrics {
     /// `central_transfer_steps_total{step}`: transfer steps recorded
     /// (`requested`, `cancelled`, `shipped`, `received`).
     pub transfer_steps: IntCounterVec,
+    /// `central_holds_ended_total{status}`: holds that ended, by how
+    /// (`fulfilled`, `released`, `expired`, `short`).
+    pub holds_ended: IntCounterVec,
+    /// `central_events_published_total{event}`: outbox messages the broker
+    /// confirmed (`stock.low`, `stock.restored`).
+    pub events_published: IntCounterVec,
 }
 
 impl CentralMetrics {
@@ -55,12 +61,24 @@ impl CentralMetrics {
             "Transfer steps recorded, by step (requested, cancelled, shipped, received).",
             &["step"],
         )?;
+        let holds_ended = metrics.counter_vec(
+            "central_holds_ended_total",
+            "Holds that ended, by how (fulfilled, released, expired, short).",
+            &["status"],
+        )?;
+        let events_published = metrics.counter_vec(
+            "central_events_published_total",
+            "Outbox messages the broker confirmed, by event (stock.low, stock.restored).",
+            &["event"],
+        )?;
         Ok(Self {
             service,
             batch_size,
             changes,
             kinds,
             transfer_steps,
+            holds_ended,
+            events_published,
         })
     }
 

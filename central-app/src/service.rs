@@ -5,9 +5,11 @@
 use domain::StoreId;
 use domain::central::{Origin, Outcome};
 
+use domain::reservation::{HoldOrder, ReservationId};
 use domain::transfer::{TransferId, TransferOrder};
 
 use crate::ledger::{Change, Decision, LedgerError};
+use crate::projections::reservations::HoldRow;
 use crate::projections::transfers::{self, TransferRow};
 use crate::state::AppState;
 
@@ -18,11 +20,23 @@ pub async fn decide_batch(
     store_id: &StoreId,
     changes: &[Change],
 ) -> Result<Vec<Decision>, LedgerError> {
-    let decisions = state.ledger.apply_batch(store_id, changes).await?;
+    let applied = state.ledger.apply_batch(store_id, changes).await?;
+    count_short(state, applied.holds_short);
+    let decisions = applied.decisions;
     state.metrics.observe_batch(changes.len());
     state.metrics.record_decisions(changes, &decisions);
     nudge_transfer_steps(state, changes, &decisions).await;
     Ok(decisions)
+}
+
+/// Counts holds a batch left short (the store sold held units first).
+fn count_short(state: &AppState, holds: usize) {
+    let holds = holds as u64;
+    state
+        .metrics
+        .holds_ended
+        .with_label_values(&["short"])
+        .inc_by(holds);
 }
 
 /// Nudges both stores of each transfer a batch moved, so the other store
@@ -81,6 +95,38 @@ pub async fn cancel_transfer(
     Ok(row)
 }
 
+/// Holds units at a store for an online order and nudges the store.
+pub async fn place_hold(
+    state: &AppState,
+    order: HoldOrder,
+    client: String,
+) -> Result<HoldRow, LedgerError> {
+    let store_id = order.store_id.clone();
+    let row = state.ledger.place_hold(order, Some(client)).await?;
+    tracing::info!(reservation = %row.reservation_id, status = %row.status, "hold placed");
+    state.nudger.nudge(&store_id);
+    Ok(row)
+}
+
+/// Lets a hold go, counts it and nudges its store.
+pub async fn release_hold(
+    state: &AppState,
+    id: ReservationId,
+    client: String,
+) -> Result<HoldRow, LedgerError> {
+    let row = state.ledger.release_hold(id, Some(client)).await?;
+    tracing::info!(reservation = %row.reservation_id, "hold released");
+    state
+        .metrics
+        .holds_ended
+        .with_label_values(&["released"])
+        .inc();
+    if let Ok(store_id) = row.store_id.parse::<StoreId>() {
+        state.nudger.nudge(&store_id);
+    }
+    Ok(row)
+}
+
 fn transfer_step_done(state: &AppState, row: &TransferRow, step: &str) {
     tracing::info!(transfer = %row.transfer_id, status = %row.status, "transfer {step}");
     state
@@ -100,10 +146,12 @@ pub async fn decide_one(
     store_id: &StoreId,
     change: &Change,
 ) -> Result<Option<Decision>, LedgerError> {
-    let decisions = state
+    let applied = state
         .ledger
         .apply_batch(store_id, std::slice::from_ref(change))
         .await?;
+    count_short(state, applied.holds_short);
+    let decisions = applied.decisions;
     state
         .metrics
         .record_decisions(std::slice::from_ref(change), &decisions);

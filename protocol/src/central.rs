@@ -150,6 +150,10 @@ pub struct StoreItem {
     pub name: String,
     pub quantity: i64,
     pub version: i64,
+    /// Units held for reservations.
+    pub reserved: i64,
+    /// What may still be promised: `quantity - reserved`.
+    pub available: i64,
 }
 
 /// One store's share of a SKU's availability.

@@ -20,6 +20,7 @@ pub mod error;
 pub mod limit;
 pub mod local;
 pub mod outcome;
+pub mod reservations;
 pub mod text;
 pub mod timestamp;
 pub mod transfers;

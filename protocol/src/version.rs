@@ -119,6 +119,16 @@ figure_type!(
     5
 );
 
+figure_type!(
+    /// How long a hold lasts, in seconds (a week at most).
+    HoldSeconds,
+    "expires_in",
+    1,
+    604_800,
+    "Seconds until a hold lets go by itself (1 to 604,800: a week).",
+    7200
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,8 @@ use utoipa::OpenApi;
         (name = "sync", description = "Store changes pushed by the sync worker, and each store's transfer feed"),
         (name = "inventory", description = "Head-office changes and stock queries"),
         (name = "transfers", description = "Transfers between stores: requested and cancelled by head office, shipped and received by the stores"),
+        (name = "reservations", description = "Holds for online orders: held at central, picked up at the store, released or expired"),
+        (name = "alerts", description = "Reorder points and low stock; stock.low / stock.restored go out on the inventory.events exchange"),
         (name = "events", description = "Central's log in global order"),
     )
 )]

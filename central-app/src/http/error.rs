@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::central::Outcome;
+use domain::reservation::HoldError;
 use domain::transfer::TransferError;
 use domain::{StoreId, Version};
 use protocol::central::{ChangeResult, RefusalBody};
@@ -20,6 +21,7 @@ impl From<LedgerError> for ApiError {
             LedgerError::Database(error) => database_error(error),
             LedgerError::Registration { .. } => ApiError::internal(error),
             LedgerError::Transfer(refusal) => transfer_refusal(refusal),
+            LedgerError::Hold(refusal) => hold_refusal(refusal),
             LedgerError::NotCarried { .. } => {
                 ApiError::not_found("sku_not_found", error.to_string())
             }
@@ -44,6 +46,32 @@ fn transfer_refusal(refusal: TransferError) -> ApiError {
         }
         TransferError::WrongStore { .. } => {
             ApiError::validation(message, json!({ "field": "store_id" }))
+        }
+    }
+}
+
+/// A refused hold command: 404 for an unknown reservation, 409 for one that
+/// ended or a reused id, 422 when too little is available.
+fn hold_refusal(refusal: HoldError) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        HoldError::NotFound => ApiError::not_found("reservation_not_found", message),
+        HoldError::IdReused => ApiError::conflict("reservation_id_reused", message),
+        HoldError::NotHeld { status, .. } => ApiError::conflict("reservation_not_held", message)
+            .with_details(json!({ "status": status })),
+        HoldError::NotDue { expires_at } => ApiError::conflict("reservation_not_due", message)
+            .with_details(json!({ "expires_at": expires_at })),
+        HoldError::InsufficientAvailable {
+            available,
+            requested,
+        } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient_available",
+            message,
+        )
+        .with_details(json!({ "available": available, "requested": requested })),
+        HoldError::NonPositiveQuantity(_) => {
+            ApiError::validation(message, json!({ "field": "quantity" }))
         }
     }
 }

@@ -16,7 +16,7 @@ use service_infra::{ApiError, Json, Path, Query};
 
 use super::access::{ANY_ROLE, StoreSkuPath, authorize, parse_field};
 use crate::ledger::Change;
-use crate::projections::{movements, stock, transfers};
+use crate::projections::{movements, reservations, stock, transfers};
 use crate::state::AppState;
 use service_infra::api_routes;
 use service_infra::app::ApiRoutes;
@@ -90,12 +90,17 @@ pub async fn store_item(
                 format!("sku {sku} is not registered for store {store_id}"),
             )
         })?;
+    let reserved = reservations::held(state.ledger.pool(), store_id.as_str(), sku.as_str())
+        .await
+        .map_err(database_error)?;
     Ok(Json(StoreItem {
         store_id,
         sku,
         name: row.name,
         quantity: row.quantity,
         version: row.version,
+        reserved,
+        available: row.quantity - reserved,
     }))
 }
 

@@ -3,17 +3,20 @@
 //! `sync.rs` (store changes pushed by the
 //! worker), `inventory.rs` (head-office adjustments, stock queries),
 //! `transfers.rs` (transfers between stores and the stores' transfer
-//! feed), `events.rs` (the log), `status.rs` (the HTML status page), `health.rs`,
+//! feed), `reservations.rs` (holds for online orders), `alerts.rs`
+//! (reorder points and what is low), `events.rs` (the log), `status.rs` (the HTML status page), `health.rs`,
 //! `docs.rs` (OpenAPI, Swagger UI); what they share: `access.rs` (role and
 //! store checks, path validation) and `error.rs` (ledger errors and change
 //! decisions as HTTP answers).
 
 mod access;
+mod alerts;
 mod docs;
 mod error;
 mod events;
 mod health;
 mod inventory;
+mod reservations;
 pub mod status;
 mod sync;
 mod transfers;
@@ -34,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .merge(sync::routes())
         .merge(inventory::routes())
         .merge(transfers::routes())
+        .merge(reservations::routes())
+        .merge(alerts::routes())
         .merge(events::routes())
         .merge(health::routes())
         .route("/status", get(status::page));

@@ -6,6 +6,7 @@
 //! operation on different streams, a deadlock) roll back and retry.
 
 mod decide;
+pub mod holds;
 pub mod log;
 mod streams;
 #[cfg(test)]
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::central::{CentralCommand, CentralError, Origin, Outcome};
 use domain::idempotency::ChangeFingerprint;
+use domain::reservation::HoldError;
 use domain::transfer::{TransferError, TransferId};
 use domain::{ChangeKind, Delta, OperationId, Sku, StoreId, Version};
 use protocol::StreamVersion;
@@ -27,6 +29,7 @@ use service_infra::db_retry::retry_conflicts;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::alerts;
 use crate::catalogue::CatalogueItem;
 
 pub use decide::{Recorded, decide_batch};
@@ -45,6 +48,9 @@ pub enum LedgerError {
     /// The transfer refused the command.
     #[error(transparent)]
     Transfer(#[from] TransferError),
+    /// The reservation refused the command.
+    #[error(transparent)]
+    Hold(#[from] HoldError),
     /// A transfer names a store that does not carry its SKU.
     #[error("store {store_id} does not carry sku {sku}")]
     NotCarried { store_id: StoreId, sku: Sku },
@@ -139,6 +145,14 @@ pub struct Decision {
     pub replayed: bool,
 }
 
+/// What a batch came to: one decision per change, in order, and how many
+/// holds it left short.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub decisions: Vec<Decision>,
+    pub holds_short: usize,
+}
+
 /// Central's event store and the operations on it.
 #[derive(Clone)]
 pub struct Ledger {
@@ -174,9 +188,9 @@ impl Ledger {
         &self,
         store_id: &StoreId,
         changes: &[Change],
-    ) -> Result<Vec<Decision>, LedgerError> {
+    ) -> Result<Applied, LedgerError> {
         if changes.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Applied::default());
         }
         retry_conflicts(|| self.try_apply_batch(store_id, changes)).await
     }
@@ -185,7 +199,7 @@ impl Ledger {
         &self,
         store_id: &StoreId,
         changes: &[Change],
-    ) -> Result<Vec<Decision>, LedgerError> {
+    ) -> Result<Applied, LedgerError> {
         let mut tx = self.pool.begin().await?;
         let skus = changes.iter().map(|change| change.sku.clone());
         let mut streams = Streams::lock_and_load(&mut tx, store_id, skus).await?;
@@ -193,10 +207,20 @@ impl Ledger {
         let mut recorded = recorded_operations(&mut tx, store_id, changes).await?;
         let (decisions, operations) =
             decide_batch(&mut streams, &mut transfers, &mut recorded, changes).await;
+        let touched: Vec<(String, String)> = changes
+            .iter()
+            .map(|change| (store_id.to_string(), change.sku.to_string()))
+            .collect();
+        let skus: Vec<Sku> = changes.iter().map(|change| change.sku.clone()).collect();
+        let holds_short = holds::mark_short(&mut tx, &streams, &skus).await?;
         streams.into_write_batch(operations)?.write(&mut tx).await?;
         transfers::write(&mut tx, transfers).await?;
+        alerts::evaluate(&mut tx, touched).await?;
         tx.commit().await?;
-        Ok(decisions)
+        Ok(Applied {
+            decisions,
+            holds_short,
+        })
     }
 
     /// Registers catalogue items for a store; registered SKUs are left

@@ -4,6 +4,7 @@
 
 pub mod movements;
 pub mod rebuild;
+pub mod reservations;
 pub mod status;
 pub mod stock;
 pub mod transfers;

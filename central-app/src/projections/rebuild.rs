@@ -1,14 +1,16 @@
-//! `rebuild-projections` for central: what the log says `central_stock`
-//! and `transfers` must be (`service_infra::rebuild` runs the procedure).
+//! `rebuild-projections` for central: what the log says `central_stock`,
+//! `transfers` and `reservations` must be (`service_infra::rebuild` runs the procedure).
 
 use std::collections::BTreeMap;
 
 use cqrs_es::Aggregate;
 use domain::central::{CentralEvent, CentralStock};
+use domain::reservation::{Hold, HoldEvent};
 use domain::transfer::{Transfer, TransferEvent};
 use service_infra::rebuild::{LoggedEvent, Projections, differences};
 use sqlx::PgConnection;
 
+use super::reservations::{self, HoldRow};
 use super::stock;
 use super::transfers::{self, TransferRow};
 use super::write::StockRow;
@@ -19,6 +21,8 @@ pub struct CentralProjections {
     states: BTreeMap<String, CentralStock>,
     /// Each transfer and its last sequence.
     transfers: BTreeMap<String, (Transfer, i64)>,
+    /// Each hold and its last sequence.
+    holds: BTreeMap<String, (Hold, i64)>,
 }
 
 impl CentralProjections {
@@ -27,6 +31,14 @@ impl CentralProjections {
             .values()
             .filter_map(StockRow::of)
             .map(|row| ((row.store_id.clone(), row.sku.clone()), row))
+            .collect()
+    }
+
+    fn expected_holds(&self) -> BTreeMap<String, HoldRow> {
+        self.holds
+            .values()
+            .filter_map(|(state, version)| HoldRow::of(state, *version))
+            .map(|row| (row.reservation_id.to_string(), row))
             .collect()
     }
 
@@ -40,13 +52,22 @@ impl CentralProjections {
 }
 
 impl Projections for CentralProjections {
-    const AGGREGATE_TYPES: &'static [&'static str] = &[CentralStock::TYPE, Transfer::TYPE];
-    const LOCK: &'static str = "LOCK TABLE central_stock, transfers IN EXCLUSIVE MODE";
+    const AGGREGATE_TYPES: &'static [&'static str] =
+        &[CentralStock::TYPE, Transfer::TYPE, Hold::TYPE];
+    const LOCK: &'static str =
+        "LOCK TABLE central_stock, transfers, reservations IN EXCLUSIVE MODE";
 
     fn apply(&mut self, logged: LoggedEvent) -> anyhow::Result<()> {
         if logged.aggregate_type == Transfer::TYPE {
             let event: TransferEvent = serde_json::from_value(logged.payload)?;
             let (state, version) = self.transfers.entry(logged.aggregate_id).or_default();
+            state.apply(event);
+            *version = logged.sequence;
+            return Ok(());
+        }
+        if logged.aggregate_type == Hold::TYPE {
+            let event: HoldEvent = serde_json::from_value(logged.payload)?;
+            let (state, version) = self.holds.entry(logged.aggregate_id).or_default();
             state.apply(event);
             *version = logged.sequence;
             return Ok(());
@@ -60,7 +81,9 @@ impl Projections for CentralProjections {
     }
 
     fn rows(&self) -> usize {
-        self.states.values().filter_map(StockRow::of).count() + self.transfers.len()
+        self.states.values().filter_map(StockRow::of).count()
+            + self.transfers.len()
+            + self.holds.len()
     }
 
     async fn differences(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
@@ -76,12 +99,20 @@ impl Projections for CentralProjections {
             &self.expected_transfers(),
             &actual,
         ));
+        let actual: BTreeMap<String, HoldRow> =
+            reservations::page(&mut *conn, None, None, None, i64::MAX)
+                .await?
+                .into_iter()
+                .map(|row| (row.reservation_id.to_string(), row))
+                .collect();
+        found.extend(differences("reservations", &self.expected_holds(), &actual));
         Ok(found)
     }
 
     async fn write(&self, conn: &mut PgConnection) -> anyhow::Result<()> {
         write(conn, &self.expected()).await?;
         write_transfers(conn, &self.expected_transfers()).await?;
+        write_holds(conn, &self.expected_holds()).await?;
         Ok(())
     }
 }
@@ -123,6 +154,27 @@ async fn write_transfers(
         let json = serde_json::to_value(chunk).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
         sqlx::query(
             "INSERT INTO transfers SELECT * FROM jsonb_populate_recordset(NULL::transfers, $1)",
+        )
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces `reservations` with `rows`.
+async fn write_holds(
+    tx: &mut PgConnection,
+    rows: &BTreeMap<String, HoldRow>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM reservations")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<&HoldRow> = rows.values().collect();
+    for chunk in rows.chunks(5_000) {
+        let json = serde_json::to_value(chunk).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        sqlx::query(
+            "INSERT INTO reservations SELECT * FROM jsonb_populate_recordset(NULL::reservations, $1)",
         )
         .bind(json)
         .execute(&mut *tx)

@@ -91,6 +91,8 @@ async fn ready_reports_the_database_down_with_503() {
         // No broker either: readiness depends on the database alone.
         amqp_url: Secret::new("amqp://guest:guest@127.0.0.1:1/%2f"),
         amqp_exchange: "test-unused".into(),
+        events_exchange: "test-unused".into(),
+        hold_expiry_interval: std::time::Duration::from_secs(1).into(),
     };
     let app = central_app::startup::build(config)
         .await

@@ -62,6 +62,11 @@ async fn admin_connection(url: &str) -> PgConnection {
     }
 }
 
+/// The broker tests publish to.
+pub fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| DEV_AMQP_URL.to_owned())
+}
+
 /// Starts central on a fresh database with clients and two populated stores.
 pub async fn spawn_app() -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
@@ -119,6 +124,10 @@ pub async fn spawn_app() -> TestApp {
         amqp_url: Secret::new(DEV_AMQP_URL),
         // Unused: tests plug in a recording nudger instead of the broker.
         amqp_exchange: "test-unused".into(),
+        // The outbox is not published (tests of it start a publisher on
+        // an exchange of their own).
+        events_exchange: "test-unused".into(),
+        hold_expiry_interval: Duration::from_millis(200).into(),
     };
     let nudger = Arc::new(RecordingNudger::default());
     let app = central_app::startup::build_with_nudger(config, nudger.clone())

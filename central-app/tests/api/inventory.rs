@@ -31,13 +31,14 @@ async fn chain_wide_availability_sums_every_store_with_a_breakdown() {
 }
 
 #[tokio::test]
-async fn a_store_item_shows_name_quantity_and_version() {
+async fn a_store_item_shows_name_quantity_version_and_what_is_available() {
     let app = spawn_app().await;
     let (status, body) = app.item(STORE_1, "ELEC-TV-008").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({ "store_id": STORE_1, "sku": "ELEC-TV-008", "name": "LG OLED C2 65\"", "quantity": 15, "version": 0 })
+        json!({ "store_id": STORE_1, "sku": "ELEC-TV-008", "name": "LG OLED C2 65\"", "quantity": 15,
+                "version": 0, "reserved": 0, "available": 15 })
     );
     app.cleanup().await;
 }

@@ -10,6 +10,7 @@ mod helpers;
 mod inventory;
 mod movements;
 mod outcomes;
+mod reservations;
 mod secrets;
 mod status;
 mod tokens;

@@ -22,11 +22,13 @@ impl Crossing {
     }
 }
 
-/// The crossing a move of available stock from `before` to `after` makes
-/// at reorder point `level`, if any: low when it ends at or below the level
-/// from above it, restored when it ends above the level from at or below it.
-pub fn crossing(level: i64, before: i64, after: i64) -> Option<Crossing> {
-    match (before <= level, after <= level) {
+/// The alert `available` stock calls for at reorder point `level`, given
+/// whether the SKU is low already (an alert went out and stock has not been
+/// restored since): `Low` when it is at or below the level and was not low,
+/// `Restored` when it is above the level and was low, else none — one
+/// message per crossing, however many changes move it on either side.
+pub fn alert_due(level: i64, was_low: bool, available: i64) -> Option<Crossing> {
+    match (was_low, available <= level) {
         (false, true) => Some(Crossing::Low),
         (true, false) => Some(Crossing::Restored),
         _ => None,

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::values::{OperationId, Sku, StoreId, ValueError};
 
 pub use aggregate::Hold;
-pub use alert::{Crossing, crossing};
+pub use alert::{Crossing, alert_due};
 
 /// Identifies one reservation across the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

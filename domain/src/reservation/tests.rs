@@ -184,10 +184,27 @@ fn applying_every_event_twice_gives_the_same_state() {
 
 #[test]
 fn an_alert_is_due_once_per_crossing() {
-    assert_eq!(crossing(5, 6, 5), Some(Crossing::Low), "falls to the level");
-    assert_eq!(crossing(5, 9, 2), Some(Crossing::Low), "falls past it");
-    assert_eq!(crossing(5, 5, 3), None, "already low: no second alert");
-    assert_eq!(crossing(5, 4, 6), Some(Crossing::Restored));
-    assert_eq!(crossing(5, 7, 6), None, "still above");
-    assert_eq!(crossing(5, 5, 5), None);
+    // Stock falls 9 → 6 → 5 → 2 → 4, rises to 6 and 7, falls to 5, with a
+    // reorder point of 5: low at 5, restored at 6, low again at 5.
+    let mut low = false;
+    let mut sent = Vec::new();
+    for available in [9, 6, 5, 2, 4, 6, 7, 5] {
+        if let Some(alert) = alert_due(5, low, available) {
+            low = alert == Crossing::Low;
+            sent.push((available, alert));
+        }
+    }
+    assert_eq!(
+        sent,
+        vec![
+            (5, Crossing::Low),
+            (6, Crossing::Restored),
+            (5, Crossing::Low)
+        ]
+    );
+    assert_eq!(
+        alert_due(5, false, 0),
+        Some(Crossing::Low),
+        "a level above stock is low at once"
+    );
 }
