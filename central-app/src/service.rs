@@ -8,7 +8,7 @@ use domain::central::{Origin, Outcome};
 use domain::reservation::{HoldOrder, ReservationId};
 use domain::transfer::{TransferId, TransferOrder};
 
-use crate::ledger::{Change, Decision, LedgerError};
+use crate::ledger::{Applied, Change, Decision, LedgerError};
 use crate::projections::reservations::HoldRow;
 use crate::projections::transfers::{self, TransferRow};
 use crate::state::AppState;
@@ -21,7 +21,7 @@ pub async fn decide_batch(
     changes: &[Change],
 ) -> Result<Vec<Decision>, LedgerError> {
     let applied = state.ledger.apply_batch(store_id, changes).await?;
-    count_short(state, applied.holds_short);
+    count_holds(state, &applied);
     let decisions = applied.decisions;
     state.metrics.observe_batch(changes.len());
     state.metrics.record_decisions(changes, &decisions);
@@ -29,14 +29,16 @@ pub async fn decide_batch(
     Ok(decisions)
 }
 
-/// Counts holds a batch left short (the store sold held units first).
-fn count_short(state: &AppState, holds: usize) {
-    let holds = holds as u64;
-    state
-        .metrics
-        .holds_ended
+/// Counts the holds a batch fulfilled and left short (the store sold held
+/// units first).
+fn count_holds(state: &AppState, applied: &Applied) {
+    let ended = &state.metrics.holds_ended;
+    ended
+        .with_label_values(&["fulfilled"])
+        .inc_by(applied.holds_fulfilled as u64);
+    ended
         .with_label_values(&["short"])
-        .inc_by(holds);
+        .inc_by(applied.holds_short as u64);
 }
 
 /// Nudges both stores of each transfer a batch moved, so the other store
@@ -150,7 +152,7 @@ pub async fn decide_one(
         .ledger
         .apply_batch(store_id, std::slice::from_ref(change))
         .await?;
-    count_short(state, applied.holds_short);
+    count_holds(state, &applied);
     let decisions = applied.decisions;
     state
         .metrics

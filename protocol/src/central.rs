@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::central::{Origin, Outcome};
+use domain::reservation::{HoldStatus, ReservationId};
 use domain::transfer::TransferId;
 use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,10 @@ pub struct BatchChange {
     /// (else `transfer_refused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_id: Option<TransferId>,
+    /// The reservation a `sale` picks up: central applies the sale (it
+    /// happened) and marks the hold `fulfilled` if it is still held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<ReservationId>,
 }
 
 /// One store change to the SKU in the path.
@@ -88,6 +93,7 @@ impl SingleChange {
             occurred_at: self.occurred_at,
             store_client: self.store_client,
             transfer_id: None,
+            reservation_id: None,
         }
     }
 }
@@ -246,6 +252,19 @@ pub struct LoggedChange {
     pub quantity: i64,
 }
 
+/// A hold on one of the store's SKUs as it stands now, set on each of the
+/// hold's events in central's log: how a store learns of its holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoggedHold {
+    pub reservation_id: ReservationId,
+    pub sku: Sku,
+    pub quantity: i64,
+    pub status: HoldStatus,
+    pub expires_at: DateTime<Utc>,
+    /// The hold's step count: a newer copy has a higher one.
+    pub version: i64,
+}
+
 /// One event of central's log.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
@@ -263,6 +282,10 @@ pub struct EventView {
     /// after it. This is what clients read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<LoggedChange>,
+    /// Set for a hold's event (`HoldPlaced`, `HoldReleased`, …): the hold as
+    /// it stands now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<LoggedHold>,
     /// The event as stored, for people; its shape may change.
     pub payload: Value,
     /// Extra facts such as a head-office change's `reason`.

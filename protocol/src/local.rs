@@ -153,6 +153,10 @@ pub struct StockView {
     pub last_synced_at: Option<DateTime<Utc>>,
     /// When the SKU was last physically counted here.
     pub last_counted_at: Option<DateTime<Utc>>,
+    /// Units held for online orders (live holds not picked up yet).
+    pub reserved: i64,
+    /// What a sale may take: `quantity - reserved`.
+    pub available: i64,
 }
 
 /// A page of SKUs.

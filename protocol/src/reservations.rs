@@ -60,6 +60,37 @@ pub struct ReservationPage {
     pub next_cursor: Option<ReservationId>,
 }
 
+/// A hold on one of this store's SKUs, as central last told the store.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LocalReservation {
+    pub reservation_id: ReservationId,
+    pub sku: Sku,
+    pub quantity: i64,
+    /// Central's status.
+    pub status: HoldStatus,
+    pub expires_at: DateTime<Utc>,
+    /// Whether this store recorded the pick-up (`fulfilled` once central
+    /// applied it).
+    pub picked_up: bool,
+}
+
+/// The store's pick-up of a hold: the sale it recorded.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PickupResponse {
+    pub reservation_id: ReservationId,
+    /// The sale's id, derived from the reservation's: a repeat is one sale.
+    pub operation_id: domain::OperationId,
+    /// `sale`.
+    pub kind: domain::ChangeKind,
+    #[schema(example = -1)]
+    pub delta: i64,
+    /// The store's quantity after the sale.
+    pub quantity: i64,
+    pub version: i64,
+    /// The sale's sync status (`pending` when just recorded).
+    pub status: crate::SyncState,
+}
+
 /// A reorder point: at or below `level` available units, the SKU is low.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"level": 5}))]

@@ -3,6 +3,7 @@
 //! call after a crash or a broker redelivery.
 
 use chrono::{DateTime, Utc};
+use domain::reservation::ReservationId;
 use domain::transfer::TransferId;
 use domain::{ChangeKind, Delta, OperationId, Sku, StoreId};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,9 @@ pub struct PendingChange {
     /// The transfer a `transfer_out` ships or a `transfer_in` receives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_id: Option<TransferId>,
+    /// The reservation a sale picks up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<ReservationId>,
     /// Failed attempts so far.
     #[serde(default)]
     pub attempts: i32,
@@ -121,5 +125,11 @@ pub struct CentralChange {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CentralChangesRequest {
     pub changes: Vec<CentralChange>,
+    /// Central's word on the store's holds in the same stretch of the log.
+    #[serde(default)]
+    pub holds: Vec<CentralHold>,
     pub checkpoint: LogCursor,
 }
+
+/// A hold on one of the store's SKUs, as central's log says it stands.
+pub use crate::central::LoggedHold as CentralHold;

@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod holds;
 pub mod http;
 pub mod ledger;
 pub mod metrics;

@@ -5,6 +5,7 @@
 
 use domain::store::{StockEvent, SyncOutcome};
 use domain::{OperationId, Sku};
+use protocol::worker::CentralHold;
 use service_infra::ApiError;
 
 use crate::ledger::{
@@ -119,11 +120,12 @@ pub async fn record_outcomes(
 pub async fn apply_central_changes(
     state: &AppState,
     changes: &[CentralChange],
+    holds: &[CentralHold],
     checkpoint: &str,
 ) -> Result<Vec<Appended>, ApiError> {
     let appended = state
         .ledger
-        .apply_central_changes(changes, checkpoint)
+        .apply_central_changes(changes, holds, checkpoint)
         .await?;
     count_settled(state, &appended);
     Ok(appended)

@@ -62,6 +62,7 @@ impl CentralClient {
                     occurred_at: Some(c.occurred_at.into()),
                     store_client: c.client.clone(),
                     transfer_id: c.transfer_id,
+                    reservation_id: c.reservation_id,
                 })
                 .collect(),
         };

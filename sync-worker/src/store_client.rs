@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::{OperationId, StoreId};
 use protocol::LogCursor;
 use protocol::transfers::{TransferUpdate, TransferView};
-pub use protocol::worker::{CentralChange, OutcomeReport, PendingChange};
+pub use protocol::worker::{CentralChange, CentralHold, OutcomeReport, PendingChange};
 use protocol::worker::{
     CentralChangesRequest, Checkpoint, FailureReport, OutcomesRequest, PendingPage,
     QuarantineReport, Recorded,
@@ -171,15 +171,18 @@ impl StoreClient {
         Ok(recorded.recorded)
     }
 
-    /// Applies central's changes and moves the checkpoint to `checkpoint`,
-    /// in one transaction at the store.
+    /// Applies central's changes, saves its word on the store's holds and
+    /// moves the checkpoint to `checkpoint`, in one transaction at the
+    /// store.
     pub async fn apply_central_changes(
         &self,
         changes: Vec<CentralChange>,
+        holds: Vec<CentralHold>,
         checkpoint: LogCursor,
     ) -> Result<u64, CallError> {
         let body = CentralChangesRequest {
             changes,
+            holds,
             checkpoint,
         };
         let recorded: Recorded = call(&self.tokens, &self.service, || {

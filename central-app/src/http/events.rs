@@ -4,14 +4,18 @@
 
 use axum::extract::State;
 use domain::central::CentralEvent;
-use protocol::central::{EventView, EventsPage, EventsQuery, LoggedChange};
+use std::collections::HashMap;
+
+use protocol::central::{EventView, EventsPage, EventsQuery, LoggedChange, LoggedHold};
 use protocol::error as responses;
 use serde::Deserialize;
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Query};
+use uuid::Uuid;
 
 use super::access::ANY_ROLE;
 use crate::ledger::log::{self, LogEvent, LogFilter};
+use crate::projections::reservations;
 use crate::state::AppState;
 use service_infra::api_routes;
 use service_infra::app::ApiRoutes;
@@ -52,9 +56,41 @@ fn logged_change(event: &LogEvent) -> Result<Option<LoggedChange>, ApiError> {
     })
 }
 
-fn event_view(event: LogEvent) -> Result<EventView, ApiError> {
+/// The holds the page's hold events are about, as they stand now.
+async fn logged_holds(
+    state: &AppState,
+    events: &[LogEvent],
+) -> Result<HashMap<Uuid, LoggedHold>, ApiError> {
+    let ids: Vec<Uuid> = events
+        .iter()
+        .filter_map(|event| event.reservation)
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = reservations::many(state.ledger.pool(), &ids)
+        .await
+        .map_err(database_error)?;
+    rows.into_iter()
+        .map(|row| {
+            let hold = super::reservations::view(row)?;
+            let logged = LoggedHold {
+                reservation_id: hold.reservation_id,
+                sku: hold.sku,
+                quantity: hold.quantity,
+                status: hold.status,
+                expires_at: hold.expires_at,
+                version: hold.version,
+            };
+            Ok((hold.reservation_id.as_uuid(), logged))
+        })
+        .collect()
+}
+
+fn event_view(event: LogEvent, holds: &HashMap<Uuid, LoggedHold>) -> Result<EventView, ApiError> {
     Ok(EventView {
         change: logged_change(&event)?,
+        hold: event.reservation.and_then(|id| holds.get(&id).cloned()),
         position: event.position,
         cursor: event.cursor(),
         store_id: event.store_id,
@@ -105,10 +141,11 @@ pub async fn list(
         .map_err(database_error)?;
     let full = i64::try_from(events.len()).is_ok_and(|n| n == limit);
     let next_cursor = full.then(|| events.last().map(LogEvent::cursor)).flatten();
+    let holds = logged_holds(&state, &events).await?;
     Ok(Json(EventsPage {
         events: events
             .into_iter()
-            .map(event_view)
+            .map(|event| event_view(event, &holds))
             .collect::<Result<_, _>>()?,
         next_cursor,
         complete,

@@ -57,6 +57,7 @@ pub async fn adjust(
         reason: body.reason.map(protocol::Reason::into_inner),
         client: Some(claims.sub),
         transfer: None,
+        reservation: None,
     };
     super::error::answer_one(&state, &store_id, &change).await
 }

@@ -16,9 +16,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::streams::Streams;
-use super::{Ledger, LedgerError};
+use super::{Change, Decision, Ledger, LedgerError};
 use crate::alerts;
 use crate::projections::reservations::{self, HoldRow, HoldWrite};
+use domain::central::Outcome;
 
 /// The holds one transaction works on.
 pub type HoldStreams = StreamSet<ReservationId, Hold, Value>;
@@ -61,7 +62,15 @@ pub async fn mark_short(
     if short.is_empty() {
         return Ok(0);
     }
-    let mut holds = HoldStreams::lock_and_load(conn, short.clone(), |id| id.to_string()).await?;
+    let sku_of: std::collections::HashMap<ReservationId, String> = live
+        .iter()
+        .map(|(sku, id, _)| (ReservationId::from(*id), sku.clone()))
+        .collect();
+    let stream = |id: &ReservationId| {
+        let sku = sku_of.get(id).map_or("", String::as_str);
+        reservations::stream_id(&store_id, sku, id)
+    };
+    let mut holds = HoldStreams::lock_and_load(conn, short.clone(), stream).await?;
     let metadata = json!({ "reason": "the store sold the units before it heard of the hold" });
     for id in &short {
         let command = HoldCommand::MarkShort { at: now() };
@@ -70,6 +79,71 @@ pub async fn mark_short(
     write(conn, holds).await?;
     tracing::warn!(store_id = %store_id, holds = short.len(), "holds marked short");
     Ok(short.len())
+}
+
+/// Locks and loads the holds a batch's sales pick up (their stream ids
+/// need the SKU, which the change names).
+pub async fn lock_for_batch(
+    conn: &mut PgConnection,
+    store_id: &StoreId,
+    changes: &[Change],
+) -> Result<HoldStreams, sqlx::Error> {
+    let sku_of: std::collections::HashMap<ReservationId, &Sku> = changes
+        .iter()
+        .filter_map(|change| Some((change.reservation?, &change.sku)))
+        .collect();
+    let stream = |id: &ReservationId| {
+        let sku = sku_of.get(id).map_or("", |sku| sku.as_str());
+        reservations::stream_id(store_id.as_str(), sku, id)
+    };
+    if sku_of.is_empty() {
+        return Ok(HoldStreams::new([]));
+    }
+    HoldStreams::lock_and_load(conn, sku_of.keys().copied(), stream).await
+}
+
+/// Marks the holds the batch's newly applied sales picked up `fulfilled`;
+/// returns how many. A pick-up is a sale that happened, so it is applied
+/// whatever became of its hold: a hold that is no longer held, or that
+/// does not match the sale (another store, SKU or quantity), stays as it
+/// is and the sale counts as a plain one.
+pub async fn record_pickups(
+    holds: &mut HoldStreams,
+    changes: &[Change],
+    decisions: &[Decision],
+) -> usize {
+    let mut fulfilled = 0;
+    for (change, decision) in changes.iter().zip(decisions) {
+        let Some(id) = change.reservation else {
+            continue;
+        };
+        if decision.outcome != Outcome::Applied || decision.replayed {
+            continue;
+        }
+        let fits = holds
+            .get(&id)
+            .and_then(|stream| stream.state.order.as_ref())
+            .is_some_and(|order| {
+                order.sku == change.sku
+                    && change.kind == domain::ChangeKind::Sale
+                    && change.delta.get() == -order.quantity
+            });
+        let command = HoldCommand::Fulfil {
+            operation_id: change.operation_id,
+            at: change.occurred_at.trunc_subsecs(6),
+        };
+        let metadata = json!({ "operation_id": change.operation_id });
+        match fits {
+            true => match holds.execute(&id, command, metadata).await {
+                Ok(_) => fulfilled += 1,
+                Err(error) => tracing::warn!(reservation = %id, %error,
+                    "a pick-up of a hold that is no longer held: the sale stands"),
+            },
+            false => tracing::warn!(reservation = %id,
+                "a pick-up that does not match its hold: applied as a plain sale"),
+        }
+    }
+    fulfilled
 }
 
 /// Writes a transaction's hold events, snapshots and rows.
@@ -100,7 +174,9 @@ impl Ledger {
                 })?;
             let held = reservations::held(&mut *tx, store_id.as_str(), sku.as_str()).await?;
             let id = order.reservation_id;
-            let mut holds = HoldStreams::lock_and_load(&mut tx, [id], |id| id.to_string()).await?;
+            let stream =
+                |id: &ReservationId| reservations::stream_id(store_id.as_str(), sku.as_str(), id);
+            let mut holds = HoldStreams::lock_and_load(&mut tx, [id], stream).await?;
             let command = HoldCommand::Place {
                 order: order.clone(),
                 available: quantity - held,
@@ -167,7 +243,8 @@ impl Ledger {
                 .ok_or(HoldError::NotFound)?;
             let (store_id, sku): (StoreId, Sku) = stored_pair(&row)?;
             Streams::lock_and_load(&mut tx, &store_id, [sku]).await?;
-            let mut holds = HoldStreams::lock_and_load(&mut tx, [id], |id| id.to_string()).await?;
+            let stream = |id: &ReservationId| reservations::stream_id(&row.store_id, &row.sku, id);
+            let mut holds = HoldStreams::lock_and_load(&mut tx, [id], stream).await?;
             holds.execute(&id, command(), metadata.clone()).await?;
             self.finish_hold(tx, holds, id).await
         })

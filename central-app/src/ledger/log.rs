@@ -29,18 +29,23 @@ pub struct LogEvent {
     pub payload: Value,
     pub metadata: Value,
     pub recorded_at: DateTime<Utc>,
+    /// Set for a hold's event: the reservation.
+    pub reservation: Option<uuid::Uuid>,
     cursor: Cursor,
 }
 
 impl From<StoredEvent> for LogEvent {
     fn from(event: StoredEvent) -> Self {
         let cursor = event.cursor();
-        let (store_id, sku) = event
-            .aggregate_id
-            .split_once('/')
-            .map(|(store, sku)| (store.to_owned(), sku.to_owned()))
-            // A transfer's stream (its id): in the transfer part of the log.
-            .unwrap_or_else(|| (TRANSFER_LOG.to_owned(), String::new()));
+        // `<store>/<sku>` (a stock stream) or `<store>/<sku>/<reservation>`
+        // (a hold); a transfer's stream is its id alone, in the transfer
+        // part of the log.
+        let mut parts = event.aggregate_id.splitn(3, '/');
+        let (store_id, sku) = match (parts.next(), parts.next()) {
+            (Some(store), Some(sku)) => (store.to_owned(), sku.to_owned()),
+            _ => (TRANSFER_LOG.to_owned(), String::new()),
+        };
+        let reservation = parts.next().and_then(|id| id.parse().ok());
         Self {
             position: event.position,
             store_id,
@@ -50,6 +55,7 @@ impl From<StoredEvent> for LogEvent {
             payload: event.payload,
             metadata: event.metadata,
             recorded_at: event.recorded_at,
+            reservation,
             cursor,
         }
     }

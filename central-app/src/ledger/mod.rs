@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::central::{CentralCommand, CentralError, Origin, Outcome};
 use domain::idempotency::ChangeFingerprint;
-use domain::reservation::HoldError;
+use domain::reservation::{HoldError, ReservationId};
 use domain::transfer::{TransferError, TransferId};
 use domain::{ChangeKind, Delta, OperationId, Sku, StoreId, Version};
 use protocol::StreamVersion;
@@ -83,6 +83,8 @@ pub struct Change {
     /// The transfer a store's `transfer_out` ships or `transfer_in`
     /// receives.
     pub transfer: Option<TransferId>,
+    /// The reservation a store's sale picks up.
+    pub reservation: Option<ReservationId>,
 }
 
 impl Change {
@@ -100,6 +102,7 @@ impl Change {
             reason: None,
             client: change.store_client.map(StoreClient::into_inner),
             transfer: change.transfer_id,
+            reservation: change.reservation_id,
         }
     }
 
@@ -146,11 +149,12 @@ pub struct Decision {
 }
 
 /// What a batch came to: one decision per change, in order, and how many
-/// holds it left short.
+/// holds it fulfilled and left short.
 #[derive(Debug, Default)]
 pub struct Applied {
     pub decisions: Vec<Decision>,
     pub holds_short: usize,
+    pub holds_fulfilled: usize,
 }
 
 /// Central's event store and the operations on it.
@@ -204,9 +208,12 @@ impl Ledger {
         let skus = changes.iter().map(|change| change.sku.clone());
         let mut streams = Streams::lock_and_load(&mut tx, store_id, skus).await?;
         let mut transfers = transfers::lock_for_batch(&mut tx, changes).await?;
+        let mut pickups = holds::lock_for_batch(&mut tx, store_id, changes).await?;
         let mut recorded = recorded_operations(&mut tx, store_id, changes).await?;
         let (decisions, operations) =
             decide_batch(&mut streams, &mut transfers, &mut recorded, changes).await;
+        let fulfilled = holds::record_pickups(&mut pickups, changes, &decisions).await;
+        holds::write(&mut tx, pickups).await?;
         let touched: Vec<(String, String)> = changes
             .iter()
             .map(|change| (store_id.to_string(), change.sku.to_string()))
@@ -220,6 +227,7 @@ impl Ledger {
         Ok(Applied {
             decisions,
             holds_short,
+            holds_fulfilled: fulfilled,
         })
     }
 

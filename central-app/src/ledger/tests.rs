@@ -31,6 +31,7 @@ fn change(id: u128, delta: i64, expected_version: Option<i64>, origin: Origin) -
         reason: None,
         client: None,
         transfer: None,
+        reservation: None,
     }
 }
 

@@ -30,7 +30,13 @@ pub async fn lock_for_batch(
     conn: &mut PgConnection,
     changes: &[Change],
 ) -> Result<TransferStreams, sqlx::Error> {
-    let ids = changes.iter().filter_map(|change| change.transfer);
+    let ids: Vec<TransferId> = changes
+        .iter()
+        .filter_map(|change| change.transfer)
+        .collect();
+    if ids.is_empty() {
+        return Ok(TransferStreams::new([]));
+    }
     TransferStreams::lock_and_load(conn, ids, |id| id.to_string()).await
 }
 

@@ -10,6 +10,13 @@ use service_infra::event_streams::{Changes, EventRow, SnapshotRow};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+/// A hold's stream id: `<store>/<sku>/<reservation>`, so the hold's events
+/// sit in the store's part of the log beside the SKU's changes, and a log
+/// reader finds the store and SKU in the id as for a stock stream.
+pub fn stream_id(store_id: &str, sku: &str, id: &ReservationId) -> String {
+    format!("{store_id}/{sku}/{id}")
+}
+
 /// A row of `reservations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct HoldRow {
@@ -94,18 +101,18 @@ impl HoldWrite {
             let Some(row) = HoldRow::of(&stream.state, stream.sequence) else {
                 continue;
             };
+            let stream_id = stream_id(&row.store_id, &row.sku, id);
             for new in changes.events.iter().filter(|new| new.key == *id) {
+                let meta = new.meta.clone();
                 write.events.push(HoldEventRow {
-                    row: EventRow::new(id.to_string(), new.sequence, &new.event, new.meta.clone())?,
+                    row: EventRow::new(stream_id.clone(), new.sequence, &new.event, meta)?,
                     store_id: row.store_id.clone(),
                     sku: row.sku.clone(),
                 });
             }
-            write.snapshots.push(SnapshotRow::new(
-                id.to_string(),
-                stream.sequence,
-                &stream.state,
-            )?);
+            write
+                .snapshots
+                .push(SnapshotRow::new(stream_id, stream.sequence, &stream.state)?);
             write.holds.push(row);
         }
         Ok(write)
@@ -159,6 +166,19 @@ pub async fn page(
     .bind(status)
     .bind(after)
     .bind(limit)
+    .fetch_all(executor)
+    .await
+}
+
+/// Reservations by id.
+pub async fn many(
+    executor: impl sqlx::PgExecutor<'_>,
+    ids: &[Uuid],
+) -> Result<Vec<HoldRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM reservations WHERE reservation_id = ANY($1)"
+    ))
+    .bind(ids)
     .fetch_all(executor)
     .await
 }

@@ -400,3 +400,56 @@ async fn reservations_rebuild_from_the_log() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_pick_up_fulfils_its_hold_and_a_late_one_is_still_a_sale() {
+    let app = spawn_app().await;
+    let (_, held) = hold(&app, STORE_1, &camera_hold(2, 3600)).await;
+    let (_, gone) = hold(&app, STORE_1, &camera_hold(3, 3600)).await;
+    let gone_id = gone["reservation_id"].as_str().expect("id");
+    app.post_as(
+        TestClient::Admin,
+        &format!("/v1/reservations/{gone_id}/release"),
+        &json!({}),
+    )
+    .await;
+    let pickup = |reservation: &Value, delta: i64| {
+        let mut sale = change(op(), CAMERA, delta, None);
+        sale["kind"] = json!("sale");
+        sale["reservation_id"] = reservation["reservation_id"].clone();
+        sale
+    };
+    let (_, answers) = app
+        .push_batch(STORE_1, vec![pickup(&held, -2), pickup(&gone, -3)])
+        .await;
+    let outcomes: Vec<&Value> = answers["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| &r["outcome"])
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec!["applied", "applied"],
+        "a pick-up is a sale that happened"
+    );
+    assert_eq!(
+        reservation(&app, &held["reservation_id"]).await["status"],
+        "fulfilled"
+    );
+    assert_eq!(
+        reservation(&app, &gone["reservation_id"]).await["status"],
+        "released"
+    );
+    let now = item(&app).await;
+    assert_eq!(
+        (now["quantity"].as_i64(), now["reserved"].as_i64()),
+        (Some(CAMERA_QUANTITY - 5), Some(0))
+    );
+    let metrics = app.metrics_text().await;
+    assert!(
+        metrics.contains(r#"central_holds_ended_total{status="fulfilled"} 1"#),
+        "{metrics}"
+    );
+    app.cleanup().await;
+}

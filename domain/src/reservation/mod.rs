@@ -38,7 +38,16 @@ impl ReservationId {
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
+
+    /// The operation id of the store's pick-up (the sale of the held
+    /// units): derived (UUIDv5), so recording it twice is one sale.
+    pub fn pickup(&self) -> OperationId {
+        OperationId::from(Uuid::new_v5(&PICKUP_NAMESPACE, self.0.as_bytes()))
+    }
 }
+
+/// The UUIDv5 namespace of [`ReservationId::pickup`].
+const PICKUP_NAMESPACE: Uuid = Uuid::from_u128(0x8b3e_5d21_c4f0_4a97_b6e2_19d7_0c53_aa41);
 
 impl From<Uuid> for ReservationId {
     fn from(value: Uuid) -> Self {

@@ -70,11 +70,10 @@ impl StockItem {
 
     fn adjust(
         &self,
-        operation_id: OperationId,
-        kind: ChangeKind,
-        delta: Delta,
+        (operation_id, kind, delta): (OperationId, ChangeKind, Delta),
         expected_version: Option<Version>,
         note: ChangeNote,
+        held: i64,
         at: DateTime<Utc>,
     ) -> Result<StockEvent, StockError> {
         if !kind.fits(delta) {
@@ -97,6 +96,12 @@ impl StockItem {
                 requested: delta.get(),
             });
         }
+        if kind == ChangeKind::Sale && quantity < held {
+            return Err(StockError::InsufficientAvailable {
+                available: self.quantity - held,
+                requested: delta.get(),
+            });
+        }
         Ok(StockEvent::StockAdjusted {
             operation_id,
             kind,
@@ -106,6 +111,7 @@ impl StockItem {
             reapplies: note.reapplies,
             client: note.client,
             transfer: note.transfer,
+            reservation: note.reservation,
             at,
             quantity,
             version: self.version + 1,
@@ -149,14 +155,9 @@ impl StockItem {
             counted,
             difference,
         })?;
-        self.adjust(
-            operation_id,
-            ChangeKind::Count,
-            delta,
-            expected_version,
-            note,
-            at,
-        )
+        // A count is a fact: it may take held units (a short hold).
+        let change = (operation_id, ChangeKind::Count, delta);
+        self.adjust(change, expected_version, note, 0, at)
     }
 
     fn synced(
@@ -311,8 +312,12 @@ impl Aggregate for StockItem {
                 delta,
                 expected_version,
                 note,
+                held,
                 at,
-            } => Some(self.adjust(operation_id, kind, delta, expected_version, note, at)?),
+            } => {
+                let change = (operation_id, kind, delta);
+                Some(self.adjust(change, expected_version, note, held, at)?)
+            }
             StockCommand::Count {
                 operation_id,
                 counted,

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::movement::ChangeKind;
+use crate::reservation::ReservationId;
 use crate::transfer::TransferId;
 use crate::values::{Delta, OperationId, Sku, Version};
 
@@ -25,6 +26,9 @@ pub enum StockCommand {
         delta: Delta,
         expected_version: Option<Version>,
         note: ChangeNote,
+        /// Units held for reservations that a sale may not take (the
+        /// pick-up of a hold does not count its own units).
+        held: i64,
         at: DateTime<Utc>,
     },
     /// A physical count: the shelf holds `counted`. The difference from the
@@ -119,4 +123,6 @@ pub struct ChangeNote {
     pub client: Option<String>,
     /// The transfer this change ships or receives.
     pub transfer: Option<TransferId>,
+    /// The reservation this sale picks up.
+    pub reservation: Option<ReservationId>,
 }

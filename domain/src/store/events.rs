@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::RejectionReason;
 use crate::movement::ChangeKind;
+use crate::reservation::ReservationId;
 use crate::transfer::TransferId;
 use crate::values::{Delta, OperationId, Sku, Version};
 
@@ -42,6 +43,9 @@ pub enum StockEvent {
         /// (`transfer_in`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         transfer: Option<TransferId>,
+        /// The reservation this sale picks up.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reservation: Option<ReservationId>,
         at: DateTime<Utc>,
         /// The store's quantity after the change.
         quantity: i64,

@@ -27,6 +27,10 @@ pub enum StockError {
     },
     #[error("insufficient stock: {available} available, change needs {requested}")]
     InsufficientStock { available: i64, requested: i64 },
+    #[error(
+        "insufficient available stock: {available} not held for reservations, sale needs {requested}"
+    )]
+    InsufficientAvailable { available: i64, requested: i64 },
     #[error("initial quantity must be >= 0, got {0}")]
     NegativeInitialQuantity(i64),
     #[error("a change of kind {kind} must have a {} delta, got {delta}", kind.sign())]

@@ -43,6 +43,7 @@ fn adjust(n: u128, value: i64, expected_version: Option<i64>) -> StockCommand {
         delta: delta(value),
         expected_version,
         note: ChangeNote::default(),
+        held: 0,
         at: at(),
     }
 }
@@ -66,6 +67,7 @@ fn adjusted(n: u128, value: i64, expected: Option<i64>, quantity: i64, version: 
         reapplies: None,
         client: None,
         transfer: None,
+        reservation: None,
         at: at(),
         quantity,
         version,
@@ -233,6 +235,7 @@ fn an_adjustment_records_why_and_which_client_made_it() {
             delta: delta(-5),
             expected_version: None,
             note,
+            held: 0,
             at: at(),
         })
         .then_expect_events(vec![expected]);
@@ -524,4 +527,49 @@ fn counting_an_unregistered_sku_is_refused() {
         .given_no_previous_events()
         .when(count(1, 3, None))
         .then_expect_error(StockError::SkuNotFound);
+}
+
+/// A sale of `value` with `held` units held for reservations.
+fn sale_with_holds(n: u128, value: i64, held: i64) -> StockCommand {
+    let mut command = typed(n, ChangeKind::Sale, value);
+    if let StockCommand::Adjust { held: h, .. } = &mut command {
+        *h = held;
+    }
+    command
+}
+
+#[test]
+fn a_sale_may_not_take_units_held_for_reservations() {
+    // 45 after the pending sale, 40 of them held: 5 may be sold.
+    StoreTest::with(())
+        .given(a_pending_sale())
+        .when(sale_with_holds(2, -6, 40))
+        .then_expect_error(StockError::InsufficientAvailable {
+            available: 5,
+            requested: -6,
+        });
+    let mut sold = adjusted(2, -5, None, 40, 2);
+    if let StockEvent::StockAdjusted { kind, .. } = &mut sold {
+        *kind = ChangeKind::Sale;
+    }
+    StoreTest::with(())
+        .given(a_pending_sale())
+        .when(sale_with_holds(2, -5, 40))
+        .then_expect_events(vec![sold]);
+}
+
+#[test]
+fn other_kinds_and_counts_may_take_held_units() {
+    let mut damage = typed(2, ChangeKind::Damage, -6);
+    if let StockCommand::Adjust { held, .. } = &mut damage {
+        *held = 40;
+    }
+    let mut written_off = adjusted(2, -6, None, 39, 2);
+    if let StockEvent::StockAdjusted { kind, .. } = &mut written_off {
+        *kind = ChangeKind::Damage;
+    }
+    StoreTest::with(())
+        .given(a_pending_sale())
+        .when(damage)
+        .then_expect_events(vec![written_off]);
 }

@@ -14,6 +14,7 @@ use utoipa::OpenApi;
         (name = "auth", description = "The store's own tokens for its tills and staff (OAuth2 client credentials) and public keys"),
         (name = "inventory", description = "Stock updates and reads"),
         (name = "transfers", description = "Transfers this store sends or receives: learned from central, shipped and received here"),
+        (name = "reservations", description = "Holds for online orders at this store (decided at central) and their pick-up"),
         (name = "sync", description = "Sync status and trigger"),
         (name = "changes", description = "The conflict inbox: changes central refused or the worker quarantined"),
         (name = "events", description = "The store's event log"),

@@ -60,6 +60,15 @@ impl IntoApiError for StockError {
                 message,
             )
             .with_details(json!({ "available": available, "delta": requested })),
+            StockError::InsufficientAvailable {
+                available,
+                requested,
+            } => ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "insufficient_available",
+                message,
+            )
+            .with_details(json!({ "available": available, "delta": requested })),
             StockError::NegativeInitialQuantity(_) => {
                 ApiError::validation(message, json!({ "field": "quantity" }))
             }

@@ -16,7 +16,7 @@ use super::error::{invalid, stored};
 use super::local_auth::{LocalClient, READ, WRITE};
 use crate::ledger::{AcceptedChange, ChangeRequest};
 use crate::projections::queries;
-use crate::projections::rows::StockRow;
+use crate::projections::queries::StockWithHolds;
 use crate::service;
 use crate::state::AppState;
 use service_infra::api_routes;
@@ -36,7 +36,7 @@ pub(super) fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
 }
 
 /// The stock row of the SKU in a path, or 422 (bad SKU) / 404 (unknown).
-async fn stock_row(state: &AppState, raw_sku: &str) -> Result<StockRow, ApiError> {
+async fn stock_row(state: &AppState, raw_sku: &str) -> Result<StockWithHolds, ApiError> {
     let sku = parse_sku(raw_sku)?;
     queries::stock_item(state.ledger.pool(), sku.as_str())
         .await
@@ -44,8 +44,11 @@ async fn stock_row(state: &AppState, raw_sku: &str) -> Result<StockRow, ApiError
         .ok_or_else(|| ApiError::not_found("sku_not_found", format!("sku {sku} is not registered")))
 }
 
-fn stock_view(row: StockRow) -> Result<StockView, ApiError> {
+fn stock_view(stock: StockWithHolds) -> Result<StockView, ApiError> {
+    let (row, reserved) = (stock.row, stock.reserved);
     Ok(StockView {
+        reserved,
+        available: row.quantity - reserved,
         sku: stored(row.sku)?,
         name: row.name,
         quantity: row.quantity,
@@ -205,7 +208,8 @@ pub async fn latest_operation(
 ) -> Result<Json<LatestOperation>, ApiError> {
     client.require(READ)?;
     let row = stock_row(&state, &sku).await?;
-    row.last_operation_id
+    row.row
+        .last_operation_id
         .map(|id| {
             Json(LatestOperation {
                 operation_id: OperationId::from(id),

@@ -2,7 +2,8 @@
 //!
 //! - the local API for the store's tills (`/v1/local`): `inventory.rs`
 //!   (stock updates and reads), `counts.rs` (physical counts), `transfers.rs`
-//!   (shipping and receiving transfers), `sync_status.rs` (a change's sync status,
+//!   (shipping and receiving transfers), `reservations.rs` (holds and
+//!   their pick-up), `sync_status.rs` (a change's sync status,
 //!   the sync trigger), `changes.rs` (the conflict inbox), `events.rs` (the
 //!   event log);
 //! - the worker API (`/v1/sync`, role `sync-worker`): `worker_api.rs`;
@@ -20,6 +21,7 @@ mod events;
 mod health;
 mod inventory;
 mod local_auth;
+mod reservations;
 mod sync_status;
 mod transfers;
 mod worker_api;
@@ -37,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     let local_api = inventory::routes()
         .merge(counts::routes())
         .merge(transfers::routes())
+        .merge(reservations::routes())
         .merge(sync_status::routes())
         .merge(changes::routes())
         .merge(events::routes());

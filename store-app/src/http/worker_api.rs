@@ -5,6 +5,7 @@
 
 use axum::extract::State;
 use domain::OperationId;
+use domain::reservation::ReservationId;
 use domain::transfer::TransferId;
 use protocol::error as responses;
 use protocol::transfers::TransferUpdate;
@@ -59,6 +60,7 @@ fn pending_change(status: ChangeStatus) -> Result<PendingChange, ApiError> {
         occurred_at: change.occurred_at,
         client: change.client_id.map(stored).transpose()?,
         transfer_id: change.transfer_id.map(TransferId::from),
+        reservation_id: change.reservation_id.map(ReservationId::from),
         attempts: status.attempts,
     })
 }
@@ -233,7 +235,8 @@ pub async fn apply_central_changes(
 ) -> Result<Json<Recorded>, ApiError> {
     require_worker(&claims)?;
     let changes: Vec<CentralChange> = body.changes.into_iter().map(Into::into).collect();
+    let checkpoint = body.checkpoint.to_string();
     let appended =
-        service::apply_central_changes(&state, &changes, &body.checkpoint.to_string()).await?;
+        service::apply_central_changes(&state, &changes, &body.holds, &checkpoint).await?;
     Ok(recorded(appended.len()))
 }

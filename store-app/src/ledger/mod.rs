@@ -14,6 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{ChangeNote, StockCommand, StockError, StockEvent, SyncOutcome};
 use domain::{ChangeKind, Delta, OperationId, Sku, Version};
+use protocol::worker::CentralHold;
 use service_infra::db_retry::retry_conflicts;
 use sqlx::PgPool;
 
@@ -179,8 +180,9 @@ impl Ledger {
                 reapplies: Some(original),
                 client,
                 // A person decided the refused change happened: it is
-                // reapplied on its own, outside any transfer.
+                // reapplied on its own, outside any transfer or pick-up.
                 transfer: None,
+                reservation: None,
             },
         })
     }
@@ -207,12 +209,21 @@ impl Ledger {
         if let Some(previous) = previous {
             return replay(request, previous);
         }
+        // Only a sale must leave what is held for reservations.
+        let held = match request.kind {
+            ChangeKind::Sale => {
+                let picking_up = request.note.reservation;
+                crate::holds::held(tx.connection(), request.sku.as_str(), picking_up).await?
+            }
+            _ => 0,
+        };
         let command = StockCommand::Adjust {
             operation_id: request.operation_id,
             kind: request.kind,
             delta: request.delta,
             expected_version: request.expected_version,
             note: request.note.clone(),
+            held,
             at: now(),
         };
         let events = tx.execute(&request.sku, command).await?;
@@ -342,17 +353,22 @@ impl Ledger {
         .await
     }
 
-    /// Applies changes read from central's log and moves the checkpoint, in
-    /// one transaction. Changes already reflected are skipped; one of this
+    /// Applies changes read from central's log, saves central's word on the
+    /// store's holds and moves the checkpoint, in one transaction. Changes already reflected are skipped; one of this
     /// store's own pending changes counts as synced.
     pub async fn apply_central_changes(
         &self,
         changes: &[CentralChange],
+        holds: &[CentralHold],
         checkpoint: &str,
     ) -> Result<Vec<Appended>, LedgerError> {
         if changes.is_empty() {
-            // Only the checkpoint moves (a page of the store's own changes).
-            save_checkpoint(&self.pool, checkpoint).await?;
+            // Only holds and the checkpoint move (a page of the store's own
+            // changes, or of holds).
+            let mut tx = self.pool.begin().await?;
+            crate::holds::save(&mut tx, holds).await?;
+            save_checkpoint(&mut *tx, checkpoint).await?;
+            tx.commit().await?;
             return Ok(Vec::new());
         }
         let operations: Vec<OperationId> = changes.iter().map(|c| c.operation_id).collect();
@@ -371,6 +387,7 @@ impl Ledger {
                 };
                 view.observe(&ignore_unknown_sku(tx.execute(&change.sku, command).await)?);
             }
+            crate::holds::save(tx.connection(), holds).await?;
             save_checkpoint(tx.connection(), checkpoint).await?;
             Ok::<_, LedgerError>(tx.commit().await?)
         })

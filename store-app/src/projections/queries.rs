@@ -9,11 +9,25 @@ use uuid::Uuid;
 
 use super::rows::{ChangeRow, StockRow};
 
+/// A SKU's stock row and the units held for reservations (live holds not
+/// picked up yet).
 const STOCK_COLUMNS: &str = "sku, name, quantity, confirmed_quantity, confirmed_version, version,
-     pending_changes, last_operation_id, last_synced_at, last_counted_at";
+     pending_changes, last_operation_id, last_synced_at, last_counted_at,
+     (SELECT COALESCE(sum(h.quantity), 0)::bigint FROM holds h
+       WHERE h.sku = stock.sku AND h.status = 'held'
+         AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.reservation_id = h.reservation_id))
+     AS reserved";
+
+/// A SKU's stock with the units held for reservations.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StockWithHolds {
+    #[sqlx(flatten)]
+    pub row: StockRow,
+    pub reserved: i64,
+}
 
 /// One SKU's stock.
-pub async fn stock_item(pool: &PgPool, sku: &str) -> Result<Option<StockRow>, sqlx::Error> {
+pub async fn stock_item(pool: &PgPool, sku: &str) -> Result<Option<StockWithHolds>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {STOCK_COLUMNS} FROM stock WHERE sku = $1"))
         .bind(sku)
         .fetch_optional(pool)
@@ -25,7 +39,7 @@ pub async fn stock_page(
     pool: &PgPool,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<StockRow>, sqlx::Error> {
+) -> Result<Vec<StockWithHolds>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {STOCK_COLUMNS} FROM stock WHERE sku > $1 ORDER BY sku LIMIT $2"
     ))
@@ -49,7 +63,7 @@ pub struct ChangeStatus {
 }
 
 const CHANGE_COLUMNS: &str = "operation_id, sku, position, kind, delta, expected_version, reason,
-     client_id, transfer_id, occurred_at, quantity_after, version_after, status, result_code, because_of,
+     client_id, transfer_id, reservation_id, occurred_at, quantity_after, version_after, status, result_code, because_of,
      central_version, central_quantity, settled_at, attempts, last_error, next_attempt_at,
      quarantined_at";
 

@@ -87,7 +87,7 @@ async fn compare(
     .await?;
     let actual_changes: Vec<ChangeRow> = sqlx::query_as(
         "SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id, transfer_id,
-                occurred_at,
+                reservation_id, occurred_at,
                 quantity_after, version_after, status, result_code, because_of,
                 central_version, central_quantity, settled_at
            FROM changes ORDER BY operation_id",
@@ -155,10 +155,11 @@ async fn write(conn: &mut PgConnection, replayed: &StoreProjections) -> anyhow::
     for chunk in changes.chunks(1000) {
         sqlx::query(
             "INSERT INTO changes (operation_id, sku, position, kind, delta, expected_version, reason,
-                                  client_id, transfer_id, occurred_at, quantity_after, version_after, status,
-                                  result_code, because_of, central_version, central_quantity, settled_at)
+                                  client_id, transfer_id, reservation_id, occurred_at, quantity_after,
+                                  version_after, status, result_code, because_of, central_version,
+                                  central_quantity, settled_at)
              SELECT operation_id, sku, position, kind, delta, expected_version, reason, client_id,
-                    transfer_id, occurred_at,
+                    transfer_id, reservation_id, occurred_at,
                     quantity_after, version_after, status, result_code, because_of,
                     central_version, central_quantity, settled_at
                FROM jsonb_populate_recordset(NULL::changes, $1)",

@@ -63,6 +63,8 @@ pub struct ChangeRow {
     pub client_id: Option<String>,
     /// The transfer the change ships or receives.
     pub transfer_id: Option<Uuid>,
+    /// The reservation the sale picks up.
+    pub reservation_id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,
     pub quantity_after: i64,
     pub version_after: i64,
@@ -180,6 +182,7 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             reason,
             client,
             transfer,
+            reservation,
             at,
             quantity,
             version,
@@ -194,6 +197,7 @@ pub fn change_update(sku: &Sku, position: Option<i64>, event: &StockEvent) -> Op
             reason: reason.clone(),
             client_id: client.clone(),
             transfer_id: transfer.map(|id| id.as_uuid()),
+            reservation_id: reservation.map(|id| id.as_uuid()),
             occurred_at: *at,
             quantity_after: *quantity,
             version_after: *version,

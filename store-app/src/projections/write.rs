@@ -39,12 +39,12 @@ WITH ev AS (
     RETURNING aggregate_id, sequence, position
 ), new_changes AS (
     INSERT INTO changes (operation_id, sku, kind, delta, expected_version, reason, client_id, transfer_id,
-                         occurred_at, quantity_after, version_after, position, status)
+                         reservation_id, occurred_at, quantity_after, version_after, position, status)
     SELECT c.operation_id, c.sku, c.kind, c.delta, c.expected_version, c.reason, c.client_id, c.transfer_id,
-           c.occurred_at, c.quantity_after, c.version_after, ev.position, c.status
+           c.reservation_id, c.occurred_at, c.quantity_after, c.version_after, ev.position, c.status
       FROM jsonb_to_recordset($1->'new_changes') AS c(operation_id uuid, sku text, sequence bigint, kind text, delta bigint,
                                       expected_version bigint, reason text, client_id text, transfer_id uuid,
-                                      occurred_at timestamptz,
+                                      reservation_id uuid, occurred_at timestamptz,
                                       quantity_after bigint, version_after bigint, status text)
       JOIN ev ON ev.aggregate_id = c.sku AND ev.sequence = c.sequence
 ), settled AS (

@@ -15,6 +15,7 @@ mod inventory;
 mod kinds;
 mod local_auth;
 mod operations;
+mod reservations;
 mod sync;
 mod transfers;
 mod worker;

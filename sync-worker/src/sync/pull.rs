@@ -52,7 +52,14 @@ pub(super) async fn pull(
         };
         let checkpoint = last.cursor;
         let changes = central_changes(store.id(), &page.events, recorded)?;
-        let recorded = store.apply_central_changes(changes, checkpoint).await?;
+        let holds = page
+            .events
+            .iter()
+            .filter_map(|event| event.hold.clone())
+            .collect();
+        let recorded = store
+            .apply_central_changes(changes, holds, checkpoint)
+            .await?;
         report.pulled += recorded;
         ctx.metrics
             .changes
@@ -137,6 +144,7 @@ mod tests {
             }
             .into(),
             change,
+            hold: None,
             payload: serde_json::json!({}),
             metadata: serde_json::json!({}),
             recorded_at: Utc::now(),

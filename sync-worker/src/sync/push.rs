@@ -333,6 +333,7 @@ mod tests {
             occurred_at: Utc::now(),
             client: None,
             transfer_id: None,
+            reservation_id: None,
             attempts: 0,
         }
     }

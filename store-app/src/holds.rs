@@ -1,0 +1,78 @@
+//! The store's copy of its holds (what central last said about each
+//! reservation), saved with central's changes, and the units they keep from
+//! a sale: the only place that reads or writes the `holds` table.
+
+use chrono::{DateTime, Utc};
+use domain::reservation::ReservationId;
+use protocol::worker::CentralHold;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A hold as this store knows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HoldCopy {
+    pub reservation_id: Uuid,
+    pub sku: String,
+    pub quantity: i64,
+    /// Central's status.
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+    pub version: i64,
+    /// Whether this store recorded the pick-up (a sale naming it).
+    pub picked_up: bool,
+}
+
+/// Saves central's word on holds (a newer copy replaces an older one, never
+/// the reverse), inside the caller's transaction.
+pub async fn save(conn: &mut PgConnection, holds: &[CentralHold]) -> Result<(), sqlx::Error> {
+    if holds.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO holds (reservation_id, sku, quantity, status, expires_at, version)
+         SELECT h.reservation_id, h.sku, h.quantity, h.status, h.expires_at, h.version
+           FROM jsonb_to_recordset($1) AS h(reservation_id uuid, sku text, quantity bigint,
+                                            status text, expires_at timestamptz, version bigint)
+         ON CONFLICT (reservation_id) DO UPDATE
+            SET status = EXCLUDED.status, version = EXCLUDED.version
+          WHERE holds.version < EXCLUDED.version",
+    )
+    .bind(sqlx::types::Json(holds))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Units of `sku` held for reservations that a sale may not take: live
+/// holds this store has not picked up yet, except `picking_up` (a pick-up
+/// takes its own hold's units).
+pub async fn held(
+    conn: &mut PgConnection,
+    sku: &str,
+    picking_up: Option<ReservationId>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(sum(h.quantity), 0)::bigint FROM holds h
+          WHERE h.sku = $1 AND h.status = 'held' AND h.reservation_id IS DISTINCT FROM $2
+            AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.reservation_id = h.reservation_id)",
+    )
+    .bind(sku)
+    .bind(picking_up.map(|id| id.as_uuid()))
+    .fetch_one(conn)
+    .await
+}
+
+/// One hold, if central has told this store of it.
+pub async fn one(
+    executor: impl sqlx::PgExecutor<'_>,
+    id: ReservationId,
+) -> Result<Option<HoldCopy>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT h.reservation_id, h.sku, h.quantity, h.status, h.expires_at, h.version,
+                EXISTS (SELECT 1 FROM changes c WHERE c.reservation_id = h.reservation_id) AS picked_up
+           FROM holds h WHERE h.reservation_id = $1",
+    )
+    .bind(id.as_uuid())
+    .fetch_optional(executor)
+    .await
+}
