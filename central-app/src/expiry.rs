@@ -1,17 +1,26 @@
 //! Lets holds go when their time is up: every replica runs this task; each
-//! due hold expires once ([`crate::ledger::Ledger::expire_due`]).
+//! due hold expires once ([`crate::ledger::Ledger::expire_due`]), and its
+//! store is nudged so it hears within a sync.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use domain::StoreId;
 use prometheus::IntCounterVec;
 
 use crate::ledger::Ledger;
+use crate::nudge::StoreNudger;
 
 /// Holds expired per round at most.
 const ROUND: i64 = 100;
 
 /// Starts the task; it runs until the process ends.
-pub fn start(ledger: Ledger, every: Duration, ended: IntCounterVec) {
+pub fn start(
+    ledger: Ledger,
+    every: Duration,
+    ended: IntCounterVec,
+    nudger: Arc<dyn StoreNudger>,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -22,6 +31,9 @@ pub fn start(ledger: Ledger, every: Duration, ended: IntCounterVec) {
                     for hold in &expired {
                         tracing::info!(reservation = %hold.reservation_id, store_id = %hold.store_id,
                             sku = %hold.sku, "hold expired");
+                        if let Ok(store_id) = hold.store_id.parse::<StoreId>() {
+                            nudger.nudge(&store_id);
+                        }
                     }
                     ended
                         .with_label_values(&["expired"])

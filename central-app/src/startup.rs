@@ -70,6 +70,7 @@ pub async fn build_with(
         ledger.clone(),
         config.hold_expiry_interval.into(),
         metrics.holds_ended.clone(),
+        Arc::clone(&nudger),
     );
     if events == Events::Publish {
         let amqp_url = config.amqp_url.expose().to_owned();

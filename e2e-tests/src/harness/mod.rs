@@ -98,6 +98,8 @@ struct Resources {
     vhost: Option<String>,
     exchanges: Vec<String>,
     queues: Vec<String>,
+    /// Where central publishes low-stock events.
+    events_exchange: String,
 }
 
 impl Stack {
@@ -122,5 +124,15 @@ impl Stack {
     /// Where the processes' logs are.
     pub fn log_dir(&self) -> &std::path::Path {
         &self.log_dir
+    }
+
+    /// The broker URL the stack's processes use (its vhost, if it has one).
+    pub fn amqp_url(&self) -> &str {
+        &self.resources.amqp_url
+    }
+
+    /// The topic exchange central publishes low-stock events to.
+    pub fn events_exchange(&self) -> &str {
+        &self.resources.events_exchange
     }
 }

@@ -103,7 +103,13 @@ impl Plan {
             names.dead_letter_exchange(),
             names.retry_exchange(),
             self.nowhere_exchange(),
+            self.events_exchange(),
         ]
+    }
+
+    /// The exchange central publishes low-stock events to.
+    pub fn events_exchange(&self) -> String {
+        format!("{}.events", self.exchange)
     }
 
     /// Every queue the stack's workers may declare.
@@ -155,7 +161,9 @@ impl Plan {
             .env("BIND_ADDR", address)
             .env("JWT_PRIVATE_KEY_FILE", self.key_file().to_string_lossy())
             .env("AMQP_URL", self.amqp_url.clone())
-            .env("AMQP_EXCHANGE", exchange);
+            .env("AMQP_EXCHANGE", exchange)
+            .env("EVENTS_EXCHANGE", self.events_exchange())
+            .env("HOLD_EXPIRY_INTERVAL", "200ms");
         if let Some(ttl) = &self.options.token_ttl {
             spec = spec.env("TOKEN_TTL", ttl.clone());
         }

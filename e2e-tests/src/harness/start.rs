@@ -181,6 +181,7 @@ async fn prepare_databases_and_vhost(plan: &Plan) -> Resources {
         vhost: None,
         exchanges: Vec::new(),
         queues: Vec::new(),
+        events_exchange: plan.events_exchange(),
     };
     infra::create_databases(&plan.databases).await;
     resources.databases = plan.databases.clone();

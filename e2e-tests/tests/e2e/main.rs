@@ -18,6 +18,7 @@ mod offline;
 mod poison;
 mod propagation;
 mod quarantine;
+mod reservations;
 mod scale;
 mod sync_once;
 mod tokens;

@@ -134,6 +134,48 @@ impl CentralApi {
         self.get(&format!("/v1/transfers/{id}"), &[]).await
     }
 
+    /// `POST /v1/stores/{store}/reservations`: a hold of `quantity` units
+    /// of `sku` for `expires_in` seconds; status and body.
+    pub async fn hold(
+        &self,
+        store: &str,
+        sku: &str,
+        quantity: i64,
+        expires_in: i64,
+    ) -> (StatusCode, Value) {
+        let body = json!({ "sku": sku, "quantity": quantity, "expires_in": expires_in });
+        let request = self
+            .http
+            .post(format!("{}/v1/stores/{store}/reservations", self.url))
+            .bearer_auth(self.token().await)
+            .json(&body);
+        status_and_body(request, "central").await
+    }
+
+    /// A reservation as central has it.
+    pub async fn reservation(&self, id: &str) -> Value {
+        self.get(&format!("/v1/reservations/{id}"), &[]).await
+    }
+
+    /// A store's SKU at central, whole (`reserved`, `available` included).
+    pub async fn item_json(&self, store: &str, sku: &str) -> Value {
+        self.get(&format!("/v1/stores/{store}/inventory/{sku}"), &[])
+            .await
+    }
+
+    /// `PUT …/reorder-point`: status and body.
+    pub async fn reorder_point(&self, store: &str, sku: &str, level: i64) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .put(format!(
+                "{}/v1/stores/{store}/inventory/{sku}/reorder-point",
+                self.url
+            ))
+            .bearer_auth(self.token().await)
+            .json(&json!({ "level": level }));
+        status_and_body(request, "central").await
+    }
+
     /// Chain-wide availability of `sku` (`total_quantity`, `in_transit`,
     /// `stores`).
     pub async fn availability(&self, sku: &str) -> Value {

@@ -207,6 +207,17 @@ impl StoreApi {
         copy
     }
 
+    /// `POST /v1/local/reservations/{id}/fulfil`: status and body.
+    pub async fn fulfil(&self, reservation_id: &str) -> (StatusCode, Value) {
+        let path = format!("/v1/local/reservations/{reservation_id}/fulfil");
+        status_and_body(self.request(Method::POST, &path), "store").await
+    }
+
+    /// The SKU's stock as JSON (`reserved` and `available` included).
+    pub async fn stock_json(&self, sku: &str) -> Value {
+        self.get(&format!("/v1/local/inventory/{sku}")).await
+    }
+
     /// An update that must be accepted.
     pub async fn update(&self, sku: &str, delta: i64, version: Option<i64>) -> Update {
         let (status, body) = self.try_update(sku, delta, version).await;
