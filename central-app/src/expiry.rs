@@ -15,12 +15,7 @@ use crate::nudge::StoreNudger;
 const ROUND: i64 = 100;
 
 /// Starts the task; it runs until the process ends.
-pub fn start(
-    ledger: Ledger,
-    every: Duration,
-    ended: IntCounterVec,
-    nudger: Arc<dyn StoreNudger>,
-) {
+pub fn start(ledger: Ledger, every: Duration, ended: IntCounterVec, nudger: Arc<dyn StoreNudger>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

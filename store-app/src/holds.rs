@@ -23,16 +23,19 @@ pub struct HoldCopy {
 }
 
 /// Saves central's word on holds (a newer copy replaces an older one, never
-/// the reverse), inside the caller's transaction.
+/// the reverse; a page may name a hold once per event of it), inside the
+/// caller's transaction.
 pub async fn save(conn: &mut PgConnection, holds: &[CentralHold]) -> Result<(), sqlx::Error> {
     if holds.is_empty() {
         return Ok(());
     }
     sqlx::query(
         "INSERT INTO holds (reservation_id, sku, quantity, status, expires_at, version)
-         SELECT h.reservation_id, h.sku, h.quantity, h.status, h.expires_at, h.version
+         SELECT DISTINCT ON (h.reservation_id)
+                h.reservation_id, h.sku, h.quantity, h.status, h.expires_at, h.version
            FROM jsonb_to_recordset($1) AS h(reservation_id uuid, sku text, quantity bigint,
                                             status text, expires_at timestamptz, version bigint)
+          ORDER BY h.reservation_id, h.version DESC
          ON CONFLICT (reservation_id) DO UPDATE
             SET status = EXCLUDED.status, version = EXCLUDED.version
           WHERE holds.version < EXCLUDED.version",

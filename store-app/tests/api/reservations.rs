@@ -87,3 +87,17 @@ async fn an_ended_hold_cannot_be_picked_up_and_frees_its_units() {
     assert_error(fulfil(&app, id).await, 409, "reservation_not_held").await;
     assert_eq!(app.stock(LAPTOP).await["available"], 50);
 }
+
+#[tokio::test]
+async fn a_page_naming_a_hold_twice_keeps_the_newest_word() {
+    let app = spawn_app().await;
+    let id = uuid::Uuid::now_v7();
+    // HoldPlaced and HoldExpired in one page: the hold, once per event.
+    pull(
+        &app,
+        vec![hold(id, 10, "expired", 2), hold(id, 10, "held", 1)],
+    )
+    .await;
+    let copy = app.get_json(&format!("/v1/local/reservations/{id}")).await;
+    assert_eq!(copy["status"], "expired");
+}

@@ -42,6 +42,8 @@ pub struct Verdict {
     pub propagation: Option<(f64, f64)>,
     /// Transfers by final status at central.
     pub transfers: HashMap<String, u64>,
+    /// Holds by final status at central.
+    pub holds: HashMap<String, u64>,
 }
 
 impl Verdict {
@@ -85,6 +87,11 @@ pub async fn run(stack: &Stack, record: &Record, quiet_since: Instant) -> Verdic
         verdict
             .mismatches
             .push(format!("the check itself failed: {error:#}"));
+    }
+    if let Err(error) = check_holds(&urls, stack, record, &mut verdict).await {
+        verdict
+            .mismatches
+            .push(format!("the hold check itself failed: {error:#}"));
     }
     if let Err(error) = check_movements(&urls, stack, record, &mut verdict).await {
         verdict
@@ -305,6 +312,76 @@ async fn check_logs(
         }
     }
     Ok(())
+}
+
+/// No hold leaks: waits (up to [`QUIET_TIMEOUT`]) until every hold the
+/// load placed has ended at central and each store's copy says how, then
+/// reports any hold still live and any copy that disagrees; nothing may be
+/// reserved anywhere after that, so what is available is the quantity.
+async fn check_holds(
+    urls: &[String],
+    stack: &Stack,
+    record: &Record,
+    verdict: &mut Verdict,
+) -> anyhow::Result<()> {
+    let placed = lock(&record.holds).clone();
+    let deadline = Instant::now() + QUIET_TIMEOUT;
+    let mut left = hold_differences(urls, stack, &placed).await?;
+    while !left.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        left = hold_differences(urls, stack, &placed).await?;
+    }
+    verdict.stuck.extend(left);
+    let mut central = connect(&urls[0]).await?;
+    let statuses: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM reservations GROUP BY status")
+            .fetch_all(&mut central)
+            .await?;
+    verdict.holds = statuses
+        .into_iter()
+        .map(|(status, n)| (status, n as u64))
+        .collect();
+    Ok(())
+}
+
+/// Holds still live at central, and store copies that disagree with
+/// central about a hold, one line each.
+async fn hold_differences(
+    urls: &[String],
+    stack: &Stack,
+    placed: &[(String, Uuid)],
+) -> anyhow::Result<Vec<String>> {
+    let mut central = connect(&urls[0]).await?;
+    let at_central: HashMap<Uuid, String> =
+        sqlx::query_as::<_, (Uuid, String)>("SELECT reservation_id, status FROM reservations")
+            .fetch_all(&mut central)
+            .await?
+            .into_iter()
+            .collect();
+    let mut left = Vec::new();
+    for (index, store) in stack.stores.iter().enumerate() {
+        let mut db = connect(&urls[index + 1]).await?;
+        let copies: HashMap<Uuid, String> =
+            sqlx::query_as::<_, (Uuid, String)>("SELECT reservation_id, status FROM holds")
+                .fetch_all(&mut db)
+                .await?
+                .into_iter()
+                .collect();
+        for (_, id) in placed.iter().filter(|(s, _)| *s == store.id) {
+            let central_status = at_central.get(id).map_or("missing", String::as_str);
+            if central_status == "held" || central_status == "missing" {
+                left.push(format!("hold {id}: {central_status} at central"));
+            }
+            let copy = copies.get(id).map_or("unheard of", String::as_str);
+            if copy != central_status {
+                left.push(format!(
+                    "hold {id}: {central_status} at central, {copy} at {}",
+                    store.id
+                ));
+            }
+        }
+    }
+    Ok(left)
 }
 
 /// A transfer at central, as the checker reads it.

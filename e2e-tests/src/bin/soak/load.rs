@@ -13,7 +13,9 @@
 //!   conflict inbox (a 201 is an acknowledged store change; reapplying the
 //!   same change again, by two rounds racing, is one change).
 //! - 3 % of store requests are physical counts, and every few seconds head
-//!   office asks one store to send units to the other (`movements.rs`).
+//!   office asks one store to send units to the other (`movements.rs`);
+//!   every 2 s it holds units at a store for an online order, which the
+//!   store picks up, head office releases, or lets expire (`holds.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use e2e_tests::harness::Stack;
 
-use crate::movements;
+use crate::{holds, movements};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Client, RequestBuilder, StatusCode};
@@ -81,6 +83,8 @@ pub struct Record {
     /// Every transfer requested, with the status it must end in
     /// (`received` or `cancelled`; another while its flow still runs).
     pub transfers: Mutex<HashMap<Uuid, &'static str>>,
+    /// Every hold placed: its store and reservation id.
+    pub holds: Mutex<Vec<(String, Uuid)>>,
 }
 
 impl Record {
@@ -165,6 +169,7 @@ pub fn spawn(
         let mut adjusts = 0u64;
         let mut inbox_rounds = 0u64;
         let mut transfers = 0u64;
+        let mut holds = 0u64;
         while !*stopped.borrow() {
             let elapsed = started.elapsed().as_secs_f64();
             while (sent as f64) < elapsed * rate {
@@ -200,6 +205,13 @@ pub fn spawn(
             while (transfers as f64) < elapsed / movements::TRANSFER_EVERY.as_secs_f64() {
                 transfers += 1;
                 let flow = movements::TransferFlow::draw(&mut rng, &tills, &skus);
+                let (http, record, office) =
+                    (http.clone(), Arc::clone(&record), head_office.clone());
+                tasks.spawn(async move { flow.run(&http, &office, &record).await });
+            }
+            while (holds as f64) < elapsed / holds::HOLD_EVERY.as_secs_f64() {
+                holds += 1;
+                let flow = holds::HoldFlow::draw(&mut rng, &tills, &skus);
                 let (http, record, office) =
                     (http.clone(), Arc::clone(&record), head_office.clone());
                 tasks.spawn(async move { flow.run(&http, &office, &record).await });

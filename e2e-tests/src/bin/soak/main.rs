@@ -17,6 +17,7 @@
 
 mod check;
 mod faults;
+mod holds;
 mod load;
 mod movements;
 mod report;

@@ -42,6 +42,8 @@ pub struct Report {
     pub rejected: BTreeMap<String, u64>,
     /// Transfers by final status at central.
     pub transfers: BTreeMap<String, u64>,
+    /// Holds by final status at central.
+    pub holds: BTreeMap<String, u64>,
     pub convergence_seconds: Option<f64>,
     pub propagation_p50_seconds: Option<f64>,
     pub propagation_p99_seconds: Option<f64>,
@@ -101,6 +103,7 @@ impl Report {
             abuse: verdict.abuse.len(),
             rejected: verdict.rejected.into_iter().collect(),
             transfers: verdict.transfers.into_iter().collect(),
+            holds: verdict.holds.into_iter().collect(),
             convergence_seconds: verdict.convergence_seconds,
             propagation_p50_seconds: verdict.propagation.map(|(p50, _)| p50),
             propagation_p99_seconds: verdict.propagation.map(|(_, p99)| p99),
@@ -142,6 +145,7 @@ impl Report {
         );
         println!("rejected by central: {:?}", self.rejected);
         println!("transfers at central: {:?}", self.transfers);
+        println!("holds at central: {:?}", self.holds);
         match self.convergence_seconds {
             Some(seconds) => println!("converged {seconds:.1}s after the last fault and the load"),
             None => println!("did NOT converge"),
