@@ -66,8 +66,9 @@ def before_call(ctx, case, **kwargs):
 _ACCEPTABLE = {401, 403, 404, 409, 429}
 
 # Business refusals a well-formed request can get as a 422 (documented per
-# operation next to `validation_failed`): the stock rule is not a shape rule.
-_BUSINESS_REFUSALS = {"insufficient_stock"}
+# operation next to `validation_failed`): the stock rules (no stock below
+# zero, no hold or sale of units held for reservations) are not shape rules.
+_BUSINESS_REFUSALS = {"insufficient_stock", "insufficient_available"}
 
 
 def _is_cross_field_refusal(body):
