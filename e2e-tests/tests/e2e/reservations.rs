@@ -35,7 +35,7 @@ async fn central_status_becomes(stack: &Stack, id: &str, status: &str) {
 
 async fn store_available_becomes(stack: &Stack, available: i64) -> Value {
     let store = stack.store(0);
-    wait_for(
+    let (stock, waited) = wait_for(
         &format!("{available} available at the store"),
         STEP_TIMEOUT,
         || async {
@@ -43,8 +43,9 @@ async fn store_available_becomes(stack: &Stack, available: i64) -> Value {
             (stock["available"] == available).then_some(stock)
         },
     )
-    .await
-    .0
+    .await;
+    eprintln!("{available} available at the store after {waited:?}");
+    stock
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
