@@ -17,7 +17,8 @@ const ROUND: i64 = 100;
 /// Starts the task; it runs until the process ends.
 pub fn start(ledger: Ledger, every: Duration, ended: IntCounterVec, nudger: Arc<dyn StoreNudger>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        // `interval` refuses a zero period.
+        let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -4,8 +4,10 @@
 //! message is deleted only after the broker confirmed it, in the same
 //! transaction that locked it, so a crash loses none and never invents one;
 //! a crash between the confirmation and the delete sends it again with the
-//! same `message_id`, by which a consumer drops the repeat. Replicas share
-//! the work: a row another replica is publishing is skipped.
+//! same `message_id`, by which a consumer drops the repeat. A message the
+//! broker refuses (nack) stays for the next round. One replica publishes at
+//! a time (an advisory lock), so messages leave in the order they were
+//! decided.
 
 use std::time::Duration;
 
@@ -18,6 +20,9 @@ use uuid::Uuid;
 
 /// Default name of the exchange other systems bind their queues to.
 pub const DEFAULT_EVENTS_EXCHANGE: &str = "inventory.events";
+
+/// The advisory lock only the publishing replica holds.
+const PUBLISHER_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
 
 /// Messages taken per transaction.
 const BATCH: i64 = 100;
@@ -107,9 +112,19 @@ async fn publish_batch(
     published: &IntCounterVec,
 ) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await?;
+    // One publisher at a time across replicas, so messages go out in the
+    // order they were decided (a `stock.restored` never overtakes its
+    // `stock.low`); the others find the lock taken and wait for the next
+    // round.
+    let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(PUBLISHER_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !ours {
+        return Ok(0);
+    }
     let messages: Vec<Message> = sqlx::query_as(
-        "SELECT id, message_id, routing_key, payload FROM outbox
-          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        "SELECT id, message_id, routing_key, payload FROM outbox ORDER BY id LIMIT $1",
     )
     .bind(BATCH)
     .fetch_all(&mut *tx)
@@ -129,9 +144,13 @@ async fn publish_batch(
                 properties,
             )
             .await?;
-        tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
             .await
             .map_err(|_| anyhow::anyhow!("the broker did not confirm in time"))??;
+        if confirmation.is_nack() {
+            // Refused (a full queue, say): kept for the next round.
+            anyhow::bail!("the broker refused message {}", message.message_id);
+        }
         let event = message
             .routing_key
             .split('.')

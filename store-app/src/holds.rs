@@ -47,8 +47,9 @@ pub async fn save(conn: &mut PgConnection, holds: &[CentralHold]) -> Result<(), 
 }
 
 /// Units of `sku` held for reservations that a sale may not take: live
-/// holds this store has not picked up yet, except `picking_up` (a pick-up
-/// takes its own hold's units).
+/// holds this store has not picked up yet and whose time is not up (central
+/// lets those go anyway), except `picking_up` (a pick-up takes its own
+/// hold's units).
 pub async fn held(
     conn: &mut PgConnection,
     sku: &str,
@@ -56,7 +57,8 @@ pub async fn held(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT COALESCE(sum(h.quantity), 0)::bigint FROM holds h
-          WHERE h.sku = $1 AND h.status = 'held' AND h.reservation_id IS DISTINCT FROM $2
+          WHERE h.sku = $1 AND h.status = 'held' AND h.expires_at > now()
+            AND h.reservation_id IS DISTINCT FROM $2
             AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.reservation_id = h.reservation_id)",
     )
     .bind(sku)

@@ -47,6 +47,7 @@ fn transfer_refusal(refusal: TransferError) -> ApiError {
         TransferError::WrongStore { .. } => {
             ApiError::validation(message, json!({ "field": "store_id" }))
         }
+        TransferError::WrongSku { .. } => ApiError::validation(message, json!({ "field": "sku" })),
     }
 }
 

@@ -172,8 +172,15 @@ impl Ledger {
                     store_id: store_id.clone(),
                     sku: sku.clone(),
                 })?;
-            let held = reservations::held(&mut *tx, store_id.as_str(), sku.as_str()).await?;
             let id = order.reservation_id;
+            // The stream is per store and SKU: an id used at another store or
+            // for another SKU would otherwise open a second stream.
+            if let Some(existing) = reservations::one(&mut *tx, id).await?
+                && (existing.store_id != store_id.as_str() || existing.sku != sku.as_str())
+            {
+                return Err(HoldError::IdReused.into());
+            }
+            let held = reservations::held(&mut *tx, store_id.as_str(), sku.as_str()).await?;
             let stream =
                 |id: &ReservationId| reservations::stream_id(store_id.as_str(), sku.as_str(), id);
             let mut holds = HoldStreams::lock_and_load(&mut tx, [id], stream).await?;
@@ -222,7 +229,8 @@ impl Ledger {
             {
                 Ok(row) => expired.push(row),
                 Err(LedgerError::Hold(HoldError::NotHeld { .. } | HoldError::NotDue { .. })) => {}
-                Err(other) => return Err(other),
+                // One hold that cannot expire must not hold up the others.
+                Err(error) => tracing::warn!(reservation = %id, %error, "could not expire a hold"),
             }
         }
         Ok(expired)

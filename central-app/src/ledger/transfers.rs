@@ -47,15 +47,18 @@ fn step_of(store_id: &StoreId, change: &Change) -> Option<(TransferId, Option<Tr
     let id = change.transfer?;
     let at = change.occurred_at.trunc_subsecs(6);
     let (store_id, operation_id) = (store_id.clone(), change.operation_id);
+    let sku = change.sku.clone();
     let command = match change.kind {
         ChangeKind::TransferOut => Some(TransferCommand::Ship {
             store_id,
+            sku,
             operation_id,
             shipped: -change.delta.get(),
             at,
         }),
         ChangeKind::TransferIn => Some(TransferCommand::Receive {
             store_id,
+            sku,
             operation_id,
             received: change.delta.get(),
             at,
@@ -76,9 +79,11 @@ pub fn refusal(
     let empty = Transfer::default();
     let transfer = transfers.get(&id).map_or(&empty, |stream| &stream.state);
     let checked = match command {
-        Some(TransferCommand::Ship { shipped, .. }) => transfer.check_ship(store_id, shipped),
-        Some(TransferCommand::Receive { received, .. }) => {
-            transfer.check_receive(store_id, received)
+        Some(TransferCommand::Ship { sku, shipped, .. }) => {
+            transfer.check_ship(store_id, &sku, shipped)
+        }
+        Some(TransferCommand::Receive { sku, received, .. }) => {
+            transfer.check_receive(store_id, &sku, received)
         }
         _ => Err(TransferError::WrongStatus {
             status: transfer.status,

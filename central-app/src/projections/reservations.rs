@@ -88,6 +88,7 @@ WITH ev AS (
     SELECT * FROM jsonb_populate_recordset(NULL::reservations, $1->'holds')
     ON CONFLICT (reservation_id) DO UPDATE
        SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
+     WHERE reservations.store_id = EXCLUDED.store_id AND reservations.sku = EXCLUDED.sku
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM ev)
@@ -209,7 +210,7 @@ pub async fn live(
     sqlx::query_as(
         "SELECT sku, reservation_id, quantity FROM reservations
           WHERE store_id = $1 AND sku = ANY($2) AND status = 'held'
-          ORDER BY sku, reservation_id DESC",
+          ORDER BY sku, placed_at DESC, reservation_id DESC",
     )
     .bind(store_id)
     .bind(skus)

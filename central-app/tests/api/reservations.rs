@@ -109,6 +109,14 @@ async fn the_same_hold_again_is_one_hold_and_bad_ones_hold_nothing() {
         StatusCode::CONFLICT,
         "reservation_id_reused",
     );
+    body["quantity"] = json!(2);
+    let (status, elsewhere) = hold(&app, STORE_2, &body).await;
+    assert_refused(
+        status,
+        &elsewhere,
+        StatusCode::CONFLICT,
+        "reservation_id_reused",
+    );
     for bad in [
         camera_hold(0, 60),
         camera_hold(1, 0),

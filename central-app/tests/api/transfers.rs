@@ -117,6 +117,13 @@ async fn steps_follow_the_transfer_and_in_transit_follows_the_steps() {
         .push_batch(STORE_2, vec![step(&transfer, "transfer_out", -5)])
         .await;
     assert_eq!(answers["results"][0]["outcome"], "transfer_refused");
+    let mut other_sku = step(&transfer, "transfer_out", -5);
+    other_sku["sku"] = json!("ELEC-TV-008");
+    let (_, answers) = app.push_batch(STORE_1, vec![other_sku]).await;
+    assert_eq!(
+        answers["results"][0]["outcome"], "transfer_refused",
+        "another SKU"
+    );
     let (_, item) = app.item(STORE_2, CAMERA).await;
     assert_eq!(item["quantity"], CAMERA_QUANTITY);
 

@@ -6,7 +6,7 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
 use super::{TransferCommand, TransferError, TransferEvent, TransferOrder, TransferStatus};
-use crate::values::{OperationId, StoreId};
+use crate::values::{OperationId, Sku, StoreId};
 
 /// One transfer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -62,8 +62,27 @@ impl Transfer {
         }
     }
 
-    /// Whether `store_id` may ship `shipped` units now.
-    pub fn check_ship(&self, store_id: &StoreId, shipped: i64) -> Result<(), TransferError> {
+    /// 422-like refusal unless the change moves the transfer's SKU.
+    fn check_sku(&self, sku: &Sku) -> Result<(), TransferError> {
+        let order = self.order()?;
+        if order.sku == *sku {
+            Ok(())
+        } else {
+            Err(TransferError::WrongSku {
+                expected: order.sku.clone(),
+                got: sku.clone(),
+            })
+        }
+    }
+
+    /// Whether `store_id` may ship `shipped` units of `sku` now.
+    pub fn check_ship(
+        &self,
+        store_id: &StoreId,
+        sku: &Sku,
+        shipped: i64,
+    ) -> Result<(), TransferError> {
+        self.check_sku(sku)?;
         let order = self.order()?;
         if order.from_store != *store_id {
             return Err(TransferError::WrongStore {
@@ -81,8 +100,14 @@ impl Transfer {
         Ok(())
     }
 
-    /// Whether `store_id` may receive `received` units now.
-    pub fn check_receive(&self, store_id: &StoreId, received: i64) -> Result<(), TransferError> {
+    /// Whether `store_id` may receive `received` units of `sku` now.
+    pub fn check_receive(
+        &self,
+        store_id: &StoreId,
+        sku: &Sku,
+        received: i64,
+    ) -> Result<(), TransferError> {
+        self.check_sku(sku)?;
         let order = self.order()?;
         if order.to_store != *store_id {
             return Err(TransferError::WrongStore {
@@ -104,12 +129,12 @@ impl Transfer {
 
     fn ship(
         &self,
-        store_id: &StoreId,
+        (store_id, sku): (&StoreId, &Sku),
         operation_id: OperationId,
         shipped: i64,
         at: DateTime<Utc>,
     ) -> Result<TransferEvent, TransferError> {
-        self.check_ship(store_id, shipped)?;
+        self.check_ship(store_id, sku, shipped)?;
         Ok(TransferEvent::TransferShipped {
             transfer_id: self.order()?.transfer_id,
             operation_id,
@@ -120,12 +145,12 @@ impl Transfer {
 
     fn receive(
         &self,
-        store_id: &StoreId,
+        (store_id, sku): (&StoreId, &Sku),
         operation_id: OperationId,
         received: i64,
         at: DateTime<Utc>,
     ) -> Result<TransferEvent, TransferError> {
-        self.check_receive(store_id, received)?;
+        self.check_receive(store_id, sku, received)?;
         Ok(TransferEvent::TransferReceived {
             transfer_id: self.order()?.transfer_id,
             operation_id,
@@ -158,16 +183,18 @@ impl Aggregate for Transfer {
             }
             TransferCommand::Ship {
                 store_id,
+                sku,
                 operation_id,
                 shipped,
                 at,
-            } => Some(self.ship(&store_id, operation_id, shipped, at)?),
+            } => Some(self.ship((&store_id, &sku), operation_id, shipped, at)?),
             TransferCommand::Receive {
                 store_id,
+                sku,
                 operation_id,
                 received,
                 at,
-            } => Some(self.receive(&store_id, operation_id, received, at)?),
+            } => Some(self.receive((&store_id, &sku), operation_id, received, at)?),
         };
         if let Some(event) = event {
             sink.write(event, self).await;

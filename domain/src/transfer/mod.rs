@@ -159,6 +159,7 @@ pub enum TransferCommand {
     /// The source store's `transfer_out` change of `-shipped` units.
     Ship {
         store_id: StoreId,
+        sku: Sku,
         operation_id: OperationId,
         shipped: i64,
         at: DateTime<Utc>,
@@ -166,6 +167,7 @@ pub enum TransferCommand {
     /// The destination's `transfer_in` change of `received` units.
     Receive {
         store_id: StoreId,
+        sku: Sku,
         operation_id: OperationId,
         received: i64,
         at: DateTime<Utc>,
@@ -246,4 +248,6 @@ pub enum TransferError {
     },
     #[error("the transfer moves {expected} units, the change {got}")]
     WrongQuantity { expected: i64, got: i64 },
+    #[error("the transfer moves {expected}, the change {got}")]
+    WrongSku { expected: Sku, got: Sku },
 }

@@ -40,9 +40,14 @@ fn requested() -> TransferEvent {
     }
 }
 
+fn sku() -> Sku {
+    "ELEC-LAPTOP-001".parse().expect("sku")
+}
+
 fn ship(store_n: u8, shipped: i64) -> TransferCommand {
     TransferCommand::Ship {
         store_id: store(store_n),
+        sku: sku(),
         operation_id: id().step(TransferStep::Ship),
         shipped,
         at: at(),
@@ -61,6 +66,7 @@ fn shipped() -> TransferEvent {
 fn receive(store_n: u8, received: i64) -> TransferCommand {
     TransferCommand::Receive {
         store_id: store(store_n),
+        sku: sku(),
         operation_id: id().step(TransferStep::Receive),
         received,
         at: at(),
@@ -150,6 +156,22 @@ fn the_source_ships_exactly_the_quantity_asked_for() {
         .then_expect_error(TransferError::WrongStore {
             store_id: store(2),
             side: "source",
+        });
+}
+
+#[test]
+fn a_step_must_move_the_transfers_sku() {
+    let other: Sku = "ELEC-PHONE-002".parse().expect("sku");
+    let mut wrong = ship(1, 5);
+    if let TransferCommand::Ship { sku, .. } = &mut wrong {
+        *sku = other.clone();
+    }
+    TransferTest::with(())
+        .given(vec![requested()])
+        .when(wrong)
+        .then_expect_error(TransferError::WrongSku {
+            expected: sku(),
+            got: other,
         });
 }
 

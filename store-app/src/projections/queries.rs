@@ -14,7 +14,7 @@ use super::rows::{ChangeRow, StockRow};
 const STOCK_COLUMNS: &str = "sku, name, quantity, confirmed_quantity, confirmed_version, version,
      pending_changes, last_operation_id, last_synced_at, last_counted_at,
      (SELECT COALESCE(sum(h.quantity), 0)::bigint FROM holds h
-       WHERE h.sku = stock.sku AND h.status = 'held'
+       WHERE h.sku = stock.sku AND h.status = 'held' AND h.expires_at > now()
          AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.reservation_id = h.reservation_id))
      AS reserved";
 

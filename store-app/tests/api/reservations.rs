@@ -89,6 +89,23 @@ async fn an_ended_hold_cannot_be_picked_up_and_frees_its_units() {
 }
 
 #[tokio::test]
+async fn a_hold_past_its_deadline_keeps_nothing_from_a_sale() {
+    let app = spawn_app().await;
+    let mut late = hold(uuid::Uuid::now_v7(), 45, "held", 1);
+    late["expires_at"] = json!("2020-01-01T00:00:00Z");
+    pull(&app, vec![late]).await;
+    assert_eq!(
+        app.stock(LAPTOP).await["available"],
+        50,
+        "central lets it go anyway"
+    );
+    let sale = app
+        .post_update(LAPTOP, json!({ "kind": "sale", "delta": -10 }))
+        .await;
+    assert_eq!(sale.status(), 201);
+}
+
+#[tokio::test]
 async fn a_page_naming_a_hold_twice_keeps_the_newest_word() {
     let app = spawn_app().await;
     let id = uuid::Uuid::now_v7();
