@@ -31,6 +31,21 @@ pub fn every_process() -> HashMap<u32, (String, f64)> {
         .collect()
 }
 
+/// CPU seconds by command name (`store-app`, `postgres`, `beam.smp`, …)
+/// spent between two [`every_process`] readings, by processes alive at the
+/// second (a process that ended in between is not counted).
+pub fn spent_by_name(
+    before: &HashMap<u32, (String, f64)>,
+    after: &HashMap<u32, (String, f64)>,
+) -> HashMap<String, f64> {
+    let mut spent = HashMap::new();
+    for (pid, (name, seconds)) in after {
+        let earlier = before.get(pid).map_or(0.0, |(_, s)| *s);
+        *spent.entry(name.clone()).or_insert(0.0) += (seconds - earlier).max(0.0);
+    }
+    spent
+}
+
 /// (busy, total) CPU ticks of the machine since boot, all cores together
 /// (idle and iowait are not busy).
 pub fn machine_ticks() -> Option<(f64, f64)> {

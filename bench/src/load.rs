@@ -3,6 +3,7 @@
 //! requests one after another; every loop ends at a deadline or a fixed
 //! count.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -92,6 +93,8 @@ pub struct LoadOutcome {
     pub window: Duration,
     pub summary: Summary,
     pub errors: Errors,
+    /// CPU seconds by command name over the measured window.
+    pub cpu: HashMap<String, f64>,
 }
 
 impl LoadOutcome {
@@ -146,12 +149,20 @@ pub async fn fixed_duration(
             (latencies, errors)
         });
     }
+    // Every process's CPU at the start and the end of the measured window.
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = bench::cpu::every_process();
+        tokio::time::sleep_until(deadline.into()).await;
+        bench::cpu::spent_by_name(&before, &bench::cpu::every_process())
+    });
     let (latencies, errors) = join_connections(tasks).await?;
     Ok(LoadOutcome {
         connections,
         window: duration,
         summary: Summary::of(latencies, errors.total()),
         errors,
+        cpu: cpu.await?,
     })
 }
 

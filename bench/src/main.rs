@@ -121,6 +121,15 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
             "[pgbench] -c {connections} -j {} -T {}",
             cli.pgbench_jobs, cli.duration
         );
+        // pgbench's backends end with it: read CPU inside its run, from 1 s
+        // after its start to 1 s before its end.
+        let window = Duration::from_secs(cli.duration.saturating_sub(2).max(1));
+        let pg_cpu = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let before = bench::cpu::every_process();
+            tokio::time::sleep(window).await;
+            bench::cpu::spent_by_name(&before, &bench::cpu::every_process())
+        });
         let pg = pgbench
             .run(&pgbench::Run {
                 script: &script,
@@ -132,6 +141,7 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
             })
             .await
             .with_context(|| format!("pgbench at {connections} connections"))?;
+        let pg_cpu = (pg_cpu.await?, window);
         let store_backlog = env.backlog(SAMPLE_SKUS).await?;
         eprintln!("[store] {connections} connections for {} s", cli.duration);
         let http =
@@ -146,11 +156,13 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
             connections,
             http,
             pgbench: pg,
+            pg_cpu,
             store_backlog,
             pg_backlog,
         });
     }
     report::throughput_tables(&rows);
+    report::cpu_per_update(&rows);
     report::pgbench_statements(&rows);
     println!(
         "- load average after the throughput parts: {}\n",

@@ -2,6 +2,8 @@
 //! each connection count, their comparison, and pgbench's per-statement
 //! latencies.
 
+use std::collections::HashMap;
+
 use bench::pgbench::PgbenchOutcome;
 use bench::stats::fmt_ms;
 use bench::table::Table;
@@ -16,10 +18,63 @@ pub struct Level {
     pub connections: usize,
     pub http: LoadOutcome,
     pub pgbench: PgbenchOutcome,
+    /// CPU seconds by command name over a window inside pgbench's run.
+    pub pg_cpu: (HashMap<String, f64>, std::time::Duration),
     /// Pending changes per sample SKU when the store run began.
     pub store_backlog: Backlog,
     /// The same when the pgbench run began.
     pub pg_backlog: Backlog,
+}
+
+/// CPU per accepted update, every process that takes part (the store,
+/// PostgreSQL's backends, RabbitMQ), against pgbench's CPU per transaction
+/// (pgbench itself and PostgreSQL's backends), from `/proc` over each
+/// measured window.
+pub fn cpu_per_update(rows: &[Level]) {
+    let mut table = Table::new(&[
+        "connections",
+        "store µs/update",
+        "PostgreSQL µs/update",
+        "RabbitMQ µs/update",
+        "all µs/update",
+        "pgbench µs/tx (pgbench + PostgreSQL)",
+        "store / pgbench",
+    ]);
+    let per = |seconds: f64, count: f64| {
+        if count > 0.0 {
+            seconds * 1e6 / count
+        } else {
+            0.0
+        }
+    };
+    for row in rows {
+        let updates = row.http.summary.count as f64;
+        let of = |cpu: &HashMap<String, f64>, name: &str| cpu.get(name).copied().unwrap_or(0.0);
+        let (store, pg, mq) = (
+            per(of(&row.http.cpu, "store-app"), updates),
+            per(of(&row.http.cpu, "postgres"), updates),
+            per(of(&row.http.cpu, "beam.smp"), updates),
+        );
+        let (pg_cpu, window) = &row.pg_cpu;
+        let transactions = row.pgbench.tps * window.as_secs_f64();
+        let bench = per(of(pg_cpu, "pgbench") + of(pg_cpu, "postgres"), transactions);
+        let all = store + pg + mq;
+        table.row(vec![
+            row.connections.to_string(),
+            format!("{store:.0}"),
+            format!("{pg:.0}"),
+            format!("{mq:.0}"),
+            format!("{all:.0}"),
+            format!("{bench:.0}"),
+            if bench > 0.0 {
+                format!("{:.2}×", all / bench)
+            } else {
+                "-".to_owned()
+            },
+        ]);
+    }
+    println!("## CPU per accepted update (from /proc, target ≤ 1.5× pgbench's per transaction)\n");
+    println!("{table}");
 }
 
 /// Parts 2 and 3 and their comparison.
