@@ -235,6 +235,13 @@ impl BenchEnv {
         Ok(payload)
     }
 
+    /// Runs `sql` (one or more statements) on the store's database.
+    pub async fn execute(&self, sql: &str) -> anyhow::Result<()> {
+        let mut conn = PgConnection::connect(self.db_url()).await?;
+        sqlx::raw_sql(sql).execute(&mut conn).await?;
+        Ok(())
+    }
+
     /// Average pending changes and snapshot size over some SKUs.
     pub async fn backlog(&self, skus: &[&str]) -> anyhow::Result<Backlog> {
         let sizes = self.stream_sizes(skus).await?;

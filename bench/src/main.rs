@@ -113,6 +113,8 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
 
     update_script::check_snapshot_shape(&env.snapshot_payload(SAMPLE_SKUS[0]).await?)?;
     let script = update_script::write_script(env.tmp_dir(), SAMPLE_SKUS)?;
+    env.execute(update_script::MIN_WRITES_SETUP).await?;
+    let min_script = update_script::write_min_writes_script(env.tmp_dir(), SAMPLE_SKUS)?;
     let mut rows = Vec::new();
     for &connections in &cli.connections {
         anyhow::ensure!(connections > 0, "--connections must be positive");
@@ -121,27 +123,9 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
             "[pgbench] -c {connections} -j {} -T {}",
             cli.pgbench_jobs, cli.duration
         );
-        // pgbench's backends end with it: read CPU inside its run, from 1 s
-        // after its start to 1 s before its end.
-        let window = Duration::from_secs(cli.duration.saturating_sub(2).max(1));
-        let pg_cpu = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let before = bench::cpu::every_process();
-            tokio::time::sleep(window).await;
-            bench::cpu::spent_by_name(&before, &bench::cpu::every_process())
-        });
-        let pg = pgbench
-            .run(&pgbench::Run {
-                script: &script,
-                db_url: env.db_url(),
-                clients: connections,
-                jobs: cli.pgbench_jobs,
-                seconds: cli.duration,
-                defines: Vec::new(),
-            })
-            .await
-            .with_context(|| format!("pgbench at {connections} connections"))?;
-        let pg_cpu = (pg_cpu.await?, window);
+        let (pg, pg_cpu) = run_pgbench(cli, env, pgbench, &script, connections).await?;
+        eprintln!("[pgbench] minimum writes, -c {connections}");
+        let (min, min_cpu) = run_pgbench(cli, env, pgbench, &min_script, connections).await?;
         let store_backlog = env.backlog(SAMPLE_SKUS).await?;
         eprintln!("[store] {connections} connections for {} s", cli.duration);
         let http =
@@ -157,12 +141,15 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
             http,
             pgbench: pg,
             pg_cpu,
+            min_writes: min,
+            min_cpu,
             store_backlog,
             pg_backlog,
         });
     }
     report::throughput_tables(&rows);
     report::cpu_per_update(&rows);
+    report::minimum_writes(&rows);
     report::pgbench_statements(&rows);
     println!(
         "- load average after the throughput parts: {}\n",
@@ -174,6 +161,37 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
     }
     println!("- load average at the end: {}", load_average());
     Ok(())
+}
+
+/// Runs `script` with pgbench at `connections` clients; its outcome and
+/// the CPU spent by command name over a window inside the run (pgbench's
+/// backends end with it, so the window ends 1 s before pgbench does).
+async fn run_pgbench(
+    cli: &Cli,
+    env: &BenchEnv,
+    pgbench: &Pgbench,
+    script: &std::path::Path,
+    connections: usize,
+) -> anyhow::Result<(pgbench::PgbenchOutcome, report::CpuWindow)> {
+    let window = Duration::from_secs(cli.duration.saturating_sub(2).max(1));
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let before = bench::cpu::every_process();
+        tokio::time::sleep(window).await;
+        bench::cpu::spent_by_name(&before, &bench::cpu::every_process())
+    });
+    let outcome = pgbench
+        .run(&pgbench::Run {
+            script,
+            db_url: env.db_url(),
+            clients: connections,
+            jobs: cli.pgbench_jobs,
+            seconds: cli.duration,
+            defines: Vec::new(),
+        })
+        .await
+        .with_context(|| format!("pgbench {} at {connections} connections", script.display()))?;
+    Ok((outcome, (cpu.await?, window)))
 }
 
 /// Part 4: append a long stream to one SKU, then compare update latency on

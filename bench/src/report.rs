@@ -19,11 +19,32 @@ pub struct Level {
     pub http: LoadOutcome,
     pub pgbench: PgbenchOutcome,
     /// CPU seconds by command name over a window inside pgbench's run.
-    pub pg_cpu: (HashMap<String, f64>, std::time::Duration),
+    pub pg_cpu: CpuWindow,
+    /// pgbench running the minimum writes of an update (issue 15's
+    /// baseline), and its CPU.
+    pub min_writes: PgbenchOutcome,
+    pub min_cpu: CpuWindow,
     /// Pending changes per sample SKU when the store run began.
     pub store_backlog: Backlog,
     /// The same when the pgbench run began.
     pub pg_backlog: Backlog,
+}
+
+/// CPU seconds by command name over a window of a run.
+pub type CpuWindow = (HashMap<String, f64>, std::time::Duration);
+
+/// pgbench's CPU per transaction (pgbench and its backends) over `cpu`'s
+/// window, at `tps`.
+fn pgbench_micros(cpu: &CpuWindow, tps: f64) -> f64 {
+    let (spent, window) = cpu;
+    let seconds = spent.get("pgbench").copied().unwrap_or(0.0)
+        + spent.get("postgres").copied().unwrap_or(0.0);
+    let transactions = tps * window.as_secs_f64();
+    if transactions > 0.0 {
+        seconds * 1e6 / transactions
+    } else {
+        0.0
+    }
 }
 
 /// CPU per accepted update, every process that takes part (the store,
@@ -39,6 +60,8 @@ pub fn cpu_per_update(rows: &[Level]) {
         "all µs/update",
         "pgbench µs/tx (pgbench + PostgreSQL)",
         "store / pgbench",
+        "minimum writes µs/tx",
+        "store / minimum writes (target ≤ 1.5×)",
     ]);
     let per = |seconds: f64, count: f64| {
         if count > 0.0 {
@@ -55,9 +78,8 @@ pub fn cpu_per_update(rows: &[Level]) {
             per(of(&row.http.cpu, "postgres"), updates),
             per(of(&row.http.cpu, "beam.smp"), updates),
         );
-        let (pg_cpu, window) = &row.pg_cpu;
-        let transactions = row.pgbench.tps * window.as_secs_f64();
-        let bench = per(of(pg_cpu, "pgbench") + of(pg_cpu, "postgres"), transactions);
+        let bench = pgbench_micros(&row.pg_cpu, row.pgbench.tps);
+        let min = pgbench_micros(&row.min_cpu, row.min_writes.tps);
         let all = store + pg + mq;
         table.row(vec![
             row.connections.to_string(),
@@ -66,14 +88,50 @@ pub fn cpu_per_update(rows: &[Level]) {
             format!("{mq:.0}"),
             format!("{all:.0}"),
             format!("{bench:.0}"),
-            if bench > 0.0 {
-                format!("{:.2}×", all / bench)
-            } else {
-                "-".to_owned()
-            },
+            ratio(all, bench),
+            format!("{min:.0}"),
+            ratio(all, min),
         ]);
     }
     println!("## CPU per accepted update (from /proc, target ≤ 1.5× pgbench's per transaction)\n");
+    println!("{table}");
+}
+
+fn ratio(part: f64, whole: f64) -> String {
+    if whole > 0.0 {
+        format!("{:.2}×", part / whole)
+    } else {
+        "-".to_owned()
+    }
+}
+
+/// The store against pgbench running only the minimum writes of an update
+/// (issue 15's baseline: its stream's next version and its event, two
+/// autocommit statements).
+pub fn minimum_writes(rows: &[Level]) {
+    let mut table = Table::new(&[
+        "connections",
+        "store updates/s",
+        "minimum writes tps",
+        "store / minimum writes",
+        "targets (≥ 0.5× at 32)",
+    ]);
+    for row in rows {
+        let (store, min) = (row.http.throughput(), row.min_writes.tps);
+        let share = if min > 0.0 { store / min } else { 0.0 };
+        table.row(vec![
+            row.connections.to_string(),
+            format!("{store:.0}"),
+            format!("{min:.0}"),
+            format!("{share:.2}×"),
+            if row.connections == 32 {
+                if share >= 0.5 { "met" } else { "NOT met" }.to_owned()
+            } else {
+                "(for 32)".to_owned()
+            },
+        ]);
+    }
+    println!("## Store against the minimum writes of an update\n");
     println!("{table}");
 }
 

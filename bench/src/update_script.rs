@@ -106,6 +106,45 @@ fn script(skus: &[&str]) -> String {
         + "\n"
 }
 
+/// Scratch tables of the minimum-writes baseline, beside the store's own
+/// (which it leaves alone): a version per SKU and the events it appends.
+pub const MIN_WRITES_SETUP: &str = "
+    CREATE TABLE IF NOT EXISTS bench_min_stock (sku text PRIMARY KEY, version bigint NOT NULL);
+    INSERT INTO bench_min_stock (sku, version) SELECT sku, 0 FROM stock ON CONFLICT DO NOTHING;
+    CREATE TABLE IF NOT EXISTS bench_min_events
+        (sku text NOT NULL, version bigint NOT NULL, payload jsonb NOT NULL, PRIMARY KEY (sku, version))";
+
+/// Writes the minimum-writes script into its own directory (pgbench's logs
+/// go beside its script); returns its path: the least an update must write
+/// — its stream's next version and its event — as two autocommit
+/// statements, the version handed from one to the other.
+pub fn write_min_writes_script(dir: &Path, skus: &[&str]) -> anyhow::Result<PathBuf> {
+    let dir = dir.join("min-writes");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("min_writes.sql");
+    std::fs::write(&path, min_writes(skus))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn min_writes(skus: &[&str]) -> String {
+    let list = skus
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sku = format!("(ARRAY[{list}])[:i]");
+    [
+        format!("\\set i random(1, {})", skus.len()),
+        format!("UPDATE bench_min_stock SET version = version + 1 WHERE sku = {sku} RETURNING version \\gset"),
+        format!(
+            "INSERT INTO bench_min_events (sku, version, payload) VALUES ({sku}, :version, '{{\"StockAdjusted\": {{\"delta\": 1}}}}');"
+        ),
+    ]
+    .join("\n")
+        + "\n"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +154,14 @@ mod tests {
         let text = script(&["A-1", "B-2"]);
         assert_eq!(text.lines().count(), COMMANDS.len());
         assert!(text.contains("(ARRAY['A-1', 'B-2'])[:i]"));
+    }
+
+    #[test]
+    fn the_minimum_writes_are_an_update_handing_its_version_to_an_insert() {
+        let text = min_writes(&["A-1"]);
+        assert_eq!(text.lines().count(), 3);
+        assert!(text.contains("RETURNING version \\gset"), "{text}");
+        assert!(text.contains(":version"), "{text}");
     }
 
     #[test]
