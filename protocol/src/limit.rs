@@ -27,6 +27,13 @@ impl<const MAX: u32, const DEFAULT: u32> Default for Limit<MAX, DEFAULT> {
     }
 }
 
+/// The cursor that continues a page of `limit` rows: the last item's `key`
+/// when the page is full (more may follow), none on a shorter, last page.
+pub fn next_cursor<T, K>(items: &[T], limit: i64, key: impl Fn(&T) -> K) -> Option<K> {
+    let full = i64::try_from(items.len()).is_ok_and(|n| n == limit);
+    items.last().filter(|_| full).map(key)
+}
+
 /// A page size outside its range.
 #[derive(Debug, thiserror::Error)]
 #[error("limit must be between 1 and {max}, got {got}")]

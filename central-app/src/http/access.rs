@@ -25,6 +25,22 @@ pub(super) fn authorize(
     }
 }
 
+/// The store a list is about: the one asked for (if the token may read
+/// it), else a store token's own, else every store (`None`).
+pub(super) fn store_scope(
+    claims: &Claims,
+    asked: Option<&StoreId>,
+) -> Result<Option<String>, ApiError> {
+    match (asked, claims.role) {
+        (Some(store_id), _) => {
+            authorize(claims, ANY_ROLE, store_id)?;
+            Ok(Some(store_id.to_string()))
+        }
+        (None, Role::Store) => Ok(claims.store_id.clone()),
+        (None, _) => Ok(None),
+    }
+}
+
 /// `{store_id}` and `{sku}` path segments, checked by the domain types.
 #[derive(Debug, Deserialize)]
 pub struct StoreSkuPath {

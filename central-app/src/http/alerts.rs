@@ -10,7 +10,7 @@ use protocol::reservations::{
 use service_infra::auth::{Bearer, Role};
 use service_infra::{ApiError, Json, Path, Query, database_error};
 
-use super::access::{ANY_ROLE, StoreSkuPath, authorize};
+use super::access::{ANY_ROLE, StoreSkuPath, authorize, store_scope};
 use crate::alerts;
 use crate::state::AppState;
 use service_infra::api_routes;
@@ -68,14 +68,7 @@ pub async fn list(
     Query(query): Query<AlertQuery>,
 ) -> Result<Json<AlertPage>, ApiError> {
     claims.require_role(ANY_ROLE)?;
-    let store_id = match (&query.store_id, claims.role) {
-        (Some(store_id), _) => {
-            authorize(&claims, ANY_ROLE, store_id)?;
-            Some(store_id.to_string())
-        }
-        (None, Role::Store) => claims.store_id.clone(),
-        (None, _) => None,
-    };
+    let store_id = store_scope(&claims, query.store_id.as_ref())?;
     let rows = alerts::low_now(state.ledger.pool(), store_id.as_deref())
         .await
         .map_err(database_error)?;

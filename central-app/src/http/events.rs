@@ -139,8 +139,7 @@ pub async fn list(
     let (events, complete) = log::read(state.ledger.pool(), query.after.cursor(), &filter, limit)
         .await
         .map_err(database_error)?;
-    let full = i64::try_from(events.len()).is_ok_and(|n| n == limit);
-    let next_cursor = full.then(|| events.last().map(LogEvent::cursor)).flatten();
+    let next_cursor = protocol::limit::next_cursor(&events, limit, LogEvent::cursor);
     let holds = logged_holds(&state, &events).await?;
     Ok(Json(EventsPage {
         events: events

@@ -11,7 +11,7 @@ use protocol::reservations::{HoldRequest, ReservationPage, ReservationQuery, Res
 use service_infra::auth::{Bearer, Claims, Role};
 use service_infra::{ApiError, Json, Path, Query, database_error};
 
-use super::access::{ANY_ROLE, authorize, parse_field};
+use super::access::{ANY_ROLE, authorize, parse_field, store_scope};
 use crate::projections::reservations::{self, HoldRow};
 use crate::service;
 use crate::state::AppState;
@@ -139,14 +139,7 @@ pub async fn list(
     Query(query): Query<ReservationQuery>,
 ) -> Result<Json<ReservationPage>, ApiError> {
     claims.require_role(ANY_ROLE)?;
-    let store_id = match (&query.store_id, claims.role) {
-        (Some(store_id), _) => {
-            authorize(&claims, ANY_ROLE, store_id)?;
-            Some(store_id.to_string())
-        }
-        (None, Role::Store) => claims.store_id.clone(),
-        (None, _) => None,
-    };
+    let store_id = store_scope(&claims, query.store_id.as_ref())?;
     let limit = i64::from(query.limit.get());
     let status = query.status.map(|status| status.as_str());
     let after = query.cursor.map(|id| id.as_uuid());
@@ -159,12 +152,7 @@ pub async fn list(
     )
     .await
     .map_err(database_error)?;
-    let full = rows.len() as i64 == limit;
     let items = rows.into_iter().map(view).collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if full {
-        items.last().map(|item| item.reservation_id)
-    } else {
-        None
-    };
+    let next_cursor = protocol::limit::next_cursor(&items, limit, |item| item.reservation_id);
     Ok(Json(ReservationPage { items, next_cursor }))
 }

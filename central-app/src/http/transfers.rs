@@ -13,7 +13,7 @@ use service_infra::event_log::read_page;
 use service_infra::{ApiError, Json, Path, Query, database_error};
 use uuid::Uuid;
 
-use super::access::{ANY_ROLE, authorize, parse_field};
+use super::access::{ANY_ROLE, authorize, parse_field, store_scope};
 use crate::projections::transfers::{self, TRANSFER_LOG, TransferRow};
 use crate::service;
 use crate::state::AppState;
@@ -157,14 +157,7 @@ pub async fn list(
     Query(query): Query<TransferQuery>,
 ) -> Result<Json<TransferPage>, ApiError> {
     claims.require_role(ANY_ROLE)?;
-    let store_id = match (&query.store_id, claims.role) {
-        (Some(store_id), _) => {
-            authorize(&claims, ANY_ROLE, store_id)?;
-            Some(store_id.to_string())
-        }
-        (None, Role::Store) => claims.store_id.clone(),
-        (None, _) => None,
-    };
+    let store_id = store_scope(&claims, query.store_id.as_ref())?;
     let limit = i64::from(query.limit.get());
     let status = query.status.map(|status| status.as_str());
     let after = query.cursor.map(|id| id.as_uuid());
@@ -177,13 +170,8 @@ pub async fn list(
     )
     .await
     .map_err(database_error)?;
-    let full = rows.len() as i64 == limit;
     let items = rows.into_iter().map(view).collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if full {
-        items.last().map(|item| item.transfer_id)
-    } else {
-        None
-    };
+    let next_cursor = protocol::limit::next_cursor(&items, limit, |item| item.transfer_id);
     Ok(Json(TransferPage { items, next_cursor }))
 }
 

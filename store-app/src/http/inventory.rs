@@ -178,16 +178,11 @@ pub async fn list(
     let rows = queries::stock_page(state.ledger.pool(), cursor, limit)
         .await
         .map_err(database_error)?;
-    let full = rows.len() as i64 == limit;
     let items = rows
         .into_iter()
         .map(stock_view)
         .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if full {
-        items.last().map(|item| item.sku.clone())
-    } else {
-        None
-    };
+    let next_cursor = protocol::limit::next_cursor(&items, limit, |item| item.sku.clone());
     Ok(Json(StockPage { items, next_cursor }))
 }
 

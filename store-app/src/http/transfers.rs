@@ -255,15 +255,10 @@ pub async fn list(
     let rows = transfers::page(state.ledger.pool(), status.as_deref(), after, limit)
         .await
         .map_err(database_error)?;
-    let full = rows.len() as i64 == limit;
     let items = rows
         .into_iter()
         .map(local_transfer)
         .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if full {
-        items.last().map(|item| item.central.transfer_id)
-    } else {
-        None
-    };
+    let next_cursor = protocol::limit::next_cursor(&items, limit, |item| item.central.transfer_id);
     Ok(Json(LocalTransferPage { items, next_cursor }))
 }
