@@ -1,11 +1,12 @@
 //! Retrying transactions that lost a race with another process: a stream
-//! sequence or operation id taken concurrently, a serialization failure or a
-//! deadlock. Callers never see these as errors.
+//! sequence or operation id taken concurrently, a stream moved since it was
+//! read, a serialization failure or a deadlock. Callers never see these as errors.
 
 use std::future::Future;
 use std::time::Duration;
 
-const MAX_ATTEMPTS: u32 = 12;
+/// How many times a write is tried before the conflict is the caller's.
+pub const MAX_ATTEMPTS: u32 = 12;
 
 /// Whether a database error means "another writer got there first; run the
 /// whole transaction again and it will see what that writer did".
@@ -32,20 +33,29 @@ where
         match attempt().await {
             Err(error) if is_conflict(&error) && tries + 1 < MAX_ATTEMPTS => {
                 tries += 1;
-                let ceiling_ms = 1u64 << tries.min(6);
-                let pause = rand::random_range(0..=ceiling_ms);
-                tracing::debug!(tries, pause_ms = pause, "write conflict; retrying");
-                tokio::time::sleep(Duration::from_millis(pause)).await;
+                pause(tries).await;
             }
             other => return other,
         }
     }
 }
 
+/// Waits before try number `tries + 1`: a random pause under a ceiling
+/// that doubles with each try, up to 64 ms.
+pub async fn pause(tries: u32) {
+    let ceiling_ms = 1u64 << tries.min(6);
+    let pause = rand::random_range(0..=ceiling_ms);
+    tracing::debug!(tries, pause_ms = pause, "write conflict; retrying");
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
 /// Whether `error`, or an error it wraps (its `source` chain, which
 /// `thiserror`'s `#[from]` sets), is a transient write conflict.
 pub fn is_conflict(error: &(dyn std::error::Error + 'static)) -> bool {
-    std::iter::successors(Some(error), |error| error.source())
-        .filter_map(|error| error.downcast_ref::<sqlx::Error>())
-        .any(is_transient_conflict)
+    std::iter::successors(Some(error), |error| error.source()).any(|error| {
+        error.is::<crate::event_streams::StreamMoved>()
+            || error
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(is_transient_conflict)
+    })
 }

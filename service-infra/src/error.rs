@@ -168,14 +168,20 @@ pub fn database_error(error: sqlx::Error) -> ApiError {
     ) || crate::db_retry::is_transient_conflict(&error);
     if unavailable {
         tracing::warn!(error = %error, "database unavailable");
-        ApiError::unavailable(
-            "database_unavailable",
-            "the database is unavailable or busy; try again shortly",
-            2,
-        )
+        busy()
     } else {
         ApiError::internal(error)
     }
+}
+
+/// 503 `database_unavailable`: the database is down or too busy to take
+/// the write now (retry after two seconds).
+pub fn busy() -> ApiError {
+    ApiError::unavailable(
+        "database_unavailable",
+        "the database is unavailable or busy; try again shortly",
+        2,
+    )
 }
 
 /// Router fallback: 404 `route_not_found` as a JSON error body.

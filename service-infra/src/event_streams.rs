@@ -24,6 +24,13 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+/// A write found a stream past the sequence its command was decided on:
+/// another writer got there first. Retried like any write conflict
+/// ([`crate::db_retry::is_conflict`]).
+#[derive(Debug, thiserror::Error)]
+#[error("stream {0} moved while its command was decided")]
+pub struct StreamMoved(pub String);
+
 /// A stream's state under lock.
 #[derive(Debug, Clone, Default)]
 pub struct LockedStream<A> {
@@ -33,14 +40,42 @@ pub struct LockedStream<A> {
     pub sequence: i64,
 }
 
-/// A snapshot row as [`lock_and_load`] reads it, with the later events.
-#[derive(sqlx::FromRow)]
-struct LoadedRow {
-    aggregate_id: String,
-    last_sequence: i64,
-    payload: serde_json::Value,
-    later_events: Option<serde_json::Value>,
+/// A stream as stored: its snapshot row and the events after it, as
+/// [`lock_and_load`] and an app's own unlocked reads fetch it.
+#[derive(Debug, serde::Deserialize, sqlx::FromRow)]
+pub struct StoredStream {
+    pub aggregate_id: String,
+    pub last_sequence: i64,
+    pub payload: serde_json::Value,
+    /// The payloads of events after the snapshot, in order (none: `null`).
+    pub later_events: Option<serde_json::Value>,
 }
+
+impl StoredStream {
+    /// The state after the snapshot and every later event.
+    pub fn into_locked<A: Aggregate>(self) -> Result<(String, LockedStream<A>), sqlx::Error> {
+        let mut stream = LockedStream {
+            state: serde_json::from_value::<A>(self.payload).map_err(decode_error)?,
+            sequence: self.last_sequence,
+        };
+        let later: Vec<A::Event> = match self.later_events {
+            Some(events) => serde_json::from_value(events).map_err(decode_error)?,
+            None => Vec::new(),
+        };
+        for event in later {
+            stream.sequence += 1;
+            stream.state.apply(event);
+        }
+        Ok((self.aggregate_id, stream))
+    }
+}
+
+/// The SQL that selects a [`StoredStream`] row from snapshots `s` (the
+/// caller adds `FROM snapshots s WHERE …`).
+pub const STORED_STREAM_COLUMNS: &str = "s.aggregate_id, s.last_sequence, s.payload,
+        (SELECT jsonb_agg(e.payload ORDER BY e.sequence) FROM events e
+          WHERE e.aggregate_type = s.aggregate_type AND e.aggregate_id = s.aggregate_id
+            AND e.sequence > s.last_sequence) AS later_events";
 
 /// Locks and loads the streams of aggregate type `A` with these ids, inside
 /// the caller's transaction. The result is keyed by aggregate id.
@@ -48,37 +83,18 @@ pub async fn lock_and_load<A: Aggregate>(
     conn: &mut PgConnection,
     aggregate_ids: &[String],
 ) -> Result<HashMap<String, LockedStream<A>>, sqlx::Error> {
-    let rows: Vec<LoadedRow> = sqlx::query_as(
-        "SELECT s.aggregate_id, s.last_sequence, s.payload,
-                (SELECT jsonb_agg(e.payload ORDER BY e.sequence) FROM events e
-                  WHERE e.aggregate_type = s.aggregate_type AND e.aggregate_id = s.aggregate_id
-                    AND e.sequence > s.last_sequence) AS later_events
+    let rows: Vec<StoredStream> = sqlx::query_as(&format!(
+        "SELECT {STORED_STREAM_COLUMNS}
            FROM snapshots s
           WHERE s.aggregate_type = $1 AND s.aggregate_id = ANY($2)
           ORDER BY s.aggregate_id
-            FOR UPDATE OF s",
-    )
+            FOR UPDATE OF s"
+    ))
     .bind(A::TYPE)
     .bind(aggregate_ids)
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            let mut stream = LockedStream {
-                state: serde_json::from_value::<A>(row.payload).map_err(decode_error)?,
-                sequence: row.last_sequence,
-            };
-            let later: Vec<A::Event> = match row.later_events {
-                Some(events) => serde_json::from_value(events).map_err(decode_error)?,
-                None => Vec::new(),
-            };
-            for event in later {
-                stream.sequence += 1;
-                stream.state.apply(event);
-            }
-            Ok((row.aggregate_id, stream))
-        })
-        .collect()
+    rows.into_iter().map(StoredStream::into_locked).collect()
 }
 
 /// Runs `command` on a copy of `state`: the state after it and the events
@@ -150,15 +166,33 @@ where
         keys: impl IntoIterator<Item = K>,
         id: impl Fn(&K) -> String,
     ) -> Result<Self, sqlx::Error> {
-        let mut set = Self::new(keys);
+        let set = Self::new(keys);
         let ids: Vec<String> = set.streams.keys().map(&id).collect();
-        let mut locked = lock_and_load::<A>(conn, &ids).await?;
-        for (key, stream) in &mut set.streams {
-            if let Some(loaded) = locked.remove(&id(key)) {
-                *stream = loaded;
+        let locked = lock_and_load::<A>(conn, &ids).await?;
+        Ok(set.with_loaded(locked, id))
+    }
+
+    /// Streams for `keys` at the states an app read itself (keyed by
+    /// aggregate id, as `id` names them); a key not among them starts empty.
+    pub fn from_loaded(
+        keys: impl IntoIterator<Item = K>,
+        loaded: HashMap<String, LockedStream<A>>,
+        id: impl Fn(&K) -> String,
+    ) -> Self {
+        Self::new(keys).with_loaded(loaded, id)
+    }
+
+    fn with_loaded(
+        mut self,
+        mut loaded: HashMap<String, LockedStream<A>>,
+        id: impl Fn(&K) -> String,
+    ) -> Self {
+        for (key, stream) in &mut self.streams {
+            if let Some(found) = loaded.remove(&id(key)) {
+                *stream = found;
             }
         }
-        Ok(set)
+        self
     }
 
     /// A stream's state, including this transaction's events.

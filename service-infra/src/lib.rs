@@ -27,7 +27,7 @@ pub mod sync_bus;
 pub mod telemetry;
 
 pub use error::{
-    ApiError, ErrorBody, database_error, method_not_allowed_fallback, not_found_fallback,
+    ApiError, ErrorBody, busy, database_error, method_not_allowed_fallback, not_found_fallback,
 };
 pub use extract::{Json, Path, Query, RawBody};
 pub use http::with_observability;

@@ -46,26 +46,13 @@ pub async fn save(conn: &mut PgConnection, holds: &[CentralHold]) -> Result<(), 
     Ok(())
 }
 
-/// Units of `sku` held for reservations that a sale may not take: live
-/// holds this store has not picked up yet and whose time is not up (central
-/// lets those go anyway), except `picking_up` (a pick-up takes its own
-/// hold's units).
-pub async fn held(
-    conn: &mut PgConnection,
-    sku: &str,
-    picking_up: Option<ReservationId>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COALESCE(sum(h.quantity), 0)::bigint FROM holds h
-          WHERE h.sku = $1 AND h.status = 'held' AND h.expires_at > now()
-            AND h.reservation_id IS DISTINCT FROM $2
-            AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.reservation_id = h.reservation_id)",
-    )
-    .bind(sku)
-    .bind(picking_up.map(|id| id.as_uuid()))
-    .fetch_one(conn)
-    .await
-}
+/// The holds whose units a sale of the SKUs `$3` may not take, as
+/// `(reservation_id, sku, quantity)`: live holds this store has not picked
+/// up yet and whose time is not up (central lets those go anyway). A
+/// pick-up may take its own hold's units; the caller leaves that one out.
+pub const LIVE_HOLDS: &str = "SELECT h.reservation_id, h.sku, h.quantity FROM holds h
+          WHERE h.sku = ANY($3) AND h.status = 'held' AND h.expires_at > now()
+            AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.reservation_id = h.reservation_id)";
 
 /// One hold, if central has told this store of it.
 pub async fn one(

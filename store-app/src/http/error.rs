@@ -28,6 +28,7 @@ impl From<LedgerError> for ApiError {
                 let details = json!({ "status": status });
                 ApiError::conflict("not_quarantined", error.to_string()).with_details(details)
             }
+            LedgerError::Moved(_) => service_infra::busy(),
             LedgerError::Database(db) => database_error(db),
         }
     }

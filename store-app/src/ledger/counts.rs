@@ -51,7 +51,7 @@ struct RecordedCount {
 impl Ledger {
     /// Records a physical count, or answers a repeat of one.
     pub async fn count(&self, request: &CountRequest) -> Result<AcceptedCount, LedgerError> {
-        let _serialized = self.stripes.lock(request.sku.as_str()).await;
+        let _serialized = self.stripes.of(request.sku.as_str()).write_lock().await;
         retry_conflicts(|| self.try_count(request)).await
     }
 

@@ -1,9 +1,13 @@
-//! Command execution on the store's event store. Every operation runs in one
-//! transaction that locks the SKU streams it touches, so the events, the
-//! projections and the idempotency record commit together or not at all.
+//! Command execution on the store's event store. Every operation writes its
+//! events, the projections and the idempotency record in one statement, so
+//! they commit together or not at all: local changes by group commit
+//! (`group_commit.rs`), everything else in a transaction that locks the SKU
+//! streams it touches (`streams.rs`).
 
+mod batch_read;
 mod counts;
 mod failures;
+mod group_commit;
 mod pending;
 mod streams;
 mod stripes;
@@ -11,11 +15,11 @@ mod stripes;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{ChangeNote, StockCommand, StockError, StockEvent, SyncOutcome};
 use domain::{ChangeKind, Delta, OperationId, Sku, Version};
 use protocol::worker::CentralHold;
 use service_infra::db_retry::retry_conflicts;
+use service_infra::event_streams::StreamMoved;
 use sqlx::PgPool;
 
 use pending::PendingView;
@@ -51,6 +55,9 @@ pub enum LedgerError {
         operation_id: OperationId,
         status: String,
     },
+    /// Another writer kept moving the stream, try after try.
+    #[error(transparent)]
+    Moved(#[from] StreamMoved),
     /// The database failed or holds something it should not.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -115,18 +122,7 @@ impl From<protocol::worker::CentralChange> for CentralChange {
 #[derive(Clone)]
 pub struct Ledger {
     pool: PgPool,
-    stripes: Arc<StreamStripes>,
-}
-
-#[derive(sqlx::FromRow)]
-struct RecordedChange {
-    sku: String,
-    kind: String,
-    delta: i64,
-    expected_version: Option<i64>,
-    quantity_after: i64,
-    version_after: i64,
-    occurred_at: DateTime<Utc>,
+    stripes: Arc<StreamStripes<group_commit::Job>>,
 }
 
 impl Ledger {
@@ -185,69 +181,6 @@ impl Ledger {
                 reservation: None,
             },
         })
-    }
-
-    /// Records a local change, or answers a repeat of one.
-    pub async fn change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
-        let _serialized = self.stripes.lock(request.sku.as_str()).await;
-        retry_conflicts(|| self.try_change(request)).await
-    }
-
-    async fn try_change(&self, request: &ChangeRequest) -> Result<AcceptedChange, LedgerError> {
-        let mut tx = StreamTx::begin(&self.pool, std::slice::from_ref(&request.sku)).await?;
-        // A count that matched made no change but holds its operation id.
-        let previous: Option<RecordedChange> = sqlx::query_as(
-            "SELECT sku, kind, delta, expected_version, quantity_after, version_after, occurred_at
-               FROM changes WHERE operation_id = $1
-             UNION ALL
-             SELECT sku, 'count', 0, expected_version, counted, version_after, counted_at
-               FROM counts WHERE operation_id = $1 AND delta = 0",
-        )
-        .bind(request.operation_id.as_uuid())
-        .fetch_optional(tx.connection())
-        .await?;
-        if let Some(previous) = previous {
-            return replay(request, previous);
-        }
-        // Only a sale must leave what is held for reservations.
-        let held = match request.kind {
-            ChangeKind::Sale => {
-                let picking_up = request.note.reservation;
-                crate::holds::held(tx.connection(), request.sku.as_str(), picking_up).await?
-            }
-            _ => 0,
-        };
-        let command = StockCommand::Adjust {
-            operation_id: request.operation_id,
-            kind: request.kind,
-            delta: request.delta,
-            expected_version: request.expected_version,
-            note: request.note.clone(),
-            held,
-            at: now(),
-        };
-        let events = tx.execute(&request.sku, command).await?;
-        tx.commit().await?;
-        match events.as_slice() {
-            [
-                StockEvent::StockAdjusted {
-                    quantity,
-                    version,
-                    at,
-                    ..
-                },
-            ] => Ok(AcceptedChange {
-                operation_id: request.operation_id,
-                sku: request.sku.clone(),
-                kind: request.kind,
-                delta: request.delta,
-                quantity: *quantity,
-                version: *version,
-                replayed: false,
-                occurred_at: *at,
-            }),
-            other => unreachable!("an accepted adjustment emits one StockAdjusted, got {other:?}"),
-        }
     }
 
     /// Registers catalogue items; already registered SKUs are left alone.
@@ -348,7 +281,7 @@ impl Ledger {
                 };
                 view.observe(&ignore_unknown_sku(tx.execute(sku, command).await)?);
             }
-            Ok::<_, LedgerError>(tx.commit().await?)
+            tx.commit().await
         })
         .await
     }
@@ -389,7 +322,7 @@ impl Ledger {
             }
             crate::holds::save(tx.connection(), holds).await?;
             save_checkpoint(tx.connection(), checkpoint).await?;
-            Ok::<_, LedgerError>(tx.commit().await?)
+            tx.commit().await
         })
         .await
     }
@@ -425,39 +358,5 @@ fn ignore_unknown_sku(
         Ok(events) => Ok(events),
         Err(StockError::SkuNotFound) => Ok(Vec::new()),
         Err(other) => Err(other.into()),
-    }
-}
-
-/// Answers a repeated operation id: the original figures for the same
-/// request, `operation_id_reused` for any other.
-fn replay(
-    request: &ChangeRequest,
-    previous: RecordedChange,
-) -> Result<AcceptedChange, LedgerError> {
-    let reused = || LedgerError::OperationIdReused(request.operation_id);
-    let original = ChangeFingerprint {
-        sku: previous.sku.parse().map_err(|_| reused())?,
-        kind: previous.kind.parse().map_err(|_| reused())?,
-        delta: Delta::try_from(previous.delta).map_err(|_| reused())?,
-        expected_version: previous.expected_version,
-    };
-    let incoming = ChangeFingerprint {
-        sku: request.sku.clone(),
-        kind: request.kind,
-        delta: request.delta,
-        expected_version: request.expected_version,
-    };
-    match incoming.compare(&original) {
-        Repeat::Reused => Err(reused()),
-        Repeat::Replay => Ok(AcceptedChange {
-            operation_id: request.operation_id,
-            sku: request.sku.clone(),
-            kind: request.kind,
-            delta: request.delta,
-            quantity: previous.quantity_after,
-            version: previous.version_after,
-            replayed: true,
-            occurred_at: previous.occurred_at,
-        }),
     }
 }

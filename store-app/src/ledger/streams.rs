@@ -1,15 +1,17 @@
 //! One transaction over a set of SKU streams, on the shared executor
 //! (`service_infra::event_streams`): lock and load them, run commands in
 //! memory, then append the events and update the projections and snapshots
-//! in a single statement before committing.
+//! in a single statement before committing. The statement ([`write`]) is
+//! also the whole write of a group commit, on its own.
 
 use std::collections::{BTreeMap, HashMap};
 
 use domain::Sku;
 use domain::store::{StockCommand, StockError, StockEvent, StockItem};
-use service_infra::event_streams::StreamSet;
+use service_infra::event_streams::{Changes, StreamMoved, StreamSet};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use super::LedgerError;
 use crate::projections;
 
 /// An event appended by a committed transaction.
@@ -50,49 +52,73 @@ impl StreamTx {
     }
 
     /// Appends every new event, updates projections and snapshots, commits.
-    pub async fn commit(mut self) -> Result<Vec<Appended>, sqlx::Error> {
-        let changes = self.streams.into_changes();
-        let mut batch = projections::WriteBatch::default();
-        let mut by_stream: BTreeMap<&Sku, Vec<StockEvent>> = BTreeMap::new();
-        for new in &changes.events {
-            batch
-                .add_event(&new.key, new.sequence, &new.event)
-                .map_err(encode_error)?;
-            by_stream
-                .entry(&new.key)
-                .or_default()
-                .push(new.event.clone());
+    pub async fn commit(mut self) -> Result<Vec<Appended>, LedgerError> {
+        let written = write(&mut self.tx, self.streams.into_changes()).await?;
+        if let Some(sku) = written.moved.first() {
+            // Only a stream created meanwhile can move under these locks.
+            return Err(StreamMoved(sku.to_string()).into());
         }
-        for (sku, stream) in &changes.streams {
-            let events = by_stream.get(sku).map_or(&[][..], Vec::as_slice);
-            batch
-                .add_stream(sku, stream.sequence, &stream.state, events)
-                .map_err(encode_error)?;
-        }
-        let positions: HashMap<(String, i64), i64> = if batch.is_empty() {
-            HashMap::new()
-        } else {
-            batch
-                .write(&mut self.tx)
-                .await?
-                .into_iter()
-                .map(|at| ((at.aggregate_id, at.sequence), at.position))
-                .collect()
-        };
         self.tx.commit().await?;
-        Ok(changes
-            .events
+        Ok(written.appended)
+    }
+}
+
+/// What one write statement did.
+pub struct Written {
+    /// The events that landed, in decision order.
+    pub appended: Vec<Appended>,
+    /// Streams that moved since their commands were decided: nothing of
+    /// theirs was written.
+    pub moved: Vec<Sku>,
+}
+
+/// Appends the new events, updates projections and snapshots, in one
+/// statement on `conn` (inside a transaction, or on its own).
+pub async fn write(
+    conn: &mut sqlx::PgConnection,
+    changes: Changes<Sku, StockItem, ()>,
+) -> Result<Written, sqlx::Error> {
+    let mut batch = projections::WriteBatch::default();
+    let mut by_stream: BTreeMap<&Sku, Vec<StockEvent>> = BTreeMap::new();
+    for new in &changes.events {
+        batch
+            .add_event(&new.key, new.sequence, &new.event)
+            .map_err(encode_error)?;
+        by_stream
+            .entry(&new.key)
+            .or_default()
+            .push(new.event.clone());
+    }
+    for (sku, stream) in &changes.streams {
+        let events = by_stream.get(sku).map_or(&[][..], Vec::as_slice);
+        batch
+            .add_stream(sku, stream.sequence, &stream.state, events)
+            .map_err(encode_error)?;
+    }
+    let positions: HashMap<(String, i64), i64> = if batch.is_empty() {
+        HashMap::new()
+    } else {
+        batch
+            .write(conn)
+            .await?
             .into_iter()
-            .map(|new| Appended {
-                position: positions
-                    .get(&(new.key.to_string(), new.sequence))
-                    .copied()
-                    .unwrap_or_default(),
+            .map(|at| ((at.aggregate_id, at.sequence), at.position))
+            .collect()
+    };
+    let mut moved = Vec::new();
+    let mut appended = Vec::new();
+    for new in changes.events {
+        match positions.get(&(new.key.to_string(), new.sequence)) {
+            Some(&position) => appended.push(Appended {
+                position,
                 sku: new.key,
                 event: new.event,
-            })
-            .collect())
+            }),
+            None if !moved.contains(&new.key) => moved.push(new.key),
+            None => {}
+        }
     }
+    Ok(Written { appended, moved })
 }
 
 fn encode_error(error: serde_json::Error) -> sqlx::Error {

@@ -1,36 +1,79 @@
-//! In-process serialization of commands per SKU stream.
+//! In-process serialization of commands per SKU stream, and the queue of
+//! changes waiting for a stripe's next group commit.
 //!
-//! The database lock alone would be correct, but concurrent requests for one
-//! hot SKU would each hold a pooled connection while queueing on the same row
-//! lock, starving every other SKU of connections. Striped mutexes queue them
-//! in the process instead, one connection per stripe at a time; another
-//! process's writers still meet the row lock.
+//! The database alone would be correct, but concurrent requests for one hot
+//! SKU would each hold a pooled connection while racing on the same stream.
+//! Striped queues line them up in the process instead: one writer per
+//! stripe at a time, which takes everything queued behind it (group commit,
+//! `group_commit.rs`); another process's writers are caught by the write's
+//! sequence check.
 
 use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 const STRIPES: usize = 256;
 
-/// A fixed set of mutexes, one chosen per stream id by hash.
-pub struct StreamStripes {
+/// A fixed set of stripes, one chosen per stream id by hash; `J` is what
+/// waits in a stripe's queue.
+pub struct StreamStripes<J> {
     hasher: RandomState,
-    stripes: Vec<Mutex<()>>,
+    stripes: Vec<Arc<Stripe<J>>>,
 }
 
-impl Default for StreamStripes {
+/// The queue and the writer lock of the streams that hash alike.
+pub struct Stripe<J> {
+    queue: Mutex<Vec<J>>,
+    writer: Arc<AsyncMutex<()>>,
+}
+
+impl<J> Default for StreamStripes<J> {
     fn default() -> Self {
         Self {
             hasher: RandomState::new(),
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            stripes: (0..STRIPES)
+                .map(|_| {
+                    Arc::new(Stripe {
+                        queue: Mutex::new(Vec::new()),
+                        writer: Arc::default(),
+                    })
+                })
+                .collect(),
         }
     }
 }
 
-impl StreamStripes {
-    /// Waits for the stripe of `stream_id`; held until the guard drops.
-    pub async fn lock(&self, stream_id: &str) -> MutexGuard<'_, ()> {
+impl<J> StreamStripes<J> {
+    /// The stripe of `stream_id`.
+    pub fn of(&self, stream_id: &str) -> Arc<Stripe<J>> {
         let index = self.hasher.hash_one(stream_id) as usize % STRIPES;
-        self.stripes[index].lock().await
+        Arc::clone(&self.stripes[index])
+    }
+}
+
+impl<J> Stripe<J> {
+    /// Waits to be the stripe's only writer; held until the guard drops.
+    pub async fn write_lock(&self) -> OwnedMutexGuard<()> {
+        Arc::clone(&self.writer).lock_owned().await
+    }
+
+    /// Queues `job` for the stripe's next writer.
+    pub fn enqueue(&self, job: J) {
+        self.queue().push(job);
+    }
+
+    /// Takes up to `limit` queued jobs, oldest first.
+    pub fn take(&self, limit: usize) -> Vec<J> {
+        let mut queue = self.queue();
+        let taken = queue.len().min(limit);
+        queue.drain(..taken).collect()
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<J>> {
+        // A panic while pushing or draining leaves the Vec whole.
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

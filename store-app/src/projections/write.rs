@@ -11,11 +11,21 @@ use super::rows::{
     ChangeRow, ChangeUpdate, CountRow, Settlement, StockRow, change_update, count_row,
 };
 
+/// A row written with the event that makes it (joined on its stream and
+/// sequence, so it lands only with that event).
 #[derive(Serialize)]
-struct NewChange {
+struct WithEvent<R> {
     #[serde(flatten)]
-    row: ChangeRow,
+    row: R,
     sequence: i64,
+}
+
+/// A stream's new snapshot and the sequence it was decided on.
+#[derive(Serialize)]
+struct GuardedSnapshot {
+    #[serde(flatten)]
+    row: SnapshotRow,
+    expected_sequence: i64,
 }
 
 /// Rows collected from one transaction's commands, written as one JSON
@@ -23,19 +33,46 @@ struct NewChange {
 #[derive(Default, Serialize)]
 pub struct WriteBatch {
     events: Vec<EventRow>,
-    new_changes: Vec<NewChange>,
+    new_changes: Vec<WithEvent<ChangeRow>>,
     settlements: Vec<Settlement>,
-    counts: Vec<CountRow>,
+    counts: Vec<WithEvent<CountRow>>,
     stock: Vec<StockRow>,
-    snapshots: Vec<SnapshotRow>,
+    snapshots: Vec<GuardedSnapshot>,
 }
 
+/// Every write is guarded by its stream's snapshot: a stream's rows are
+/// written only if its snapshot is still at the sequence the commands were
+/// decided on (`expected_sequence`; 0 for a new stream). The snapshot update
+/// takes the row's lock first, so a stream that moved meanwhile writes
+/// nothing and its events are missing from the positions returned: the
+/// caller decides again (no lock was needed while deciding).
 const WRITE_ALL: &str = r#"
-WITH ev AS (
+WITH moved AS (
+    UPDATE snapshots s
+       SET last_sequence = n.last_sequence, current_snapshot = n.last_sequence, payload = n.payload
+      FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, expected_sequence bigint,
+                                      last_sequence bigint, payload jsonb)
+     WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = n.aggregate_id
+       AND s.last_sequence = n.expected_sequence AND n.expected_sequence > 0
+    RETURNING s.aggregate_id
+), created AS (
+    INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+    SELECT 'StockItem', n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
+      FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, expected_sequence bigint,
+                                      last_sequence bigint, payload jsonb)
+     WHERE n.expected_sequence = 0
+    ON CONFLICT (aggregate_type, aggregate_id) DO NOTHING
+    RETURNING aggregate_id
+), snap AS (
+    SELECT aggregate_id FROM moved UNION ALL SELECT aggregate_id FROM created
+), ev AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload)
     SELECT 'StockItem', r.aggregate_id, r.sequence, r.event_type, r.event_version, r.payload
-      FROM jsonb_to_recordset($1->'events') AS r(aggregate_id text, sequence bigint, event_type text,
-                                      event_version text, payload jsonb)
+      FROM ROWS FROM (jsonb_to_recordset($1->'events') AS (aggregate_id text, sequence bigint,
+                      event_type text, event_version text, payload jsonb))
+           WITH ORDINALITY AS r(aggregate_id, sequence, event_type, event_version, payload, ord)
+     WHERE r.aggregate_id IN (SELECT aggregate_id FROM snap)
+     ORDER BY r.ord
     RETURNING aggregate_id, sequence, position
 ), new_changes AS (
     INSERT INTO changes (operation_id, sku, kind, delta, expected_version, reason, client_id, transfer_id,
@@ -56,14 +93,16 @@ WITH ev AS (
                                       because_of uuid, central_version bigint,
                                       central_quantity bigint, settled_at timestamptz)
      WHERE changes.operation_id = s.operation_id
+       AND changes.sku IN (SELECT aggregate_id FROM snap)
 ), new_counts AS (
     INSERT INTO counts (operation_id, sku, counted, delta, expected_version, reason, client_id,
                         counted_at, version_after)
     SELECT n.operation_id, n.sku, n.counted, n.delta, n.expected_version, n.reason, n.client_id,
            n.counted_at, n.version_after
-      FROM jsonb_to_recordset($1->'counts') AS n(operation_id uuid, sku text, counted bigint, delta bigint,
-                                      expected_version bigint, reason text, client_id text,
+      FROM jsonb_to_recordset($1->'counts') AS n(operation_id uuid, sku text, sequence bigint, counted bigint,
+                                      delta bigint, expected_version bigint, reason text, client_id text,
                                       counted_at timestamptz, version_after bigint)
+      JOIN ev ON ev.aggregate_id = n.sku AND ev.sequence = n.sequence
 ), stock_rows AS (
     INSERT INTO stock (sku, name, quantity, confirmed_quantity, confirmed_version, version,
                        pending_changes, last_operation_id, last_synced_at, last_counted_at)
@@ -74,6 +113,7 @@ WITH ev AS (
                                       version bigint, pending_changes integer,
                                       last_operation_id uuid, last_synced_at timestamptz,
                                       last_counted_at timestamptz)
+     WHERE t.sku IN (SELECT aggregate_id FROM snap)
     ON CONFLICT (sku) DO UPDATE
        SET name = EXCLUDED.name, quantity = EXCLUDED.quantity,
            confirmed_quantity = EXCLUDED.confirmed_quantity,
@@ -81,13 +121,6 @@ WITH ev AS (
            pending_changes = EXCLUDED.pending_changes,
            last_operation_id = COALESCE(EXCLUDED.last_operation_id, stock.last_operation_id),
            last_synced_at = EXCLUDED.last_synced_at, last_counted_at = EXCLUDED.last_counted_at
-), snaps AS (
-    INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
-    SELECT 'StockItem', n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
-      FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, last_sequence bigint, payload jsonb)
-    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
-       SET last_sequence = EXCLUDED.last_sequence, current_snapshot = EXCLUDED.current_snapshot,
-           payload = EXCLUDED.payload
 )
 SELECT aggregate_id, sequence, position FROM ev
 "#;
@@ -107,18 +140,20 @@ impl WriteBatch {
         self.events
             .push(EventRow::new(sku.to_string(), sequence, event, metadata)?);
         match change_update(sku, None, event) {
-            Some(ChangeUpdate::Insert(row)) => self.new_changes.push(NewChange {
+            Some(ChangeUpdate::Insert(row)) => self.new_changes.push(WithEvent {
                 row: *row,
                 sequence,
             }),
             Some(ChangeUpdate::Settle(settlement)) => self.settlements.push(settlement),
             None => {}
         }
-        self.counts.extend(count_row(sku, event));
+        self.counts
+            .extend(count_row(sku, event).map(|row| WithEvent { row, sequence }));
         Ok(())
     }
 
-    /// Adds the stream's state after its new events.
+    /// Adds the stream's state after its new events (it was decided on the
+    /// state before them).
     pub fn add_stream(
         &mut self,
         sku: &Sku,
@@ -127,8 +162,10 @@ impl WriteBatch {
         new_events: &[StockEvent],
     ) -> Result<(), serde_json::Error> {
         self.stock.push(StockRow::of(sku, item, new_events));
-        self.snapshots
-            .push(SnapshotRow::new(sku.to_string(), last_sequence, item)?);
+        self.snapshots.push(GuardedSnapshot {
+            row: SnapshotRow::new(sku.to_string(), last_sequence, item)?,
+            expected_sequence: last_sequence - new_events.len() as i64,
+        });
         Ok(())
     }
 
@@ -137,7 +174,8 @@ impl WriteBatch {
         self.events.is_empty()
     }
 
-    /// Writes everything in one statement; returns the appended positions.
+    /// Writes everything in one statement; returns the appended positions
+    /// (none for a stream that moved since it was decided).
     pub async fn write(
         self,
         conn: &mut sqlx::PgConnection,

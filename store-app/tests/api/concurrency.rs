@@ -1,4 +1,6 @@
-//! Many clients on one hot SKU: no errors, no lost or duplicated updates.
+//! Many clients on one hot SKU, or two processes on one store: no errors,
+//! no lost or duplicated updates, and a refused change in a group commit
+//! leaves the others.
 
 use std::sync::Arc;
 
@@ -61,4 +63,105 @@ async fn thirty_two_clients_on_one_sku_lose_nothing() {
         (1..=accepted.len() as i64).collect::<Vec<_>>(),
         "versions without gaps"
     );
+}
+
+/// An unconditional change of `delta` units: a receipt, or a sale.
+fn change(sku: &str, delta: i64) -> store_app::ledger::ChangeRequest {
+    let delta = domain::Delta::try_from(delta).expect("delta");
+    store_app::ledger::ChangeRequest {
+        sku: sku.parse().expect("sku"),
+        operation_id: domain::OperationId::new_v7(),
+        kind: if delta.get() < 0 {
+            domain::ChangeKind::Sale
+        } else {
+            domain::ChangeKind::Receipt
+        },
+        delta,
+        expected_version: None,
+        note: Default::default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_sku_lose_nothing() {
+    // Two ledgers on one database queue in their own stripes, as two store
+    // processes would: each one's group commits find the stream moved by
+    // the other and decide again.
+    let db = crate::helpers::TestDatabase::create().await;
+    let ledgers = [
+        store_app::ledger::Ledger::new(db.pool.clone()),
+        store_app::ledger::Ledger::new(db.pool.clone()),
+    ];
+    let writers = (0..16).map(|writer| {
+        let ledger = ledgers[writer % 2].clone();
+        tokio::spawn(async move {
+            let mut versions = Vec::new();
+            for _ in 0..25 {
+                let accepted = ledger.change(&change(LAPTOP, 1)).await.expect("accepted");
+                versions.push(accepted.version);
+            }
+            versions
+        })
+    });
+    let mut versions: Vec<i64> = futures_util::future::join_all(writers)
+        .await
+        .into_iter()
+        .flat_map(|r| r.expect("writer task"))
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (1..=400).collect::<Vec<_>>(),
+        "each acknowledged change has its own version"
+    );
+    let (events, quantity): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE aggregate_id = $1
+                   AND event_type = 'StockAdjusted'),
+                (SELECT quantity FROM stock WHERE sku = $1)",
+    )
+    .bind(LAPTOP)
+    .fetch_one(&db.pool)
+    .await
+    .expect("figures");
+    let registered = domain::catalogue::sample()
+        .into_iter()
+        .find(|item| item.sku.as_str() == LAPTOP)
+        .expect("laptop")
+        .quantity;
+    assert_eq!((events, quantity), (400, registered + 400));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_change_in_a_group_leaves_the_others() {
+    let db = crate::helpers::TestDatabase::create().await;
+    let ledger = store_app::ledger::Ledger::new(db.pool.clone());
+    let stock: i64 = sqlx::query_scalar("SELECT quantity FROM stock WHERE sku = $1")
+        .bind(LAPTOP)
+        .fetch_one(&db.pool)
+        .await
+        .expect("stock");
+    // Twice as many one-unit sales as there are units, all at once: they
+    // queue into groups; each group takes what is left and refuses the rest.
+    let sales = (0..stock * 2).map(|_| {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { ledger.change(&change(LAPTOP, -1)).await })
+    });
+    let answers = futures_util::future::join_all(sales).await;
+    let mut accepted = 0;
+    for answer in answers {
+        match answer.expect("sale task") {
+            Ok(_) => accepted += 1,
+            Err(store_app::ledger::LedgerError::Stock(
+                domain::store::StockError::InsufficientStock { .. },
+            )) => {}
+            Err(other) => panic!("unexpected answer: {other}"),
+        }
+    }
+    assert_eq!(accepted, stock, "every unit sold once");
+    let left: i64 = sqlx::query_scalar("SELECT quantity FROM stock WHERE sku = $1")
+        .bind(LAPTOP)
+        .fetch_one(&db.pool)
+        .await
+        .expect("stock");
+    assert_eq!(left, 0);
 }

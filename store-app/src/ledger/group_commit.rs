@@ -1,0 +1,316 @@
+//! Local changes by group commit.
+//!
+//! A change joins the queue of its SKU's stripe, and a task per change
+//! waits to be the stripe's writer; the writer takes everything queued and
+//! commits it as a group:
+//!
+//! 1. one read without locks ([`BatchRead`]): the streams, what is already
+//!    recorded under the operation ids, the live holds on the SKUs sold;
+//! 2. each change decided in memory in arrival order, on the state the ones
+//!    before it left (a refused change leaves the others alone);
+//! 3. one write on its own (its own transaction, no `BEGIN`/`COMMIT`) that
+//!    lands a stream's events only if the stream is still at the sequence
+//!    it was read at ([`streams::write`]).
+//!
+//! Each caller gets its own answer once the write is durable. The changes
+//! of a stream that moved meanwhile (another process, a sync outcome, a
+//! rebuild) are decided again on a fresh read. The task, not the caller,
+//! runs the group: a caller that goes away cannot cut short a write shared
+//! with others.
+
+use std::collections::{HashMap, HashSet};
+
+use domain::idempotency::{ChangeFingerprint, Repeat};
+use domain::store::{StockCommand, StockError, StockEvent, StockItem};
+use domain::{ChangeKind, Delta, OperationId, Sku};
+use service_infra::db_retry;
+use service_infra::event_streams::{StreamMoved, StreamSet};
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+
+use super::batch_read::{BatchRead, RecordedChange};
+use super::streams::{self, Written};
+use super::{AcceptedChange, ChangeRequest, Ledger, LedgerError, now};
+
+/// The most changes one group commits.
+const MAX_GROUP: usize = 128;
+
+/// A change waiting for its stripe's writer.
+pub struct Job {
+    request: ChangeRequest,
+    answer: oneshot::Sender<Answer>,
+}
+
+type Answer = Result<AcceptedChange, LedgerError>;
+
+impl Ledger {
+    /// Records a local change, or answers a repeat of one.
+    pub async fn change(&self, request: &ChangeRequest) -> Answer {
+        let (answer, answered) = oneshot::channel();
+        let stripe = self.stripes.of(request.sku.as_str());
+        stripe.enqueue(Job {
+            request: request.clone(),
+            answer,
+        });
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let _writer = stripe.write_lock().await;
+            let group = stripe.take(MAX_GROUP);
+            if !group.is_empty() {
+                commit_group(&pool, group).await;
+            }
+        });
+        // Only a panic in the group's task drops the answer unsent.
+        answered
+            .await
+            .unwrap_or(Err(sqlx::Error::WorkerCrashed.into()))
+    }
+}
+
+/// Commits a group, deciding again the changes of streams that moved, until
+/// every caller has an answer.
+async fn commit_group(pool: &PgPool, mut group: Vec<Job>) {
+    let mut tries = 0;
+    loop {
+        let result = decide_and_write(pool, &group).await;
+        match result {
+            Ok(answers) => {
+                let mut again = Vec::new();
+                for (job, answer) in group.into_iter().zip(answers) {
+                    match answer {
+                        // The caller may have gone; the change stands.
+                        Some(answer) => drop(job.answer.send(answer)),
+                        None => again.push(job),
+                    }
+                }
+                group = again;
+                if group.is_empty() {
+                    return;
+                }
+            }
+            Err(error) if !db_retry::is_transient_conflict(&error) => {
+                for job in group {
+                    drop(job.answer.send(Err(copy_error(&error).into())));
+                }
+                return;
+            }
+            Err(_) => {}
+        }
+        tries += 1;
+        if tries >= db_retry::MAX_ATTEMPTS {
+            for job in group {
+                let moved = StreamMoved(job.request.sku.to_string());
+                drop(job.answer.send(Err(moved.into())));
+            }
+            return;
+        }
+        db_retry::pause(tries).await;
+    }
+}
+
+/// How a change of the group was decided.
+enum Decision {
+    /// Answered from what was recorded before the read.
+    Recorded(Answer),
+    /// A repeat of an operation id that an earlier change of this group
+    /// used: answered from that one's result.
+    RepeatOf(usize),
+    Accepted(Vec<StockEvent>),
+    Refused(StockError),
+}
+
+/// One round: read, decide, write. Returns each change's answer, or `None`
+/// for one to decide again (its stream moved).
+async fn decide_and_write(
+    pool: &PgPool,
+    group: &[Job],
+) -> Result<Vec<Option<Answer>>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let requests: Vec<&ChangeRequest> = group.iter().map(|job| &job.request).collect();
+    let read = read(&mut conn, &requests).await?;
+    let mut streams = StreamSet::<Sku, StockItem, ()>::from_loaded(
+        requests.iter().map(|request| request.sku.clone()),
+        read.streams.clone(),
+        Sku::to_string,
+    );
+    let mut first_use: HashMap<OperationId, usize> = HashMap::new();
+    let mut picked_up = HashSet::new();
+    let mut decisions = Vec::with_capacity(requests.len());
+    for (index, request) in requests.iter().enumerate() {
+        let decision = if let Some(previous) = read.recorded(request.operation_id) {
+            Decision::Recorded(replay(request, previous))
+        } else if let Some(&first) = first_use.get(&request.operation_id) {
+            Decision::RepeatOf(first)
+        } else {
+            first_use.insert(request.operation_id, index);
+            let picking_up = request.note.reservation.map(|id| id.as_uuid());
+            let held = match request.kind {
+                ChangeKind::Sale => read.held(&request.sku, picking_up, &picked_up),
+                _ => 0,
+            };
+            match streams
+                .execute(&request.sku, adjust(request, held), ())
+                .await
+            {
+                Ok(events) => {
+                    picked_up.extend(picking_up);
+                    Decision::Accepted(events)
+                }
+                Err(refusal) => Decision::Refused(refusal),
+            }
+        };
+        decisions.push(decision);
+    }
+    let written = streams::write(&mut conn, streams.into_changes()).await?;
+    Ok(answers(&requests, decisions, &written))
+}
+
+/// The group's read: its SKUs' streams, its operation ids' records and the
+/// live holds on the SKUs it sells.
+async fn read(
+    conn: &mut sqlx::PgConnection,
+    requests: &[&ChangeRequest],
+) -> Result<BatchRead, sqlx::Error> {
+    let mut skus: Vec<String> = requests.iter().map(|r| r.sku.to_string()).collect();
+    skus.sort();
+    skus.dedup();
+    let operations: Vec<uuid::Uuid> = requests.iter().map(|r| r.operation_id.as_uuid()).collect();
+    let mut selling: Vec<String> = requests
+        .iter()
+        .filter(|r| r.kind == ChangeKind::Sale)
+        .map(|r| r.sku.to_string())
+        .collect();
+    selling.dedup();
+    BatchRead::load(conn, &skus, &operations, &selling).await
+}
+
+/// The command that records `request`, leaving `held` units for holds.
+fn adjust(request: &ChangeRequest, held: i64) -> StockCommand {
+    StockCommand::Adjust {
+        operation_id: request.operation_id,
+        kind: request.kind,
+        delta: request.delta,
+        expected_version: request.expected_version,
+        note: request.note.clone(),
+        held,
+        at: now(),
+    }
+}
+
+/// Each change's answer after the write; `None` for the changes of a
+/// stream that moved (and repeats of them), which are decided again.
+fn answers(
+    requests: &[&ChangeRequest],
+    decisions: Vec<Decision>,
+    written: &Written,
+) -> Vec<Option<Answer>> {
+    let landed = |sku: &Sku| !written.moved.contains(sku);
+    let figures: Vec<Option<AcceptedChange>> = decisions
+        .iter()
+        .zip(requests)
+        .map(|(decision, request)| match decision {
+            Decision::Accepted(events) if landed(&request.sku) => {
+                Some(accepted_change(request, events))
+            }
+            _ => None,
+        })
+        .collect();
+    decisions
+        .into_iter()
+        .enumerate()
+        .map(|(index, decision)| {
+            let request = requests[index];
+            match decision {
+                Decision::Recorded(answer) => Some(answer),
+                Decision::Accepted(_) => figures[index].clone().map(Ok),
+                Decision::Refused(refusal) => landed(&request.sku).then(|| Err(refusal.into())),
+                // Once the first is refused (this one is then decided on
+                // its own) or its stream moved, there is nothing to repeat.
+                Decision::RepeatOf(first) => figures[first]
+                    .as_ref()
+                    .map(|change| repeat(request, requests[first], change)),
+            }
+        })
+        .collect()
+}
+
+/// The figures of an accepted change, from its one event.
+fn accepted_change(request: &ChangeRequest, events: &[StockEvent]) -> AcceptedChange {
+    match events {
+        [
+            StockEvent::StockAdjusted {
+                quantity,
+                version,
+                at,
+                ..
+            },
+        ] => AcceptedChange {
+            operation_id: request.operation_id,
+            sku: request.sku.clone(),
+            kind: request.kind,
+            delta: request.delta,
+            quantity: *quantity,
+            version: *version,
+            replayed: false,
+            occurred_at: *at,
+        },
+        other => unreachable!("an accepted adjustment emits one StockAdjusted, got {other:?}"),
+    }
+}
+
+/// Answers a repeat of a change accepted earlier in the same group, as
+/// [`replay`] answers one recorded before it.
+fn repeat(request: &ChangeRequest, first: &ChangeRequest, change: &AcceptedChange) -> Answer {
+    match fingerprint(request).compare(&fingerprint(first)) {
+        Repeat::Reused => Err(LedgerError::OperationIdReused(request.operation_id)),
+        Repeat::Replay => Ok(AcceptedChange {
+            replayed: true,
+            ..change.clone()
+        }),
+    }
+}
+
+/// Answers a repeated operation id: the original figures for the same
+/// request, `operation_id_reused` for any other.
+fn replay(request: &ChangeRequest, previous: &RecordedChange) -> Answer {
+    let reused = || LedgerError::OperationIdReused(request.operation_id);
+    let original = ChangeFingerprint {
+        sku: previous.sku.parse().map_err(|_| reused())?,
+        kind: previous.kind.parse().map_err(|_| reused())?,
+        delta: Delta::try_from(previous.delta).map_err(|_| reused())?,
+        expected_version: previous.expected_version,
+    };
+    match fingerprint(request).compare(&original) {
+        Repeat::Reused => Err(reused()),
+        Repeat::Replay => Ok(AcceptedChange {
+            operation_id: request.operation_id,
+            sku: request.sku.clone(),
+            kind: request.kind,
+            delta: request.delta,
+            quantity: previous.quantity_after,
+            version: previous.version_after,
+            replayed: true,
+            occurred_at: previous.occurred_at,
+        }),
+    }
+}
+
+fn fingerprint(request: &ChangeRequest) -> ChangeFingerprint {
+    ChangeFingerprint {
+        sku: request.sku.clone(),
+        kind: request.kind,
+        delta: request.delta,
+        expected_version: request.expected_version,
+    }
+}
+
+/// The same failure for every change of a group (`sqlx::Error` is not
+/// `Clone`): what makes it "unavailable" or "internal" is kept.
+fn copy_error(error: &sqlx::Error) -> sqlx::Error {
+    match error {
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
