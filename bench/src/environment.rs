@@ -37,6 +37,8 @@ pub struct BenchEnv {
     local_auth: bool,
     /// The till's token, once the store issued it.
     token: Option<String>,
+    /// The generated SKUs loaded instead of the sample ones, if any.
+    generated: Option<&'static [&'static str]>,
 }
 
 /// The till the bench acts as (with `LOCAL_AUTH=required`).
@@ -66,8 +68,17 @@ impl std::fmt::Display for Backlog {
 
 impl BenchEnv {
     /// Checks the binary and names everything; creates nothing yet.
-    pub fn new(stack: &StackArgs, local_auth: bool) -> anyhow::Result<Self> {
+    /// `skus` asks for that many generated SKUs under load instead of the
+    /// sample ones.
+    pub fn new(stack: &StackArgs, local_auth: bool, skus: Option<usize>) -> anyhow::Result<Self> {
+        let generated = skus.map(|count| {
+            let names: Vec<&'static str> = (0..count)
+                .map(|index| &*bench::catalogue::sku(index).leak())
+                .collect();
+            &*names.leak()
+        });
         Ok(Self {
+            generated,
             store_app: Binary::find(&stack.bin_dir, "store-app", "warn")?,
             scratch: Scratch::new(stack, "store-bench", &[])?,
             port: 0,
@@ -75,6 +86,12 @@ impl BenchEnv {
             local_auth,
             token: None,
         })
+    }
+
+    /// The SKUs the throughput load spreads over: the generated ones if
+    /// asked for, else the prototype's ten.
+    pub fn load_skus(&self) -> &'static [&'static str] {
+        self.generated.unwrap_or(SAMPLE_SKUS)
     }
 
     /// The store under load, with the till's token.
@@ -150,6 +167,13 @@ impl BenchEnv {
         self.store_app
             .run(&["populate", "--catalogue", &catalogue], &env)
             .await?;
+        if let Some(skus) = self.generated {
+            let path = self.scratch.dir.join("generated-catalogue.csv");
+            let generated = bench::catalogue::write(&path, skus.len())?;
+            self.store_app
+                .run(&["populate", "--catalogue", &generated], &env)
+                .await?;
+        }
         eprintln!("[setup] migrated and populated");
         let key = self.key_file().to_string_lossy().into_owned();
         self.store_app

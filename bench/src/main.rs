@@ -22,7 +22,7 @@ use bench::stats::{Summary, fmt_ms, load_average};
 use bench::table::Table;
 use clap::Parser;
 
-use crate::environment::{BenchEnv, FRESH_SKU, LONG_SKU, SAMPLE_SKUS};
+use crate::environment::{BenchEnv, FRESH_SKU, LONG_SKU};
 
 /// Benchmarks `store-app` updates against PostgreSQL's own rate.
 #[derive(Debug, Parser)]
@@ -61,6 +61,11 @@ struct Cli {
     /// Skip the long-stream part.
     #[arg(long)]
     skip_long_stream: bool,
+    /// Spread the throughput load over this many generated SKUs
+    /// (`BENCH-SKU-0001`, …) instead of the 10 sample ones, to tell the
+    /// path's cost from per-SKU contention.
+    #[arg(long)]
+    skus: Option<usize>,
     /// The store's `LOCAL_AUTH`: `required` (every update carries a token
     /// the store issued, checked on each request) or `off` (no token), to
     /// see what the check costs.
@@ -75,7 +80,7 @@ fn main() -> std::process::ExitCode {
 /// Sets up, measures, and tears down whatever happens in between.
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let pgbench = Pgbench::locate(cli.pgbench.as_deref()).await?;
-    let mut env = BenchEnv::new(&cli.stack, cli.local_auth == "required")?;
+    let mut env = BenchEnv::new(&cli.stack, cli.local_auth == "required", cli.skus)?;
     let outcome = bench::until_interrupted(async {
         env.start().await?;
         measure(&cli, &env, &pgbench).await
@@ -111,14 +116,16 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
         cli.duration, cli.duration, cli.warmup
     );
 
-    update_script::check_snapshot_shape(&env.snapshot_payload(SAMPLE_SKUS[0]).await?)?;
-    let script = update_script::write_script(env.tmp_dir(), SAMPLE_SKUS)?;
+    let skus = env.load_skus();
+    println!("- SKUs under load: {}\n", skus.len());
+    update_script::check_snapshot_shape(&env.snapshot_payload(skus[0]).await?)?;
+    let script = update_script::write_script(env.tmp_dir(), skus)?;
     env.execute(update_script::MIN_WRITES_SETUP).await?;
-    let min_script = update_script::write_min_writes_script(env.tmp_dir(), SAMPLE_SKUS)?;
+    let min_script = update_script::write_min_writes_script(env.tmp_dir(), skus)?;
     let mut rows = Vec::new();
     for &connections in &cli.connections {
         anyhow::ensure!(connections > 0, "--connections must be positive");
-        let pg_backlog = env.backlog(SAMPLE_SKUS).await?;
+        let pg_backlog = env.backlog(skus).await?;
         eprintln!(
             "[pgbench] -c {connections} -j {} -T {}",
             cli.pgbench_jobs, cli.duration
@@ -126,10 +133,9 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
         let (pg, pg_cpu) = run_pgbench(cli, env, pgbench, &script, connections).await?;
         eprintln!("[pgbench] minimum writes, -c {connections}");
         let (min, min_cpu) = run_pgbench(cli, env, pgbench, &min_script, connections).await?;
-        let store_backlog = env.backlog(SAMPLE_SKUS).await?;
+        let store_backlog = env.backlog(skus).await?;
         eprintln!("[store] {connections} connections for {} s", cli.duration);
-        let http =
-            load::fixed_duration(&env.target(), SAMPLE_SKUS, connections, warmup, duration).await?;
+        let http = load::fixed_duration(&env.target(), skus, connections, warmup, duration).await?;
         eprintln!(
             "[store] {connections} connections: {:.0} updates/s, pgbench {:.0} tps; load {}",
             http.throughput(),

@@ -35,10 +35,17 @@ impl DatabaseSettings {
     /// Connection options parsed from the URL. Sessions idle inside a
     /// transaction are ended by the server after 10 s, so a stuck client
     /// cannot hold a stream lock or the event log's read horizon for long.
+    /// Prepared statements keep one generic plan: the command path's
+    /// statements (CTEs over JSON parameters) plan alike whatever the
+    /// values, and PostgreSQL would otherwise plan them afresh on every
+    /// execution — a quarter of its CPU per change (BENCHMARKS.md).
     pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
         let options = PgConnectOptions::from_str(self.database_url.expose())
             .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL"))?;
-        Ok(options.options([("idle_in_transaction_session_timeout", "10s")]))
+        Ok(options.options([
+            ("idle_in_transaction_session_timeout", "10s"),
+            ("plan_cache_mode", "force_generic_plan"),
+        ]))
     }
 
     /// A pool that connects on first use, so a server starts (and reports

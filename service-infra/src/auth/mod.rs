@@ -7,6 +7,7 @@ mod bearer;
 pub mod issuing;
 mod keys;
 mod openapi;
+mod verified;
 mod verifier;
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::keys::usable_keys;
+use super::verified::VerifiedTokens;
 use super::{Claims, TokenScope};
 use crate::error::ApiError;
 
@@ -80,6 +81,7 @@ struct Inner {
     keys: RwLock<HashMap<String, DecodingKey>>,
     remote: Option<Remote>,
     validation: Validation,
+    verified: VerifiedTokens,
 }
 
 struct Remote {
@@ -141,6 +143,7 @@ impl TokenVerifier {
                 keys: RwLock::new(keys),
                 remote,
                 validation,
+                verified: VerifiedTokens::default(),
             }),
         }
     }
@@ -148,8 +151,19 @@ impl TokenVerifier {
     /// Checks `token` (without the `Bearer ` prefix) and returns its claims.
     ///
     /// The header must say `EdDSA` and name a known `kid`; the signature,
-    /// `iss`, `aud` and `exp` (with 5 s leeway) must check out.
+    /// `iss`, `aud` and `exp` (with 5 s leeway) must check out. A token
+    /// that did before is only checked for expiry ([`VerifiedTokens`]).
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        if let Some(claims) = self.inner.verified.get(token, now, LEEWAY_SECS as i64) {
+            return Ok(claims);
+        }
+        let claims = self.verify_in_full(token).await?;
+        self.inner.verified.insert(token, &claims);
+        Ok(claims)
+    }
+
+    async fn verify_in_full(&self, token: &str) -> Result<Claims, TokenError> {
         // `none` is not an algorithm jsonwebtoken knows, so it fails here.
         let header = decode_header(token).map_err(|_| TokenError::Invalid("malformed token"))?;
         if header.alg != Algorithm::EdDSA {
@@ -199,12 +213,14 @@ impl TokenVerifier {
             error: fetched.as_ref().err().cloned(),
         });
         let keys = fetched.map_err(|reason| remote.unavailable(reason))?;
-        // Replace, not merge: keys central has retired stop being accepted.
+        // Replace, not merge: keys central has retired stop being accepted,
+        // and so do the tokens they signed.
         *self
             .inner
             .keys
             .write()
             .unwrap_or_else(PoisonError::into_inner) = keys;
+        self.inner.verified.clear();
         self.cached(kid).ok_or(UNKNOWN)
     }
 }
