@@ -1,23 +1,31 @@
 //! `rebuild-projections`, the same procedure and words for both apps: one
-//! transaction replays the log into what the projections must be
-//! ([`Projections`]), then either writes them (after a lock, so writers that
-//! commit meanwhile wait and then write their complete stream state on top)
-//! or, with `--verify`, compares them with the tables in a read-only
-//! snapshot. It shows a progress bar while the log is replayed, then one
-//! summary line, then either "projections rebuilt", "projections match the
-//! log", or one line per difference and their count (exit code 1).
+//! transaction replays the log in log order into what the projections must
+//! be ([`Projections`]), which either replace the tables' rows (after a
+//! lock, so writers that commit meanwhile wait and then write their
+//! complete stream state on top) or, with `--verify`, are compared with the
+//! tables in a repeatable-read snapshot that is rolled back at the end, so a
+//! verification never changes the database. A second connection reads the
+//! log in the same snapshot (exported by the first), a page at a time,
+//! while the first writes; after each page a projection may write the rows
+//! it has finished and forget them, so memory need not grow with the log.
+//! It shows a progress bar while the log is replayed, then one summary
+//! line, then either "projections rebuilt", "projections match the log", or
+//! one line per difference and their count (exit code 1).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::future::Future;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::mpsc;
 
 use crate::db::DatabaseSettings;
+
+/// Events read per page of the replay.
+const PAGE: i64 = 10_000;
 
 /// What a rebuild or a verification found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,31 +45,37 @@ pub struct LoggedEvent {
     pub aggregate_id: String,
     pub sequence: i64,
     pub position: i64,
-    pub payload: serde_json::Value,
+    /// The event's JSON text.
+    pub payload: String,
 }
 
 /// An app's projections as a rebuild sees them: what the log yields,
 /// written over or compared with what the tables hold.
-pub trait Projections: Default {
+pub trait Projections: Sized {
     /// The aggregate types whose events are replayed.
     const AGGREGATE_TYPES: &'static [&'static str];
     /// The lock a rebuild takes first, so writers wait for the new rows.
     const LOCK: &'static str;
 
-    /// Applies one event; each stream's events come in order.
+    /// Starts a rebuild, or with `verify` a verification, in `conn`'s
+    /// transaction, before the first event.
+    fn begin(conn: &mut PgConnection, verify: bool) -> impl Future<Output = anyhow::Result<Self>>;
+
+    /// Applies one event; events come in log order, so each stream's in
+    /// order of sequence.
     fn apply(&mut self, event: LoggedEvent) -> anyhow::Result<()>;
 
-    /// The number of projection rows the log yields.
-    fn rows(&self) -> usize;
+    /// Called after each page of events: may write the rows finished so far
+    /// (to the tables, or where a verification compares them) and forget them.
+    fn flush(&mut self, conn: &mut PgConnection) -> impl Future<Output = anyhow::Result<()>>;
 
-    /// How the tables differ from what the log yields.
-    fn differences(
-        &self,
+    /// Called after the last event: writes the rest and returns the number
+    /// of projection rows the log yields and, when verifying, how the
+    /// tables differ from them.
+    fn finish(
+        self,
         conn: &mut PgConnection,
-    ) -> impl Future<Output = anyhow::Result<Vec<String>>>;
-
-    /// Replaces the tables' rows with what the log yields.
-    fn write(&self, conn: &mut PgConnection) -> impl Future<Output = anyhow::Result<()>>;
+    ) -> impl Future<Output = anyhow::Result<(usize, Vec<String>)>>;
 }
 
 /// The whole `rebuild-projections` subcommand for the projections `P`: the
@@ -70,7 +84,7 @@ pub async fn command<P: Projections>(
     database: &DatabaseSettings,
     verify: bool,
 ) -> anyhow::Result<ExitCode> {
-    let pool = database.pool(1)?;
+    let pool = database.pool(2)?;
     let bar = progress_bar(count_events(&pool).await?);
     let started = Instant::now();
     let report = run::<P>(&pool, verify, &|replayed| bar.set_position(replayed)).await?;
@@ -79,56 +93,137 @@ pub async fn command<P: Projections>(
 }
 
 /// Rebuilds (or, with `verify`, checks) the projections `P`; `progress` is
-/// called with the number of events replayed so far.
+/// called with the number of events replayed so far. It uses two of
+/// `pool`'s connections: the transaction that writes (or compares), and one
+/// that reads the log in the same snapshot meanwhile.
 pub async fn run<P: Projections>(
     pool: &PgPool,
     verify: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<RebuildReport> {
     let mut tx = begin(pool, verify, P::LOCK).await?;
-    let (projections, events) = replay::<P>(&mut tx, progress).await?;
-    let differences = if verify {
-        projections.differences(&mut tx).await?
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut projections = P::begin(&mut tx, verify).await?;
+    let (pages_in, pages) = mpsc::channel(2);
+    let (events, read) = tokio::join!(
+        replay(&mut projections, pages, &mut tx, progress),
+        read(pool, &snapshot, P::AGGREGATE_TYPES, pages_in),
+    );
+    let events = events?;
+    read?;
+    let (rows, differences) = projections.finish(&mut tx).await?;
+    if verify {
+        tx.rollback().await?;
     } else {
-        projections.write(&mut tx).await?;
-        Vec::new()
-    };
-    tx.commit().await?;
+        tx.commit().await?;
+    }
     Ok(RebuildReport {
         events,
-        rows: projections.rows(),
+        rows,
         differences,
     })
 }
 
-/// Replays every event of `P`'s aggregate types, stream by stream;
-/// `progress` is called every 1,000 events and at the end.
+/// Applies the pages of events as they come, flushing after each; fails if
+/// a stream's events are not in order of sequence. `progress` is called
+/// after every page.
 async fn replay<P: Projections>(
+    projections: &mut P,
+    mut pages: mpsc::Receiver<Vec<LoggedEvent>>,
     conn: &mut PgConnection,
     progress: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<(P, u64)> {
-    let mut projections = P::default();
+) -> anyhow::Result<u64> {
     let mut replayed = 0u64;
-    let mut events = sqlx::query_as::<_, LoggedEvent>(
-        "SELECT aggregate_type, aggregate_id, sequence, position, payload FROM events
-          WHERE aggregate_type = ANY($1) ORDER BY aggregate_type, aggregate_id, sequence",
-    )
-    .bind(P::AGGREGATE_TYPES)
-    .fetch(conn);
-    while let Some(event) = events.try_next().await? {
-        projections.apply(event)?;
-        replayed += 1;
-        if replayed.is_multiple_of(1_000) {
-            progress(replayed);
+    let mut last_sequence: LastSequences = P::AGGREGATE_TYPES
+        .iter()
+        .map(|kind| (*kind, HashMap::new()))
+        .collect();
+    while let Some(page) = pages.recv().await {
+        for event in page {
+            in_order(&mut last_sequence, &event)?;
+            projections.apply(event)?;
+            replayed += 1;
         }
+        projections.flush(&mut *conn).await?;
+        progress(replayed);
     }
-    progress(replayed);
-    Ok((projections, replayed))
+    Ok(replayed)
 }
 
-/// Begins a rebuild's transaction: a read-only repeatable-read snapshot to
-/// verify (so changes committed meanwhile are not differences), or, to
-/// rebuild, one that first runs `lock` so writers wait for the new rows.
+/// Reads every event of `types` in log order, a page at a time, in the
+/// exported `snapshot` (the rebuild's own), and sends the pages to `pages`
+/// until they end or nobody takes them any more.
+async fn read(
+    pool: &PgPool,
+    snapshot: &str,
+    types: &'static [&'static str],
+    pages: mpsc::Sender<Vec<LoggedEvent>>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "unexpected snapshot id {snapshot:?}"
+    );
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(&format!(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+         SET TRANSACTION SNAPSHOT '{snapshot}'"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    let mut after = i64::MIN;
+    loop {
+        let page = sqlx::query_as::<_, LoggedEvent>(
+            "SELECT aggregate_type, aggregate_id, sequence, position, payload::text AS payload
+               FROM events
+              WHERE aggregate_type = ANY($1) AND position > $2
+              ORDER BY position LIMIT $3",
+        )
+        .bind(types)
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        let full = page.len() == usize::try_from(PAGE)?;
+        if pages.send(page).await.is_err() || !full {
+            break;
+        }
+    }
+    tx.rollback().await?;
+    Ok(())
+}
+
+/// Each stream's last sequence so far, by aggregate type and id.
+type LastSequences = HashMap<&'static str, HashMap<String, i64>>;
+
+/// Records `event`'s sequence as its stream's last; fails unless it is
+/// after the stream's previous one (or its type is not replayed).
+fn in_order(last: &mut LastSequences, event: &LoggedEvent) -> anyhow::Result<()> {
+    let Some(streams) = last.get_mut(event.aggregate_type.as_str()) else {
+        anyhow::bail!("unexpected aggregate type {}", event.aggregate_type);
+    };
+    match streams.get_mut(&event.aggregate_id) {
+        Some(previous) if *previous >= event.sequence => anyhow::bail!(
+            "{} {}: sequence {} at position {} comes after sequence {previous} in the log",
+            event.aggregate_type,
+            event.aggregate_id,
+            event.sequence,
+            event.position,
+        ),
+        Some(previous) => *previous = event.sequence,
+        None => {
+            streams.insert(event.aggregate_id.clone(), event.sequence);
+        }
+    }
+    Ok(())
+}
+
+/// Begins a rebuild's transaction: a repeatable-read snapshot to verify (so
+/// changes committed meanwhile are not differences; it is rolled back), or,
+/// to rebuild, one that first runs `lock` so writers wait for the new rows.
 async fn begin(
     pool: &PgPool,
     verify: bool,
@@ -136,7 +231,7 @@ async fn begin(
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let first = if verify {
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
     } else {
         lock
     };

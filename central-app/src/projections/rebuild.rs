@@ -15,9 +15,12 @@ use super::stock;
 use super::transfers::{self, TransferRow};
 use super::write::StockRow;
 
-/// Every stream's state, as the log leaves it.
+/// Every stream's state, as the log leaves it (one row per stream, so it
+/// is kept whole until the end of the replay).
 #[derive(Default)]
 pub struct CentralProjections {
+    /// Compare with the tables instead of writing them.
+    verify: bool,
     states: BTreeMap<String, CentralStock>,
     /// Each transfer and its last sequence.
     transfers: BTreeMap<String, (Transfer, i64)>,
@@ -57,22 +60,29 @@ impl Projections for CentralProjections {
     const LOCK: &'static str =
         "LOCK TABLE central_stock, transfers, reservations IN EXCLUSIVE MODE";
 
+    async fn begin(_conn: &mut PgConnection, verify: bool) -> anyhow::Result<Self> {
+        Ok(Self {
+            verify,
+            ..Self::default()
+        })
+    }
+
     fn apply(&mut self, logged: LoggedEvent) -> anyhow::Result<()> {
         if logged.aggregate_type == Transfer::TYPE {
-            let event: TransferEvent = serde_json::from_value(logged.payload)?;
+            let event: TransferEvent = serde_json::from_str(&logged.payload)?;
             let (state, version) = self.transfers.entry(logged.aggregate_id).or_default();
             state.apply(event);
             *version = logged.sequence;
             return Ok(());
         }
         if logged.aggregate_type == Hold::TYPE {
-            let event: HoldEvent = serde_json::from_value(logged.payload)?;
+            let event: HoldEvent = serde_json::from_str(&logged.payload)?;
             let (state, version) = self.holds.entry(logged.aggregate_id).or_default();
             state.apply(event);
             *version = logged.sequence;
             return Ok(());
         }
-        let event: CentralEvent = serde_json::from_value(logged.payload)?;
+        let event: CentralEvent = serde_json::from_str(&logged.payload)?;
         self.states
             .entry(logged.aggregate_id)
             .or_default()
@@ -80,12 +90,24 @@ impl Projections for CentralProjections {
         Ok(())
     }
 
-    fn rows(&self) -> usize {
-        self.states.values().filter_map(StockRow::of).count()
-            + self.transfers.len()
-            + self.holds.len()
+    async fn flush(&mut self, _conn: &mut PgConnection) -> anyhow::Result<()> {
+        Ok(())
     }
 
+    async fn finish(self, conn: &mut PgConnection) -> anyhow::Result<(usize, Vec<String>)> {
+        let rows = self.states.values().filter_map(StockRow::of).count()
+            + self.transfers.len()
+            + self.holds.len();
+        if self.verify {
+            return Ok((rows, self.differences(conn).await?));
+        }
+        self.write(conn).await?;
+        Ok((rows, Vec::new()))
+    }
+}
+
+impl CentralProjections {
+    /// How the tables differ from what the log yields.
     async fn differences(&self, conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
         let mut found = differences_from(conn, &self.expected()).await?;
         let actual: BTreeMap<String, TransferRow> =
@@ -109,6 +131,7 @@ impl Projections for CentralProjections {
         Ok(found)
     }
 
+    /// Replaces the tables' rows with what the log yields.
     async fn write(&self, conn: &mut PgConnection) -> anyhow::Result<()> {
         write(conn, &self.expected()).await?;
         write_transfers(conn, &self.expected_transfers()).await?;
