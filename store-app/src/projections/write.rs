@@ -40,6 +40,11 @@ pub struct WriteBatch {
     snapshots: Vec<GuardedSnapshot>,
 }
 
+/// The rows to update are found by `= ANY(ARRAY(…))` on their primary key,
+/// so the plan probes the index whatever the tables' statistics say (a
+/// join on a JSON record set, which PostgreSQL always guesses at 100 rows,
+/// planned a scan of every snapshot and every change).
+///
 /// Every write is guarded by its stream's snapshot: a stream's rows are
 /// written only if its snapshot is still at the sequence the commands were
 /// decided on (`expected_sequence`; 0 for a new stream). The snapshot update
@@ -52,7 +57,9 @@ WITH moved AS (
        SET last_sequence = n.last_sequence, current_snapshot = n.last_sequence, payload = n.payload
       FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, expected_sequence bigint,
                                       last_sequence bigint, payload jsonb)
-     WHERE s.aggregate_type = 'StockItem' AND s.aggregate_id = n.aggregate_id
+     WHERE s.aggregate_type = 'StockItem'
+       AND s.aggregate_id = ANY(ARRAY(SELECT jsonb_array_elements($1->'snapshots')->>'aggregate_id'))
+       AND s.aggregate_id = n.aggregate_id
        AND s.last_sequence = n.expected_sequence AND n.expected_sequence > 0
     RETURNING s.aggregate_id
 ), created AS (
@@ -92,7 +99,9 @@ WITH moved AS (
       FROM jsonb_to_recordset($1->'settlements') AS s(operation_id uuid, status text, result_code text,
                                       because_of uuid, central_version bigint,
                                       central_quantity bigint, settled_at timestamptz)
-     WHERE changes.operation_id = s.operation_id
+     WHERE changes.operation_id = ANY(ARRAY(
+               SELECT (jsonb_array_elements($1->'settlements')->>'operation_id')::uuid))
+       AND changes.operation_id = s.operation_id
        AND changes.sku IN (SELECT aggregate_id FROM snap)
 ), new_counts AS (
     INSERT INTO counts (operation_id, sku, counted, delta, expected_version, reason, client_id,
