@@ -1,6 +1,6 @@
 //! CPU time read from `/proc` (Linux; user + system time in clock ticks of
 //! 10 ms): of one process, of every process on the machine, and of the
-//! machine as a whole. A benchmark reads them before and after a
+//! machine as a whole; and a process's peak memory. A benchmark reads them before and after a
 //! measurement and reports the differences.
 
 use std::collections::HashMap;
@@ -59,6 +59,13 @@ pub fn machine_ticks() -> Option<(f64, f64)> {
         .collect();
     let total: f64 = ticks.iter().take(8).sum();
     Some((total - ticks.get(3)? - ticks.get(4)?, total))
+}
+
+/// Peak resident memory (`VmHWM`) of process `pid` so far, in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -114,6 +114,12 @@ impl BenchEnv {
         self.scratch.databases.url(0)
     }
 
+    /// The store process's peak resident memory so far, in MiB.
+    pub fn store_peak_rss_mib(&self) -> Option<f64> {
+        let pid = self.store.as_ref()?.id()?;
+        Some(bench::cpu::peak_rss_kib(pid)? as f64 / 1024.0)
+    }
+
     pub fn db_name(&self) -> &str {
         self.scratch.databases.name(0)
     }

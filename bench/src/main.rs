@@ -161,6 +161,9 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
         "- load average after the throughput parts: {}\n",
         load_average()
     );
+    if let Some(mib) = env.store_peak_rss_mib() {
+        println!("- store-app peak RSS (VmHWM) so far: {mib:.1} MiB (target < 100 MB)\n");
+    }
 
     if !cli.skip_long_stream {
         long_stream(cli, env).await?;

@@ -52,6 +52,8 @@ use bench::database;
 use bench::stats::load_average;
 use clap::Parser;
 
+use tokio::process::Child;
+
 use crate::stack::Stack;
 
 /// The two stores of the stack.
@@ -142,5 +144,24 @@ async fn measure(cli: &Cli, stack: &mut Stack) -> anyhow::Result<()> {
     if cli.drain > 0 {
         drain::run(cli, stack).await?;
     }
+    print_peak_memory(stack);
     Ok(())
+}
+
+/// Each service's peak resident memory over the whole run (target: under
+/// 100 MB each).
+fn print_peak_memory(stack: &Stack) {
+    let names = ["central-app"].into_iter().chain(STORES.iter().copied());
+    let services = names
+        .zip(&stack.services)
+        .map(|(name, child)| (name, child.id()));
+    let worker = ("sync-worker", stack.worker.as_ref().and_then(Child::id));
+    let peaks: Vec<String> = services
+        .chain([worker])
+        .filter_map(|(name, pid)| {
+            let kib = bench::cpu::peak_rss_kib(pid?)?;
+            Some(format!("{name} {:.1} MiB", kib as f64 / 1024.0))
+        })
+        .collect();
+    println!("\n- peak RSS (VmHWM) over the run: {}", peaks.join(", "));
 }
