@@ -1,5 +1,5 @@
-//! What the three benchmark binaries (`store-bench`, `central_bench`,
-//! `sync_bench`) share: the options naming the servers and the binaries
+//! What the benchmark binaries (`store-bench`, `central_bench`, `sync_bench`,
+//! `rebuild_bench`) share: the options naming the servers and the binaries
 //! under test, the `main` every one of them has, and the modules below.
 //!
 //! - [`scratch`]: what a run creates (databases, exchange, directory) and
@@ -12,8 +12,7 @@
 //! - [`stats`], [`table`]: latency summaries and Markdown tables.
 //!
 //! The store-bench binary's own modules live beside these in `src/`
-//! (declared in `main.rs`); central_bench's and sync_bench's in
-//! `src/bin/<name>/`.
+//! (declared in `main.rs`); the others' in `src/bin/<name>/`.
 
 pub mod binary;
 pub mod catalogue;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::super::rows::{ChangeRow, CountRow};
@@ -97,8 +97,9 @@ impl Line<'_> {
         }
     }
 
+    /// A time as `2026-01-01 00:00:00.011 UTC`, which PostgreSQL reads.
     fn time(&mut self, value: Option<DateTime<Utc>>) {
-        self.value(value.map(|at| at.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+        self.value(value);
     }
 
     fn text(&mut self, value: Option<&str>) {
@@ -106,6 +107,11 @@ impl Line<'_> {
             self.0.push_str("\\N\t");
             return;
         };
+        if !value.contains(['\\', '\t', '\n', '\r']) {
+            self.0.push_str(value);
+            self.0.push('\t');
+            return;
+        }
         for c in value.chars() {
             match c {
                 '\\' => self.0.push_str("\\\\"),
