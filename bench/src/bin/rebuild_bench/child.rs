@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bench::binary::Binary;
+use bench::cpu;
 
 /// How a run went.
 #[derive(Debug)]
@@ -57,15 +58,8 @@ pub async fn run(store_app: &Binary, args: &[&str], database_url: &str) -> anyho
 
 /// Keeps `peak` at the highest `VmHWM` of `pid` until the process is gone.
 async fn watch(pid: u32, peak: Arc<AtomicU64>) {
-    while let Some(kib) = high_water_mark(pid) {
+    while let Some(kib) = cpu::peak_rss_kib(pid) {
         peak.fetch_max(kib, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// `VmHWM` of process `pid`, in KiB.
-fn high_water_mark(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
