@@ -38,6 +38,9 @@ pub struct LockedStream<A> {
     pub state: A,
     /// The stream's last stored sequence number.
     pub sequence: i64,
+    /// The sequence its snapshot row was at when read (0: no row): what a
+    /// guarded write expects to find there.
+    pub snapshot_sequence: i64,
 }
 
 /// A stream as stored: its snapshot row and the events after it, as
@@ -57,6 +60,7 @@ impl StoredStream {
         let mut stream = LockedStream {
             state: serde_json::from_value::<A>(self.payload).map_err(decode_error)?,
             sequence: self.last_sequence,
+            snapshot_sequence: self.last_sequence,
         };
         let later: Vec<A::Event> = match self.later_events {
             Some(events) => serde_json::from_value(events).map_err(decode_error)?,

@@ -6,6 +6,7 @@
 //! set changes, so a retired key's tokens go through the full check again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::Claims;
@@ -18,6 +19,9 @@ const CAPACITY: usize = 4096;
 #[derive(Default)]
 pub struct VerifiedTokens {
     entries: Mutex<HashMap<String, Claims>>,
+    /// Moves on with every [`clear`](Self::clear): a check that began
+    /// under an older key set must not land in the cache.
+    generation: AtomicU64,
 }
 
 impl VerifiedTokens {
@@ -33,9 +37,18 @@ impl VerifiedTokens {
         Some(claims.clone())
     }
 
-    /// Remembers a token that passed the full check.
-    pub fn insert(&self, token: &str, claims: &Claims) {
+    /// The key set's generation, read before a full check.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Remembers a token that passed the full check begun at `generation`,
+    /// unless the key set changed since.
+    pub fn insert(&self, token: &str, claims: &Claims, generation: u64) {
         let mut entries = self.entries();
+        if self.generation() != generation {
+            return;
+        }
         if entries.len() >= CAPACITY {
             entries.clear();
         }
@@ -44,7 +57,9 @@ impl VerifiedTokens {
 
     /// Forgets every token (the key set changed).
     pub fn clear(&self) {
-        self.entries().clear();
+        let mut entries = self.entries();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Claims>> {
@@ -73,7 +88,7 @@ mod tests {
     #[test]
     fn a_verified_token_is_answered_until_it_expires() {
         let verified = VerifiedTokens::default();
-        verified.insert("token", &claims(1_000));
+        verified.insert("token", &claims(1_000), verified.generation());
         let exp = |now| verified.get("token", now, 5).map(|claims| claims.exp);
         assert_eq!(exp(1_000), Some(1_000));
         assert_eq!(exp(1_005), Some(1_000), "within the leeway");
@@ -84,10 +99,19 @@ mod tests {
     #[test]
     fn only_the_same_bytes_match_and_a_key_change_forgets_all() {
         let verified = VerifiedTokens::default();
-        verified.insert("token", &claims(1_000));
+        verified.insert("token", &claims(1_000), verified.generation());
         assert!(verified.get("token.", 0, 5).is_none());
         assert!(verified.get("token", 0, 5).is_some());
         verified.clear();
+        assert!(verified.get("token", 0, 5).is_none());
+    }
+
+    #[test]
+    fn a_check_begun_under_the_old_key_set_is_not_kept() {
+        let verified = VerifiedTokens::default();
+        let before = verified.generation();
+        verified.clear();
+        verified.insert("token", &claims(1_000), before);
         assert!(verified.get("token", 0, 5).is_none());
     }
 }

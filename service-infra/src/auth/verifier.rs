@@ -158,8 +158,9 @@ impl TokenVerifier {
         if let Some(claims) = self.inner.verified.get(token, now, LEEWAY_SECS as i64) {
             return Ok(claims);
         }
+        let generation = self.inner.verified.generation();
         let claims = self.verify_in_full(token).await?;
-        self.inner.verified.insert(token, &claims);
+        self.inner.verified.insert(token, &claims, generation);
         Ok(claims)
     }
 

@@ -67,13 +67,36 @@ impl Ledger {
     }
 }
 
-/// Commits a group, deciding again the changes of streams that moved, until
-/// every caller has an answer.
-async fn commit_group(pool: &PgPool, mut group: Vec<Job>) {
+/// Commits a group. A failure other than a write conflict that may be one
+/// change's (a row that does not decode, say) is that change's business:
+/// the group's changes are then committed one by one, and only one that
+/// fails again gets the error. The database being unreachable is
+/// everyone's.
+async fn commit_group(pool: &PgPool, group: Vec<Job>) {
+    let Err((error, group)) = commit_together(pool, group).await else {
+        return;
+    };
+    if group.len() == 1 || !may_concern_one_change(&error) {
+        answer_all(group, &error);
+        return;
+    }
+    for job in group {
+        if let Err((error, left)) = commit_together(pool, vec![job]).await {
+            answer_all(left, &error);
+        }
+    }
+}
+
+/// Commits the changes together, deciding again those of streams that
+/// moved, until each has its answer; or returns the failure and the
+/// changes not answered yet.
+async fn commit_together(
+    pool: &PgPool,
+    mut group: Vec<Job>,
+) -> Result<(), (sqlx::Error, Vec<Job>)> {
     let mut tries = 0;
     loop {
-        let result = decide_and_write(pool, &group).await;
-        match result {
+        match decide_and_write(pool, &group).await {
             Ok(answers) => {
                 let mut again = Vec::new();
                 for (job, answer) in group.into_iter().zip(answers) {
@@ -85,15 +108,10 @@ async fn commit_group(pool: &PgPool, mut group: Vec<Job>) {
                 }
                 group = again;
                 if group.is_empty() {
-                    return;
+                    return Ok(());
                 }
             }
-            Err(error) if !db_retry::is_transient_conflict(&error) => {
-                for job in group {
-                    drop(job.answer.send(Err(copy_error(&error).into())));
-                }
-                return;
-            }
+            Err(error) if !db_retry::is_transient_conflict(&error) => return Err((error, group)),
             Err(_) => {}
         }
         tries += 1;
@@ -102,9 +120,29 @@ async fn commit_group(pool: &PgPool, mut group: Vec<Job>) {
                 let moved = StreamMoved(job.request.sku.to_string());
                 drop(job.answer.send(Err(moved.into())));
             }
-            return;
+            return Ok(());
         }
         db_retry::pause(tries).await;
+    }
+}
+
+/// Whether `error` may come from one change's rows rather than from the
+/// database being unreachable.
+fn may_concern_one_change(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Database(_)
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::Encode(_)
+            | sqlx::Error::ColumnDecode { .. }
+    )
+}
+
+/// Answers every change with `error` (one change, or what is left of one
+/// that failed alone).
+fn answer_all(group: Vec<Job>, error: &sqlx::Error) {
+    for job in group {
+        drop(job.answer.send(Err(copy_error(error).into())));
     }
 }
 
@@ -304,13 +342,14 @@ fn fingerprint(request: &ChangeRequest) -> ChangeFingerprint {
     }
 }
 
-/// The same failure for every change of a group (`sqlx::Error` is not
-/// `Clone`): what makes it "unavailable" or "internal" is kept.
+/// The failure again, for an answer (`sqlx::Error` is not `Clone`): what
+/// makes it "unavailable" (503) or "internal" (500) is kept.
 fn copy_error(error: &sqlx::Error) -> sqlx::Error {
     match error {
         sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
         sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
         sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        sqlx::Error::Tls(tls) => sqlx::Error::Tls(tls.to_string().into()),
         other => sqlx::Error::Protocol(other.to_string()),
     }
 }

@@ -55,8 +55,9 @@ pub enum LedgerError {
         operation_id: OperationId,
         status: String,
     },
-    /// Another writer kept moving the stream, try after try.
-    #[error(transparent)]
+    /// Another writer moved the stream (retried like any write conflict,
+    /// so a caller sees it only once the retries ran out).
+    #[error("{0}")]
     Moved(#[from] StreamMoved),
     /// The database failed or holds something it should not.
     #[error("database error")]
@@ -358,5 +359,16 @@ fn ignore_unknown_sku(
         Ok(events) => Ok(events),
         Err(StockError::SkuNotFound) => Ok(Vec::new()),
         Err(other) => Err(other.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_stream_is_a_conflict_to_retry() {
+        let moved = LedgerError::from(StreamMoved("ELEC-LAPTOP-001".into()));
+        assert!(service_infra::db_retry::is_conflict(&moved));
     }
 }

@@ -92,7 +92,7 @@ pub async fn write(
     for (sku, stream) in &changes.streams {
         let events = by_stream.get(sku).map_or(&[][..], Vec::as_slice);
         batch
-            .add_stream(sku, stream.sequence, &stream.state, events)
+            .add_stream(sku, stream, events)
             .map_err(encode_error)?;
     }
     let positions: HashMap<(String, i64), i64> = if batch.is_empty() {

@@ -4,7 +4,7 @@
 use domain::Sku;
 use domain::store::{StockEvent, StockItem};
 use serde::Serialize;
-use service_infra::event_streams::{AppendedAt, EventRow, SnapshotRow};
+use service_infra::event_streams::{AppendedAt, EventRow, LockedStream, SnapshotRow};
 use sqlx::types::Json;
 
 use super::rows::{
@@ -20,7 +20,7 @@ struct WithEvent<R> {
     sequence: i64,
 }
 
-/// A stream's new snapshot and the sequence it was decided on.
+/// A stream's new snapshot and the sequence its snapshot row was read at.
 #[derive(Serialize)]
 struct GuardedSnapshot {
     #[serde(flatten)]
@@ -161,19 +161,19 @@ impl WriteBatch {
         Ok(())
     }
 
-    /// Adds the stream's state after its new events (it was decided on the
-    /// state before them).
+    /// Adds the stream's state after its new events; its snapshot is
+    /// written only if still where it was read.
     pub fn add_stream(
         &mut self,
         sku: &Sku,
-        last_sequence: i64,
-        item: &StockItem,
+        stream: &LockedStream<StockItem>,
         new_events: &[StockEvent],
     ) -> Result<(), serde_json::Error> {
-        self.stock.push(StockRow::of(sku, item, new_events));
+        self.stock
+            .push(StockRow::of(sku, &stream.state, new_events));
         self.snapshots.push(GuardedSnapshot {
-            row: SnapshotRow::new(sku.to_string(), last_sequence, item)?,
-            expected_sequence: last_sequence - new_events.len() as i64,
+            row: SnapshotRow::new(sku.to_string(), stream.sequence, &stream.state)?,
+            expected_sequence: stream.snapshot_sequence,
         });
         Ok(())
     }

@@ -165,3 +165,36 @@ async fn a_refused_change_in_a_group_leaves_the_others() {
         .expect("stock");
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn a_snapshot_behind_its_events_is_caught_up_by_the_next_change() {
+    let db = crate::helpers::TestDatabase::create().await;
+    let ledger = store_app::ledger::Ledger::new(db.pool.clone());
+    let snapshot = || {
+        sqlx::query_as::<_, (i64, Value)>(
+            "SELECT last_sequence, payload FROM snapshots WHERE aggregate_id = $1",
+        )
+        .bind(LAPTOP)
+        .fetch_one(&db.pool)
+    };
+    let (registered_at, registered) = snapshot().await.expect("snapshot");
+    ledger.change(&change(LAPTOP, 1)).await.expect("first");
+    // Put the snapshot back where it was: the first change is now only in
+    // the log, after the snapshot.
+    sqlx::query("UPDATE snapshots SET last_sequence = $2, payload = $3 WHERE aggregate_id = $1")
+        .bind(LAPTOP)
+        .bind(registered_at)
+        .bind(&registered)
+        .execute(&db.pool)
+        .await
+        .expect("roll the snapshot back");
+
+    let second = ledger.change(&change(LAPTOP, 1)).await.expect("second");
+    assert_eq!(
+        second.version, 2,
+        "decided after the event past the snapshot"
+    );
+    let (sequence, payload) = snapshot().await.expect("snapshot");
+    assert_eq!(sequence, registered_at + 2);
+    assert_eq!(payload["version"], 2);
+}
