@@ -46,7 +46,15 @@ pub struct BatchRead {
     holds: HashMap<String, Vec<(Uuid, i64)>>,
 }
 
-static READ: LazyLock<String> = LazyLock::new(|| {
+/// The read, with the live holds on `$3` when `holds` (a group that sells)
+/// and without that part otherwise (PostgreSQL sets up every part of a plan
+/// on each execution).
+fn read_statement(holds: bool) -> String {
+    let holds = if holds {
+        format!("(SELECT COALESCE(jsonb_agg(h), '[]') FROM ({LIVE_HOLDS}) h)")
+    } else {
+        "'[]'::jsonb".to_owned()
+    };
     format!(
         "SELECT
            (SELECT COALESCE(jsonb_agg(s), '[]') FROM (
@@ -60,9 +68,12 @@ static READ: LazyLock<String> = LazyLock::new(|| {
               SELECT operation_id, sku, 'count', 0, expected_version, counted, version_after,
                      counted_at
                 FROM counts WHERE operation_id = ANY($2) AND delta = 0) r),
-           (SELECT COALESCE(jsonb_agg(h), '[]') FROM ({LIVE_HOLDS}) h)"
+           {holds}"
     )
-});
+}
+
+static READ_SELLING: LazyLock<String> = LazyLock::new(|| read_statement(true));
+static READ: LazyLock<String> = LazyLock::new(|| read_statement(false));
 
 type ReadRow = (
     Json<Vec<StoredStream>>,
@@ -79,12 +90,15 @@ impl BatchRead {
         operations: &[Uuid],
         selling: &[String],
     ) -> Result<Self, sqlx::Error> {
-        let (Json(streams), Json(recorded), Json(holds)): ReadRow = sqlx::query_as(&READ)
-            .bind(skus)
-            .bind(operations)
-            .bind(selling)
-            .fetch_one(conn)
-            .await?;
+        let query = if selling.is_empty() {
+            sqlx::query_as(&READ).bind(skus).bind(operations)
+        } else {
+            sqlx::query_as(&READ_SELLING)
+                .bind(skus)
+                .bind(operations)
+                .bind(selling)
+        };
+        let (Json(streams), Json(recorded), Json(holds)): ReadRow = query.fetch_one(conn).await?;
         let mut held: HashMap<String, Vec<(Uuid, i64)>> = HashMap::new();
         for hold in holds {
             held.entry(hold.sku)

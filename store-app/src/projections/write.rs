@@ -1,5 +1,19 @@
 //! The write half of the projections: everything a transaction appends, in
 //! one statement — events, `changes`, `counts`, `stock` and snapshots.
+//!
+//! The rows to update are found by `= ANY(ARRAY(…))` on their primary key,
+//! so the plan probes the index whatever the tables' statistics say (a
+//! join on a JSON record set, which PostgreSQL always guesses at 100 rows,
+//! planned a scan of every snapshot and every change).
+//!
+//! Every write is guarded by its stream's snapshot: a stream's rows are
+//! written only if its snapshot is still at the sequence the commands were
+//! decided on (`expected_sequence`; 0 for a new stream). The snapshot update
+//! takes the row's lock first, so a stream that moved meanwhile writes
+//! nothing and its events are missing from the positions returned: the
+//! caller decides again (no lock was needed while deciding).
+
+use std::sync::LazyLock;
 
 use domain::Sku;
 use domain::store::{StockEvent, StockItem};
@@ -40,19 +54,8 @@ pub struct WriteBatch {
     snapshots: Vec<GuardedSnapshot>,
 }
 
-/// The rows to update are found by `= ANY(ARRAY(…))` on their primary key,
-/// so the plan probes the index whatever the tables' statistics say (a
-/// join on a JSON record set, which PostgreSQL always guesses at 100 rows,
-/// planned a scan of every snapshot and every change).
-///
-/// Every write is guarded by its stream's snapshot: a stream's rows are
-/// written only if its snapshot is still at the sequence the commands were
-/// decided on (`expected_sequence`; 0 for a new stream). The snapshot update
-/// takes the row's lock first, so a stream that moved meanwhile writes
-/// nothing and its events are missing from the positions returned: the
-/// caller decides again (no lock was needed while deciding).
-const WRITE_ALL: &str = r#"
-WITH moved AS (
+/// Moves each existing stream's snapshot, if still at the sequence read.
+const MOVED: &str = r#"moved AS (
     UPDATE snapshots s
        SET last_sequence = n.last_sequence, current_snapshot = n.last_sequence, payload = n.payload
       FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, expected_sequence bigint,
@@ -62,7 +65,10 @@ WITH moved AS (
        AND s.aggregate_id = n.aggregate_id
        AND s.last_sequence = n.expected_sequence AND n.expected_sequence > 0
     RETURNING s.aggregate_id
-), created AS (
+)"#;
+
+/// Creates the snapshot of each new stream (expected sequence 0).
+const CREATED: &str = r#"created AS (
     INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
     SELECT 'StockItem', n.aggregate_id, n.last_sequence, n.last_sequence, n.payload
       FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, expected_sequence bigint,
@@ -70,9 +76,10 @@ WITH moved AS (
      WHERE n.expected_sequence = 0
     ON CONFLICT (aggregate_type, aggregate_id) DO NOTHING
     RETURNING aggregate_id
-), snap AS (
-    SELECT aggregate_id FROM moved UNION ALL SELECT aggregate_id FROM created
-), ev AS (
+)"#;
+
+/// Appends the events of the streams whose snapshot moved, in decision order.
+const EV: &str = r#"ev AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload)
     SELECT 'StockItem', r.aggregate_id, r.sequence, r.event_type, r.event_version, r.payload
       FROM ROWS FROM (jsonb_to_recordset($1->'events') AS (aggregate_id text, sequence bigint,
@@ -81,7 +88,10 @@ WITH moved AS (
      WHERE r.aggregate_id IN (SELECT aggregate_id FROM snap)
      ORDER BY r.ord
     RETURNING aggregate_id, sequence, position
-), new_changes AS (
+)"#;
+
+/// Inserts the `changes` row of each appended local change.
+const NEW_CHANGES: &str = r#"new_changes AS (
     INSERT INTO changes (operation_id, sku, kind, delta, expected_version, reason, client_id, transfer_id,
                          reservation_id, occurred_at, quantity_after, version_after, position, status)
     SELECT c.operation_id, c.sku, c.kind, c.delta, c.expected_version, c.reason, c.client_id, c.transfer_id,
@@ -91,7 +101,10 @@ WITH moved AS (
                                       reservation_id uuid, occurred_at timestamptz,
                                       quantity_after bigint, version_after bigint, status text)
       JOIN ev ON ev.aggregate_id = c.sku AND ev.sequence = c.sequence
-), settled AS (
+)"#;
+
+/// Settles `changes` rows (sync outcomes) of the streams that moved.
+const SETTLED: &str = r#"settled AS (
     UPDATE changes
        SET status = s.status, result_code = s.result_code, because_of = s.because_of,
            central_version = s.central_version, central_quantity = s.central_quantity,
@@ -103,7 +116,10 @@ WITH moved AS (
                SELECT (jsonb_array_elements($1->'settlements')->>'operation_id')::uuid))
        AND changes.operation_id = s.operation_id
        AND changes.sku IN (SELECT aggregate_id FROM snap)
-), new_counts AS (
+)"#;
+
+/// Inserts the `counts` row of each appended count.
+const NEW_COUNTS: &str = r#"new_counts AS (
     INSERT INTO counts (operation_id, sku, counted, delta, expected_version, reason, client_id,
                         counted_at, version_after)
     SELECT n.operation_id, n.sku, n.counted, n.delta, n.expected_version, n.reason, n.client_id,
@@ -112,7 +128,10 @@ WITH moved AS (
                                       delta bigint, expected_version bigint, reason text, client_id text,
                                       counted_at timestamptz, version_after bigint)
       JOIN ev ON ev.aggregate_id = n.sku AND ev.sequence = n.sequence
-), stock_rows AS (
+)"#;
+
+/// Upserts the `stock` row of each stream that moved.
+const STOCK_ROWS: &str = r#"stock_rows AS (
     INSERT INTO stock (sku, name, quantity, confirmed_quantity, confirmed_version, version,
                        pending_changes, last_operation_id, last_synced_at, last_counted_at)
     SELECT t.sku, t.name, t.quantity, t.confirmed_quantity, t.confirmed_version, t.version,
@@ -130,9 +149,40 @@ WITH moved AS (
            pending_changes = EXCLUDED.pending_changes,
            last_operation_id = COALESCE(EXCLUDED.last_operation_id, stock.last_operation_id),
            last_synced_at = EXCLUDED.last_synced_at, last_counted_at = EXCLUDED.last_counted_at
-)
-SELECT aggregate_id, sequence, position FROM ev
-"#;
+)"#;
+
+/// The streams written: those moved, and those created when the batch
+/// creates any.
+const SNAP_MOVED: &str = "snap AS (SELECT aggregate_id FROM moved)";
+const SNAP_ALL: &str =
+    "snap AS (SELECT aggregate_id FROM moved UNION ALL SELECT aggregate_id FROM created)";
+
+/// The statement writing everything a batch may hold.
+static WRITE_ALL: LazyLock<String> = LazyLock::new(|| {
+    statement(&[
+        MOVED,
+        CREATED,
+        SNAP_ALL,
+        EV,
+        NEW_CHANGES,
+        SETTLED,
+        NEW_COUNTS,
+        STOCK_ROWS,
+    ])
+});
+
+/// The statement of a batch of local changes to existing streams (group
+/// commit): without the parts it would not use, whose plan nodes
+/// PostgreSQL would set up on every execution all the same.
+static WRITE_CHANGES: LazyLock<String> =
+    LazyLock::new(|| statement(&[MOVED, SNAP_MOVED, EV, NEW_CHANGES, STOCK_ROWS]));
+
+fn statement(parts: &[&str]) -> String {
+    format!(
+        "WITH {}\nSELECT aggregate_id, sequence, position FROM ev",
+        parts.join(",\n")
+    )
+}
 
 impl WriteBatch {
     /// Adds an event appended to `sku`'s stream at `sequence`.
@@ -189,7 +239,15 @@ impl WriteBatch {
         self,
         conn: &mut sqlx::PgConnection,
     ) -> Result<Vec<AppendedAt>, sqlx::Error> {
-        sqlx::query_as(WRITE_ALL)
+        let only_changes = self.settlements.is_empty()
+            && self.counts.is_empty()
+            && self.snapshots.iter().all(|s| s.expected_sequence > 0);
+        let statement = if only_changes {
+            &WRITE_CHANGES
+        } else {
+            &WRITE_ALL
+        };
+        sqlx::query_as(statement)
             .bind(Json(&self))
             .fetch_all(conn)
             .await
