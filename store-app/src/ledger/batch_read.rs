@@ -44,6 +44,7 @@ pub struct BatchRead {
     pub streams: HashMap<String, LockedStream<StockItem>>,
     recorded: HashMap<Uuid, RecordedChange>,
     holds: HashMap<String, Vec<(Uuid, i64)>>,
+    kept: bool,
 }
 
 /// The read, with the live holds on `$3` when `holds` (a group that sells)
@@ -115,7 +116,24 @@ impl BatchRead {
                 .map(|change| (change.operation_id, change))
                 .collect(),
             holds: held,
+            kept: false,
         })
+    }
+
+    /// The kept states of the group's streams instead of a read: nothing
+    /// recorded is known, nor any hold (the write checks both).
+    pub fn from_kept(streams: HashMap<String, LockedStream<StockItem>>) -> Self {
+        Self {
+            streams,
+            recorded: HashMap::new(),
+            holds: HashMap::new(),
+            kept: true,
+        }
+    }
+
+    /// Whether this is [`from_kept`](Self::from_kept), not a read.
+    pub fn is_kept(&self) -> bool {
+        self.kept
     }
 
     /// What is recorded under `operation_id`, if anything.

@@ -51,7 +51,9 @@ struct RecordedCount {
 impl Ledger {
     /// Records a physical count, or answers a repeat of one.
     pub async fn count(&self, request: &CountRequest) -> Result<AcceptedCount, LedgerError> {
-        let _serialized = self.stripes.of(request.sku.as_str()).write_lock().await;
+        let mut kept = self.stripes.of(request.sku.as_str()).write_lock().await;
+        // The count moves the stream behind the kept state's back.
+        kept.forget(&request.sku);
         retry_conflicts(|| self.try_count(request)).await
     }
 

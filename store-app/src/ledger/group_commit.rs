@@ -24,11 +24,12 @@ use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{StockCommand, StockError, StockEvent, StockItem};
 use domain::{ChangeKind, Delta, OperationId, Sku};
 use service_infra::db_retry;
-use service_infra::event_streams::{StreamMoved, StreamSet};
+use service_infra::event_streams::{LockedStream, StreamMoved, StreamSet};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use super::batch_read::{BatchRead, RecordedChange};
+use super::stream_cache::StreamCache;
 use super::streams::{self, Written};
 use super::{AcceptedChange, ChangeRequest, Ledger, LedgerError, now};
 
@@ -54,10 +55,10 @@ impl Ledger {
         });
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            let _writer = stripe.write_lock().await;
+            let mut cache = stripe.write_lock().await;
             let group = stripe.take(MAX_GROUP);
             if !group.is_empty() {
-                commit_group(&pool, group).await;
+                commit_group(&pool, group, &mut cache).await;
             }
         });
         // Only a panic in the group's task drops the answer unsent.
@@ -72,8 +73,8 @@ impl Ledger {
 /// the group's changes are then committed one by one, and only one that
 /// fails again gets the error. The database being unreachable is
 /// everyone's.
-async fn commit_group(pool: &PgPool, group: Vec<Job>) {
-    let Err((error, group)) = commit_together(pool, group).await else {
+async fn commit_group(pool: &PgPool, group: Vec<Job>, cache: &mut StreamCache) {
+    let Err((error, group)) = commit_together(pool, group, cache).await else {
         return;
     };
     if group.len() == 1 || !may_concern_one_change(&error) {
@@ -81,7 +82,7 @@ async fn commit_group(pool: &PgPool, group: Vec<Job>) {
         return;
     }
     for job in group {
-        if let Err((error, left)) = commit_together(pool, vec![job]).await {
+        if let Err((error, left)) = commit_together(pool, vec![job], cache).await {
             answer_all(left, &error);
         }
     }
@@ -93,11 +94,18 @@ async fn commit_group(pool: &PgPool, group: Vec<Job>) {
 async fn commit_together(
     pool: &PgPool,
     mut group: Vec<Job>,
+    cache: &mut StreamCache,
 ) -> Result<(), (sqlx::Error, Vec<Job>)> {
     let mut tries = 0;
+    // Kept states are tried first; any round that does not answer
+    // everything reads afresh the next time.
+    let mut from_cache = true;
     loop {
-        match decide_and_write(pool, &group).await {
-            Ok(answers) => {
+        let round = decide_and_write(pool, &group, cache, from_cache).await;
+        from_cache = false;
+        match round {
+            Ok(Round::DecideOnARead) => continue,
+            Ok(Round::Answered(answers)) => {
                 let mut again = Vec::new();
                 for (job, answer) in group.into_iter().zip(answers) {
                     match answer {
@@ -157,15 +165,33 @@ enum Decision {
     Refused(StockError),
 }
 
-/// One round: read, decide, write. Returns each change's answer, or `None`
-/// for one to decide again (its stream moved).
+/// What one round came to.
+enum Round {
+    /// Each change's answer, or `None` for one to decide again (its stream
+    /// moved).
+    Answered(Vec<Option<Answer>>),
+    /// Decided on kept states, something was refused: a refusal must rest
+    /// on a read, so the round is dropped unwritten.
+    DecideOnARead,
+}
+
+/// One round: read (or take the kept states, when `from_cache` and all
+/// are kept), decide, write.
 async fn decide_and_write(
     pool: &PgPool,
     group: &[Job],
-) -> Result<Vec<Option<Answer>>, sqlx::Error> {
+    cache: &mut StreamCache,
+    from_cache: bool,
+) -> Result<Round, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let requests: Vec<&ChangeRequest> = group.iter().map(|job| &job.request).collect();
-    let read = read(&mut conn, &requests).await?;
+    let kept = from_cache
+        .then(|| cache.all_of(requests.iter().map(|request| &request.sku)))
+        .flatten();
+    let read = match kept {
+        Some(streams) => BatchRead::from_kept(streams),
+        None => read(&mut conn, &requests).await?,
+    };
     let mut streams = StreamSet::<Sku, StockItem, ()>::from_loaded(
         requests.iter().map(|request| request.sku.clone()),
         read.streams.clone(),
@@ -199,8 +225,58 @@ async fn decide_and_write(
         };
         decisions.push(decision);
     }
-    let written = streams::write(&mut conn, streams.into_changes()).await?;
-    Ok(answers(&requests, decisions, &written))
+    let refused = decisions
+        .iter()
+        .any(|decision| matches!(decision, Decision::Refused(_)));
+    if read.is_kept() && refused {
+        return Ok(Round::DecideOnARead);
+    }
+    // Decided on kept states, a sale assumed no live hold on its SKU.
+    let unheld: HashSet<Sku> = match read.is_kept() {
+        true => requests
+            .iter()
+            .filter(|request| request.kind == ChangeKind::Sale)
+            .map(|request| request.sku.clone())
+            .collect(),
+        false => HashSet::new(),
+    };
+    let changes = streams.into_changes();
+    let after: Vec<_> = changes.streams.clone();
+    let written = match streams::write(&mut conn, changes, &unheld).await {
+        Ok(written) => written,
+        Err(error) => {
+            // The statement may have committed before the answer was lost.
+            for request in &requests {
+                cache.forget(&request.sku);
+            }
+            return Err(error);
+        }
+    };
+    keep_states(cache, &read, after, &written);
+    Ok(Round::Answered(answers(&requests, decisions, &written)))
+}
+
+/// Keeps each stream's state now in the database: as read, or as written;
+/// forgets those that moved.
+fn keep_states(
+    cache: &mut StreamCache,
+    read: &BatchRead,
+    after: Vec<(Sku, LockedStream<StockItem>)>,
+    written: &Written,
+) {
+    for (sku, stream) in &read.streams {
+        if let Ok(sku) = sku.parse() {
+            cache.keep(sku, stream.clone());
+        }
+    }
+    for (sku, mut stream) in after {
+        if written.moved.contains(&sku) {
+            cache.forget(&sku);
+        } else {
+            stream.snapshot_sequence = stream.sequence;
+            cache.keep(sku, stream);
+        }
+    }
 }
 
 /// The group's read: its SKUs' streams, its operation ids' records and the

@@ -9,6 +9,7 @@ mod counts;
 mod failures;
 mod group_commit;
 mod pending;
+mod stream_cache;
 mod streams;
 mod stripes;
 
@@ -123,7 +124,7 @@ impl From<protocol::worker::CentralChange> for CentralChange {
 #[derive(Clone)]
 pub struct Ledger {
     pool: PgPool,
-    stripes: Arc<StreamStripes<group_commit::Job>>,
+    stripes: Arc<StreamStripes<group_commit::Job, stream_cache::StreamCache>>,
 }
 
 impl Ledger {

@@ -53,7 +53,8 @@ impl StreamTx {
 
     /// Appends every new event, updates projections and snapshots, commits.
     pub async fn commit(mut self) -> Result<Vec<Appended>, LedgerError> {
-        let written = write(&mut self.tx, self.streams.into_changes()).await?;
+        let nothing_assumed = std::collections::HashSet::new();
+        let written = write(&mut self.tx, self.streams.into_changes(), &nothing_assumed).await?;
         if let Some(sku) = written.moved.first() {
             // Only a stream created meanwhile can move under these locks.
             return Err(StreamMoved(sku.to_string()).into());
@@ -73,10 +74,13 @@ pub struct Written {
 }
 
 /// Appends the new events, updates projections and snapshots, in one
-/// statement on `conn` (inside a transaction, or on its own).
+/// statement on `conn` (inside a transaction, or on its own). The streams
+/// of `unheld` were decided as if no hold kept units of them: they are
+/// written only if none does.
 pub async fn write(
     conn: &mut sqlx::PgConnection,
     changes: Changes<Sku, StockItem, ()>,
+    unheld: &std::collections::HashSet<Sku>,
 ) -> Result<Written, sqlx::Error> {
     let mut batch = projections::WriteBatch::default();
     let mut by_stream: BTreeMap<&Sku, Vec<StockEvent>> = BTreeMap::new();
@@ -92,7 +96,7 @@ pub async fn write(
     for (sku, stream) in &changes.streams {
         let events = by_stream.get(sku).map_or(&[][..], Vec::as_slice);
         batch
-            .add_stream(sku, stream, events)
+            .add_stream(sku, stream, events, unheld.contains(sku))
             .map_err(encode_error)?;
     }
     let positions: HashMap<(String, i64), i64> = if batch.is_empty() {

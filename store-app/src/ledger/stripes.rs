@@ -16,19 +16,20 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 const STRIPES: usize = 256;
 
 /// A fixed set of stripes, one chosen per stream id by hash; `J` is what
-/// waits in a stripe's queue.
-pub struct StreamStripes<J> {
+/// waits in a stripe's queue, `C` what its writer keeps between writes.
+pub struct StreamStripes<J, C> {
     hasher: RandomState,
-    stripes: Vec<Arc<Stripe<J>>>,
+    stripes: Vec<Arc<Stripe<J, C>>>,
 }
 
-/// The queue and the writer lock of the streams that hash alike.
-pub struct Stripe<J> {
+/// The queue and the writer lock of the streams that hash alike; the lock
+/// guards what the writer keeps.
+pub struct Stripe<J, C> {
     queue: Mutex<Vec<J>>,
-    writer: Arc<AsyncMutex<()>>,
+    writer: Arc<AsyncMutex<C>>,
 }
 
-impl<J> Default for StreamStripes<J> {
+impl<J, C: Default> Default for StreamStripes<J, C> {
     fn default() -> Self {
         Self {
             hasher: RandomState::new(),
@@ -44,17 +45,17 @@ impl<J> Default for StreamStripes<J> {
     }
 }
 
-impl<J> StreamStripes<J> {
+impl<J, C> StreamStripes<J, C> {
     /// The stripe of `stream_id`.
-    pub fn of(&self, stream_id: &str) -> Arc<Stripe<J>> {
+    pub fn of(&self, stream_id: &str) -> Arc<Stripe<J, C>> {
         let index = self.hasher.hash_one(stream_id) as usize % STRIPES;
         Arc::clone(&self.stripes[index])
     }
 }
 
-impl<J> Stripe<J> {
+impl<J, C> Stripe<J, C> {
     /// Waits to be the stripe's only writer; held until the guard drops.
-    pub async fn write_lock(&self) -> OwnedMutexGuard<()> {
+    pub async fn write_lock(&self) -> OwnedMutexGuard<C> {
         Arc::clone(&self.writer).lock_owned().await
     }
 

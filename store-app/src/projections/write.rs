@@ -40,6 +40,9 @@ struct GuardedSnapshot {
     #[serde(flatten)]
     row: SnapshotRow,
     expected_sequence: i64,
+    /// Decided as if no hold kept units of the SKU: written only if none
+    /// does.
+    unheld: bool,
 }
 
 /// Rows collected from one transaction's commands, written as one JSON
@@ -54,16 +57,22 @@ pub struct WriteBatch {
     snapshots: Vec<GuardedSnapshot>,
 }
 
-/// Moves each existing stream's snapshot, if still at the sequence read.
+/// Moves each existing stream's snapshot, if still at the sequence read,
+/// no hold keeps units of a SKU whose sales assumed none (`unheld`), and no
+/// count took a new change's operation id (changes have their own key).
 const MOVED: &str = r#"moved AS (
     UPDATE snapshots s
        SET last_sequence = n.last_sequence, current_snapshot = n.last_sequence, payload = n.payload
       FROM jsonb_to_recordset($1->'snapshots') AS n(aggregate_id text, expected_sequence bigint,
-                                      last_sequence bigint, payload jsonb)
+                                      last_sequence bigint, payload jsonb, unheld boolean)
      WHERE s.aggregate_type = 'StockItem'
        AND s.aggregate_id = ANY(ARRAY(SELECT jsonb_array_elements($1->'snapshots')->>'aggregate_id'))
        AND s.aggregate_id = n.aggregate_id
        AND s.last_sequence = n.expected_sequence AND n.expected_sequence > 0
+       AND NOT (n.unheld AND EXISTS (SELECT 1 FROM holds h WHERE h.sku = s.aggregate_id
+                                        AND h.status = 'held' AND h.expires_at > now()))
+       AND NOT EXISTS (SELECT 1 FROM counts c WHERE c.operation_id = ANY(ARRAY(
+               SELECT (jsonb_array_elements($1->'new_changes')->>'operation_id')::uuid)))
     RETURNING s.aggregate_id
 )"#;
 
@@ -218,12 +227,14 @@ impl WriteBatch {
         sku: &Sku,
         stream: &LockedStream<StockItem>,
         new_events: &[StockEvent],
+        unheld: bool,
     ) -> Result<(), serde_json::Error> {
         self.stock
             .push(StockRow::of(sku, &stream.state, new_events));
         self.snapshots.push(GuardedSnapshot {
             row: SnapshotRow::new(sku.to_string(), stream.sequence, &stream.state)?,
             expected_sequence: stream.snapshot_sequence,
+            unheld,
         });
         Ok(())
     }

@@ -66,7 +66,7 @@ async fn thirty_two_clients_on_one_sku_lose_nothing() {
 }
 
 /// An unconditional change of `delta` units: a receipt, or a sale.
-fn change(sku: &str, delta: i64) -> store_app::ledger::ChangeRequest {
+pub fn change(sku: &str, delta: i64) -> store_app::ledger::ChangeRequest {
     let delta = domain::Delta::try_from(delta).expect("delta");
     store_app::ledger::ChangeRequest {
         sku: sku.parse().expect("sku"),

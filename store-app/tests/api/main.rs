@@ -12,6 +12,7 @@ mod events;
 mod helpers;
 mod idempotency;
 mod inventory;
+mod kept_states;
 mod kinds;
 mod local_auth;
 mod operations;
