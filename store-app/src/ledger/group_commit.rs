@@ -24,7 +24,7 @@ use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{StockCommand, StockError, StockEvent, StockItem};
 use domain::{ChangeKind, Delta, OperationId, Sku};
 use service_infra::db_retry;
-use service_infra::event_streams::{LockedStream, StreamMoved, StreamSet};
+use service_infra::event_streams::{StreamMoved, StreamSet};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
@@ -105,7 +105,7 @@ async fn commit_together(
         from_cache = false;
         match round {
             Ok(Round::DecideOnARead) => continue,
-            Ok(Round::Answered(answers)) => {
+            Ok(Round::Answered { answers, kept }) => {
                 let mut again = Vec::new();
                 for (job, answer) in group.into_iter().zip(answers) {
                     match answer {
@@ -117,6 +117,10 @@ async fn commit_together(
                 group = again;
                 if group.is_empty() {
                     return Ok(());
+                }
+                if kept {
+                    // A kept state was out of date: read at once.
+                    continue;
                 }
             }
             Err(error) if !db_retry::is_transient_conflict(&error) => return Err((error, group)),
@@ -168,8 +172,11 @@ enum Decision {
 /// What one round came to.
 enum Round {
     /// Each change's answer, or `None` for one to decide again (its stream
-    /// moved).
-    Answered(Vec<Option<Answer>>),
+    /// moved); `kept` when decided on kept states.
+    Answered {
+        answers: Vec<Option<Answer>>,
+        kept: bool,
+    },
     /// Decided on kept states, something was refused: a refusal must rest
     /// on a read, so the round is dropped unwritten.
     DecideOnARead,
@@ -240,9 +247,7 @@ async fn decide_and_write(
             .collect(),
         false => HashSet::new(),
     };
-    let changes = streams.into_changes();
-    let after: Vec<_> = changes.streams.clone();
-    let written = match streams::write(&mut conn, changes, &unheld).await {
+    let written = match streams::write(&mut conn, streams.into_changes(), &unheld).await {
         Ok(written) => written,
         Err(error) => {
             // The statement may have committed before the answer was lost.
@@ -252,30 +257,26 @@ async fn decide_and_write(
             return Err(error);
         }
     };
-    keep_states(cache, &read, after, &written);
-    Ok(Round::Answered(answers(&requests, decisions, &written)))
+    keep_states(cache, &read, &written);
+    Ok(Round::Answered {
+        answers: answers(&requests, decisions, &written),
+        kept: read.is_kept(),
+    })
 }
 
 /// Keeps each stream's state now in the database: as read, or as written;
 /// forgets those that moved.
-fn keep_states(
-    cache: &mut StreamCache,
-    read: &BatchRead,
-    after: Vec<(Sku, LockedStream<StockItem>)>,
-    written: &Written,
-) {
+fn keep_states(cache: &mut StreamCache, read: &BatchRead, written: &Written) {
     for (sku, stream) in &read.streams {
         if let Ok(sku) = sku.parse() {
             cache.keep(sku, stream.clone());
         }
     }
-    for (sku, mut stream) in after {
-        if written.moved.contains(&sku) {
-            cache.forget(&sku);
-        } else {
-            stream.snapshot_sequence = stream.sequence;
-            cache.keep(sku, stream);
-        }
+    for sku in &written.moved {
+        cache.forget(sku);
+    }
+    for (sku, stream) in &written.landed {
+        cache.keep(sku.clone(), stream.clone());
     }
 }
 

@@ -265,7 +265,7 @@ impl Ledger {
             .filter(|(_, _, outcome)| matches!(outcome, SyncOutcome::Rejected { .. }))
             .map(|(sku, ..)| sku.clone())
             .collect();
-        retry_conflicts(|| async {
+        let written = retry_conflicts(|| async {
             let skus: Vec<Sku> = outcomes.iter().map(|(sku, ..)| sku.clone()).collect();
             let mut tx = StreamTx::begin(&self.pool, &skus).await?;
             let mut view = PendingView::load(tx.connection(), &operations, &cascading).await?;
@@ -283,9 +283,10 @@ impl Ledger {
                 };
                 view.observe(&ignore_unknown_sku(tx.execute(sku, command).await)?);
             }
-            tx.commit().await
+            tx.commit_with_states().await
         })
-        .await
+        .await?;
+        Ok(self.keep(written).await)
     }
 
     /// Applies changes read from central's log, saves central's word on the
@@ -307,7 +308,7 @@ impl Ledger {
             return Ok(Vec::new());
         }
         let operations: Vec<OperationId> = changes.iter().map(|c| c.operation_id).collect();
-        retry_conflicts(|| async {
+        let written = retry_conflicts(|| async {
             let skus: Vec<Sku> = changes.iter().map(|c| c.sku.clone()).collect();
             let mut tx = StreamTx::begin(&self.pool, &skus).await?;
             let mut view = PendingView::load(tx.connection(), &operations, &[]).await?;
@@ -324,9 +325,21 @@ impl Ledger {
             }
             crate::holds::save(tx.connection(), holds).await?;
             save_checkpoint(tx.connection(), checkpoint).await?;
-            tx.commit().await
+            tx.commit_with_states().await
         })
-        .await
+        .await?;
+        Ok(self.keep(written).await)
+    }
+
+    /// Hands the states a transaction wrote to the writers of their
+    /// stripes, so the next local change on them needs no read; returns the
+    /// events appended.
+    async fn keep(&self, written: streams::Written) -> Vec<Appended> {
+        for (sku, stream) in written.landed {
+            let mut kept = self.stripes.of(sku.as_str()).write_lock().await;
+            kept.keep(sku, stream);
+        }
+        written.appended
     }
 }
 

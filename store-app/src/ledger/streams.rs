@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use domain::Sku;
 use domain::store::{StockCommand, StockError, StockEvent, StockItem};
-use service_infra::event_streams::{Changes, StreamMoved, StreamSet};
+use service_infra::event_streams::{Changes, LockedStream, StreamMoved, StreamSet};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::LedgerError;
@@ -52,7 +52,12 @@ impl StreamTx {
     }
 
     /// Appends every new event, updates projections and snapshots, commits.
-    pub async fn commit(mut self) -> Result<Vec<Appended>, LedgerError> {
+    pub async fn commit(self) -> Result<Vec<Appended>, LedgerError> {
+        Ok(self.commit_with_states().await?.appended)
+    }
+
+    /// [`commit`](Self::commit), also returning the states written.
+    pub async fn commit_with_states(mut self) -> Result<Written, LedgerError> {
         let nothing_assumed = std::collections::HashSet::new();
         let written = write(&mut self.tx, self.streams.into_changes(), &nothing_assumed).await?;
         if let Some(sku) = written.moved.first() {
@@ -60,7 +65,7 @@ impl StreamTx {
             return Err(StreamMoved(sku.to_string()).into());
         }
         self.tx.commit().await?;
-        Ok(written.appended)
+        Ok(written)
     }
 }
 
@@ -71,6 +76,8 @@ pub struct Written {
     /// Streams that moved since their commands were decided: nothing of
     /// theirs was written.
     pub moved: Vec<Sku>,
+    /// The other streams with new events, at their state now stored.
+    pub landed: Vec<(Sku, LockedStream<StockItem>)>,
 }
 
 /// Appends the new events, updates projections and snapshots, in one
@@ -82,6 +89,7 @@ pub async fn write(
     changes: Changes<Sku, StockItem, ()>,
     unheld: &std::collections::HashSet<Sku>,
 ) -> Result<Written, sqlx::Error> {
+    let states = changes.streams.clone();
     let mut batch = projections::WriteBatch::default();
     let mut by_stream: BTreeMap<&Sku, Vec<StockEvent>> = BTreeMap::new();
     for new in &changes.events {
@@ -122,7 +130,19 @@ pub async fn write(
             None => {}
         }
     }
-    Ok(Written { appended, moved })
+    let landed = states
+        .into_iter()
+        .filter(|(sku, _)| !moved.contains(sku))
+        .map(|(sku, mut stream)| {
+            stream.snapshot_sequence = stream.sequence;
+            (sku, stream)
+        })
+        .collect();
+    Ok(Written {
+        appended,
+        moved,
+        landed,
+    })
 }
 
 fn encode_error(error: serde_json::Error) -> sqlx::Error {
