@@ -1,7 +1,7 @@
-//! store-bench's pgbench script: the writes of one `store-app` update (see
-//! `store-app/src/ledger/streams.rs` and `projections/write.rs`) as
-//! separate statements, so that pgbench gives PostgreSQL's own rate for
-//! them. Running it is `bench::pgbench`'s job.
+//! store-bench's pgbench scripts: the transaction one `store-app` update ran
+//! before group commit (lock and load, look up, four writes, as separate
+//! statements; kept as a fixed reference point), and the minimum writes of
+//! an update (issue 15's baseline). Running them is `bench::pgbench`'s job.
 
 use std::path::{Path, PathBuf};
 
@@ -40,18 +40,24 @@ pub fn write_script(dir: &Path, skus: &[&str]) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The SQL naming the SKU a transaction works on: the `:i`-th of `skus`
+/// (each script sets `i` at random first).
+fn picked_sku(skus: &[&str]) -> String {
+    let list = skus
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("(ARRAY[{list}])[:i]")
+}
+
 /// One update, as PostgreSQL sees it: lock and load the stream, look the
 /// operation id up, append the event, insert the change, rewrite the stock
 /// row and the snapshot (the aggregate's figures: quantity and version).
 /// Delta is always +1, so no stock goes below its start and the store's own
 /// updates afterwards never see insufficient stock.
 fn script(skus: &[&str]) -> String {
-    let list = skus
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sku = format!("(ARRAY[{list}])[:i]");
+    let sku = picked_sku(skus);
     let next_event = format!(
         "e.aggregate_type = 'StockItem' AND e.aggregate_id = {sku} \
          AND e.sequence = (SELECT last_sequence + 1 FROM snapshots \
@@ -128,12 +134,7 @@ pub fn write_min_writes_script(dir: &Path, skus: &[&str]) -> anyhow::Result<Path
 }
 
 fn min_writes(skus: &[&str]) -> String {
-    let list = skus
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sku = format!("(ARRAY[{list}])[:i]");
+    let sku = picked_sku(skus);
     [
         format!("\\set i random(1, {})", skus.len()),
         format!("UPDATE bench_min_stock SET version = version + 1 WHERE sku = {sku} RETURNING version \\gset"),

@@ -267,7 +267,13 @@ async fn decide_and_write(
 /// Keeps each stream's state now in the database: as read, or as written;
 /// forgets those that moved.
 fn keep_states(cache: &mut StreamCache, read: &BatchRead, written: &Written) {
-    for (sku, stream) in &read.streams {
+    // Kept states came from the cache: only a read brings new ones.
+    let read_streams = if read.is_kept() {
+        None
+    } else {
+        Some(&read.streams)
+    };
+    for (sku, stream) in read_streams.into_iter().flatten() {
         if let Ok(sku) = sku.parse() {
             cache.keep(sku, stream.clone());
         }
@@ -295,6 +301,7 @@ async fn read(
         .filter(|r| r.kind == ChangeKind::Sale)
         .map(|r| r.sku.to_string())
         .collect();
+    selling.sort();
     selling.dedup();
     BatchRead::load(conn, &skus, &operations, &selling).await
 }

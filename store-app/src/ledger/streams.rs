@@ -89,7 +89,6 @@ pub async fn write(
     changes: Changes<Sku, StockItem, ()>,
     unheld: &std::collections::HashSet<Sku>,
 ) -> Result<Written, sqlx::Error> {
-    let states = changes.streams.clone();
     let mut batch = projections::WriteBatch::default();
     let mut by_stream: BTreeMap<&Sku, Vec<StockEvent>> = BTreeMap::new();
     for new in &changes.events {
@@ -130,7 +129,8 @@ pub async fn write(
             None => {}
         }
     }
-    let landed = states
+    let landed = changes
+        .streams
         .into_iter()
         .filter(|(sku, _)| !moved.contains(sku))
         .map(|(sku, mut stream)| {
