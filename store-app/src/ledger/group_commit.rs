@@ -19,6 +19,7 @@
 //! with others.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use domain::idempotency::{ChangeFingerprint, Repeat};
 use domain::store::{StockCommand, StockError, StockEvent, StockItem};
@@ -29,12 +30,15 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use super::batch_read::{BatchRead, RecordedChange};
-use super::stream_cache::StreamCache;
+use super::stream_cache::KeptStreams;
 use super::streams::{self, Written};
 use super::{AcceptedChange, ChangeRequest, Ledger, LedgerError, now};
 
 /// The most changes one group commits.
 const MAX_GROUP: usize = 128;
+
+/// The most groups committing at once.
+pub const COMMITTERS: usize = 2;
 
 /// A change waiting for its stripe's writer.
 pub struct Job {
@@ -53,12 +57,24 @@ impl Ledger {
             request: request.clone(),
             answer,
         });
-        let pool = self.pool.clone();
+        let (pool, stripes, committers) = (
+            self.pool.clone(),
+            Arc::clone(&self.stripes),
+            Arc::clone(&self.committers),
+        );
+        let sku = request.sku.clone();
         tokio::spawn(async move {
-            let mut cache = stripe.write_lock().await;
-            let group = stripe.take(MAX_GROUP);
+            // The semaphore is never closed.
+            let Ok(_turn) = committers.acquire().await else {
+                return;
+            };
+            if stripe.is_idle() {
+                // Another writer took the change and answers it.
+                return;
+            }
+            let (mut kept, group) = stripes.lock_queued(sku.as_str(), MAX_GROUP).await;
             if !group.is_empty() {
-                commit_group(&pool, group, &mut cache).await;
+                commit_group(&pool, group, &mut kept).await;
             }
         });
         // Only a panic in the group's task drops the answer unsent.
@@ -73,7 +89,7 @@ impl Ledger {
 /// the group's changes are then committed one by one, and only one that
 /// fails again gets the error. The database being unreachable is
 /// everyone's.
-async fn commit_group(pool: &PgPool, group: Vec<Job>, cache: &mut StreamCache) {
+async fn commit_group(pool: &PgPool, group: Vec<Job>, cache: &mut KeptStreams) {
     let Err((error, group)) = commit_together(pool, group, cache).await else {
         return;
     };
@@ -94,7 +110,7 @@ async fn commit_group(pool: &PgPool, group: Vec<Job>, cache: &mut StreamCache) {
 async fn commit_together(
     pool: &PgPool,
     mut group: Vec<Job>,
-    cache: &mut StreamCache,
+    cache: &mut KeptStreams,
 ) -> Result<(), (sqlx::Error, Vec<Job>)> {
     let mut tries = 0;
     // Kept states are tried first; any round that does not answer
@@ -187,7 +203,7 @@ enum Round {
 async fn decide_and_write(
     pool: &PgPool,
     group: &[Job],
-    cache: &mut StreamCache,
+    cache: &mut KeptStreams,
     from_cache: bool,
 ) -> Result<Round, sqlx::Error> {
     let mut conn = pool.acquire().await?;
@@ -266,7 +282,7 @@ async fn decide_and_write(
 
 /// Keeps each stream's state now in the database: as read, or as written;
 /// forgets those that moved.
-fn keep_states(cache: &mut StreamCache, read: &BatchRead, written: &Written) {
+fn keep_states(cache: &mut KeptStreams, read: &BatchRead, written: &Written) {
     // Kept states came from the cache: only a read brings new ones.
     let read_streams = if read.is_kept() {
         None

@@ -22,6 +22,7 @@ use protocol::worker::CentralHold;
 use service_infra::db_retry::retry_conflicts;
 use service_infra::event_streams::StreamMoved;
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 
 use pending::PendingView;
 use stripes::StreamStripes;
@@ -125,6 +126,9 @@ impl From<protocol::worker::CentralChange> for CentralChange {
 pub struct Ledger {
     pool: PgPool,
     stripes: Arc<StreamStripes<group_commit::Job, stream_cache::StreamCache>>,
+    /// Turns to commit a group of local changes: changes arriving while
+    /// every turn is taken queue up and go together in the next group.
+    committers: Arc<Semaphore>,
 }
 
 impl Ledger {
@@ -133,6 +137,7 @@ impl Ledger {
         Self {
             pool,
             stripes: Arc::default(),
+            committers: Arc::new(Semaphore::new(group_commit::COMMITTERS)),
         }
     }
 

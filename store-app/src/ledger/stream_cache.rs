@@ -1,5 +1,6 @@
 //! The streams a stripe's writer last read or wrote, kept between groups
-//! (behind the stripe's lock, so only that writer touches them). A group
+//! (behind the stripe's lock, so only that writer touches them; a group's
+//! writer holds the stripes of all its SKUs). A group
 //! whose SKUs are all here and that refuses nothing skips the read: it is
 //! decided on these states and written with the usual sequence guard, plus
 //! the checks the read would have made (no operation id taken by a count,
@@ -12,6 +13,8 @@ use domain::Sku;
 use domain::store::StockItem;
 use service_infra::event_streams::LockedStream;
 
+use super::stripes::LockedStripes;
+
 /// Most streams kept per stripe (256 stripes: about 16,000 SKUs of a few
 /// hundred bytes each); when full the stripe starts over.
 const CAPACITY: usize = 64;
@@ -23,17 +26,6 @@ pub struct StreamCache {
 }
 
 impl StreamCache {
-    /// Every stream of `skus`, keyed by aggregate id, if all are kept.
-    pub fn all_of<'a>(
-        &self,
-        mut skus: impl Iterator<Item = &'a Sku>,
-    ) -> Option<HashMap<String, LockedStream<StockItem>>> {
-        skus.try_fold(HashMap::new(), |mut found, sku| {
-            found.insert(sku.to_string(), self.streams.get(sku)?.clone());
-            Some(found)
-        })
-    }
-
     /// Keeps `stream` as `sku`'s state now in the database.
     pub fn keep(&mut self, sku: Sku, stream: LockedStream<StockItem>) {
         if self.streams.len() >= CAPACITY && !self.streams.contains_key(&sku) {
@@ -45,5 +37,32 @@ impl StreamCache {
     /// Forgets `sku`'s stream (it moved, or may have).
     pub fn forget(&mut self, sku: &Sku) {
         self.streams.remove(sku);
+    }
+}
+
+/// The kept streams of the stripes a group's writer holds.
+pub type KeptStreams = LockedStripes<StreamCache>;
+
+impl KeptStreams {
+    /// Every stream of `skus`, keyed by aggregate id, if all are kept.
+    pub fn all_of<'a>(
+        &mut self,
+        mut skus: impl Iterator<Item = &'a Sku>,
+    ) -> Option<HashMap<String, LockedStream<StockItem>>> {
+        skus.try_fold(HashMap::new(), |mut found, sku| {
+            let stream = self.of(sku.as_str()).streams.get(sku)?.clone();
+            found.insert(sku.to_string(), stream);
+            Some(found)
+        })
+    }
+
+    /// Keeps `stream` as `sku`'s state now in the database.
+    pub fn keep(&mut self, sku: Sku, stream: LockedStream<StockItem>) {
+        self.of(sku.as_str()).keep(sku, stream);
+    }
+
+    /// Forgets `sku`'s stream (it moved, or may have).
+    pub fn forget(&mut self, sku: &Sku) {
+        self.of(sku.as_str()).forget(sku);
     }
 }

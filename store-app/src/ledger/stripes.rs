@@ -1,13 +1,15 @@
 //! In-process serialization of commands per SKU stream, and the queue of
-//! changes waiting for a stripe's next group commit.
+//! changes waiting for a group commit.
 //!
 //! The database alone would be correct, but concurrent requests for one hot
 //! SKU would each hold a pooled connection while racing on the same stream.
 //! Striped queues line them up in the process instead: one writer per
-//! stripe at a time, which takes everything queued behind it (group commit,
-//! `group_commit.rs`); another process's writers are caught by the write's
-//! sequence check.
+//! stripe at a time, which takes everything queued behind it — on its own
+//! stripe and on every other stripe whose writer is free — and commits it
+//! together (group commit, `group_commit.rs`); another process's writers
+//! are caught by the write's sequence check.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +31,12 @@ pub struct Stripe<J, C> {
     writer: Arc<AsyncMutex<C>>,
 }
 
+/// The stripes one writer holds, and what each keeps.
+pub struct LockedStripes<C> {
+    hasher: RandomState,
+    held: HashMap<usize, OwnedMutexGuard<C>>,
+}
+
 impl<J, C: Default> Default for StreamStripes<J, C> {
     fn default() -> Self {
         Self {
@@ -48,8 +56,43 @@ impl<J, C: Default> Default for StreamStripes<J, C> {
 impl<J, C> StreamStripes<J, C> {
     /// The stripe of `stream_id`.
     pub fn of(&self, stream_id: &str) -> Arc<Stripe<J, C>> {
-        let index = self.hasher.hash_one(stream_id) as usize % STRIPES;
-        Arc::clone(&self.stripes[index])
+        Arc::clone(&self.stripes[index_of(&self.hasher, stream_id)])
+    }
+
+    /// Waits to be the writer of `stream_id`'s stripe, then also becomes
+    /// the writer of every other stripe with jobs queued whose writer is
+    /// free; takes up to `limit` jobs from them, each stripe's oldest
+    /// first. A job left queued has its own writer coming.
+    pub async fn lock_queued(&self, stream_id: &str, limit: usize) -> (LockedStripes<C>, Vec<J>) {
+        let first = index_of(&self.hasher, stream_id);
+        let mut locked = LockedStripes {
+            hasher: self.hasher.clone(),
+            held: HashMap::new(),
+        };
+        locked
+            .held
+            .insert(first, self.stripes[first].write_lock().await);
+        let mut jobs = self.stripes[first].take(limit);
+        // From the next stripe on, so that no stripe is always last.
+        let others = (first + 1..STRIPES).chain(0..first);
+        for index in others {
+            if jobs.len() >= limit {
+                break;
+            }
+            let stripe = &self.stripes[index];
+            if stripe.is_idle() {
+                continue;
+            }
+            let Ok(guard) = Arc::clone(&stripe.writer).try_lock_owned() else {
+                continue;
+            };
+            let taken = stripe.take(limit - jobs.len());
+            if !taken.is_empty() {
+                jobs.extend(taken);
+                locked.held.insert(index, guard);
+            }
+        }
+        (locked, jobs)
     }
 }
 
@@ -64,8 +107,13 @@ impl<J, C> Stripe<J, C> {
         self.queue().push(job);
     }
 
+    /// Whether no job is queued (a writer took them all).
+    pub fn is_idle(&self) -> bool {
+        self.queue().is_empty()
+    }
+
     /// Takes up to `limit` queued jobs, oldest first.
-    pub fn take(&self, limit: usize) -> Vec<J> {
+    fn take(&self, limit: usize) -> Vec<J> {
         let mut queue = self.queue();
         let taken = queue.len().min(limit);
         queue.drain(..taken).collect()
@@ -77,4 +125,23 @@ impl<J, C> Stripe<J, C> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+impl<C> LockedStripes<C> {
+    /// What the writer keeps for `stream_id`'s stripe.
+    ///
+    /// # Panics
+    ///
+    /// If that stripe is not held: a writer touches only the streams of
+    /// the jobs it took.
+    pub fn of(&mut self, stream_id: &str) -> &mut C {
+        let index = index_of(&self.hasher, stream_id);
+        self.held
+            .get_mut(&index)
+            .expect("a writer touches only the stripes it holds")
+    }
+}
+
+fn index_of(hasher: &RandomState, stream_id: &str) -> usize {
+    hasher.hash_one(stream_id) as usize % STRIPES
 }

@@ -1,6 +1,6 @@
-//! Many clients on one hot SKU, or two processes on one store: no errors,
-//! no lost or duplicated updates, and a refused change in a group commit
-//! leaves the others.
+//! Many clients on one hot SKU, on many SKUs, or two processes on one
+//! store: no errors, no lost or duplicated updates, and a refused change in
+//! a group commit leaves the others.
 
 use std::sync::Arc;
 
@@ -164,6 +164,65 @@ async fn a_refused_change_in_a_group_leaves_the_others() {
         .await
         .expect("stock");
     assert_eq!(left, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_on_every_sku_at_once_each_get_their_own_figures() {
+    // Groups take changes queued on any stripe; a refusal in a group decided
+    // on kept states sends the whole group back to a read.
+    let db = crate::helpers::TestDatabase::create().await;
+    let ledger = store_app::ledger::Ledger::new(db.pool.clone());
+    let catalogue = domain::catalogue::sample();
+    for item in &catalogue {
+        // One change each first, so every stream is kept.
+        ledger
+            .change(&change(item.sku.as_str(), 1))
+            .await
+            .expect("first");
+    }
+    let mut tasks = Vec::new();
+    for item in &catalogue {
+        for _ in 0..20 {
+            let (ledger, sku) = (ledger.clone(), item.sku.to_string());
+            tasks.push(tokio::spawn(async move {
+                (sku.clone(), ledger.change(&change(&sku, 1)).await)
+            }));
+        }
+        let (ledger, sku) = (ledger.clone(), item.sku.to_string());
+        let too_many = -(item.quantity + 1_000);
+        tasks.push(tokio::spawn(async move {
+            (sku.clone(), ledger.change(&change(&sku, too_many)).await)
+        }));
+    }
+    let mut versions: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    let mut refused = 0;
+    for task in futures_util::future::join_all(tasks).await {
+        match task.expect("change task") {
+            (sku, Ok(accepted)) => {
+                assert_eq!(accepted.sku.as_str(), sku, "answered with its own SKU");
+                versions.entry(sku).or_default().push(accepted.version);
+            }
+            (
+                _,
+                Err(store_app::ledger::LedgerError::Stock(
+                    domain::store::StockError::InsufficientStock { .. },
+                )),
+            ) => refused += 1,
+            (_, Err(other)) => panic!("unexpected answer: {other}"),
+        }
+    }
+    assert_eq!(refused, catalogue.len(), "each oversized sale refused");
+    for item in &catalogue {
+        let mut got = versions.remove(item.sku.as_str()).expect("versions");
+        got.sort_unstable();
+        assert_eq!(got, (2..=21).collect::<Vec<_>>(), "{}", item.sku);
+        let quantity: i64 = sqlx::query_scalar("SELECT quantity FROM stock WHERE sku = $1")
+            .bind(item.sku.as_str())
+            .fetch_one(&db.pool)
+            .await
+            .expect("stock");
+        assert_eq!(quantity, item.quantity + 21, "{}", item.sku);
+    }
 }
 
 #[tokio::test]
