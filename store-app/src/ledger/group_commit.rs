@@ -1,8 +1,12 @@
 //! Local changes by group commit.
 //!
 //! A change joins the queue of its SKU's stripe, and a task per change
-//! waits to be the stripe's writer; the writer takes everything queued and
-//! commits it as a group:
+//! waits for a turn to commit (at most [`COMMITTERS`] groups at once) and
+//! to be the stripe's writer. The writer takes everything queued on its
+//! stripe and on every other stripe whose writer is free, and commits it
+//! as a group; changes that arrive while every turn is taken wait for the
+//! next group, so under load many changes share a statement whatever
+//! their SKUs:
 //!
 //! 1. one read without locks ([`BatchRead`]): the streams, what is already
 //!    recorded under the operation ids, the live holds on the SKUs sold;
@@ -27,11 +31,12 @@ use domain::{ChangeKind, Delta, OperationId, Sku};
 use service_infra::db_retry;
 use service_infra::event_streams::{StreamMoved, StreamSet};
 use sqlx::PgPool;
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedMutexGuard, Semaphore, SemaphorePermit, oneshot};
 
 use super::batch_read::{BatchRead, RecordedChange};
-use super::stream_cache::KeptStreams;
+use super::stream_cache::{KeptStreams, StreamCache};
 use super::streams::{self, Written};
+use super::stripes::Stripe;
 use super::{AcceptedChange, ChangeRequest, Ledger, LedgerError, now};
 
 /// The most changes one group commits.
@@ -40,7 +45,7 @@ const MAX_GROUP: usize = 128;
 /// The most groups committing at once.
 pub const COMMITTERS: usize = 2;
 
-/// A change waiting for its stripe's writer.
+/// A change waiting in its stripe's queue for a writer.
 pub struct Job {
     request: ChangeRequest,
     answer: oneshot::Sender<Answer>,
@@ -64,15 +69,11 @@ impl Ledger {
         );
         let sku = request.sku.clone();
         tokio::spawn(async move {
-            // The semaphore is never closed.
-            let Ok(_turn) = committers.acquire().await else {
-                return;
-            };
-            if stripe.is_idle() {
+            let Some((_turn, own)) = writer_turn(&committers, &stripe).await else {
                 // Another writer took the change and answers it.
                 return;
-            }
-            let (mut kept, group) = stripes.lock_queued(sku.as_str(), MAX_GROUP).await;
+            };
+            let (mut kept, group) = stripes.take_queued(sku.as_str(), own, MAX_GROUP);
             if !group.is_empty() {
                 commit_group(&pool, group, &mut kept).await;
             }
@@ -82,6 +83,28 @@ impl Ledger {
             .await
             .unwrap_or(Err(sqlx::Error::WorkerCrashed.into()))
     }
+}
+
+/// A turn to commit and the writer lock of `stripe`; `None` once another
+/// writer took everything queued there. A turn is never held while waiting
+/// for a stripe: a stripe busy with a group or a count holds up only its
+/// own changes.
+async fn writer_turn<'a>(
+    committers: &'a Semaphore,
+    stripe: &Stripe<Job, StreamCache>,
+) -> Option<(SemaphorePermit<'a>, OwnedMutexGuard<StreamCache>)> {
+    // The semaphore is never closed.
+    let turn = committers.acquire().await.ok()?;
+    if !stripe.has_queued() {
+        return None;
+    }
+    if let Some(own) = stripe.try_write_lock() {
+        return Some((turn, own));
+    }
+    drop(turn);
+    let own = stripe.write_lock().await;
+    let turn = committers.acquire().await.ok()?;
+    stripe.has_queued().then_some((turn, own))
 }
 
 /// Commits a group. A failure other than a write conflict that may be one

@@ -59,19 +59,21 @@ impl<J, C> StreamStripes<J, C> {
         Arc::clone(&self.stripes[index_of(&self.hasher, stream_id)])
     }
 
-    /// Waits to be the writer of `stream_id`'s stripe, then also becomes
-    /// the writer of every other stripe with jobs queued whose writer is
-    /// free; takes up to `limit` jobs from them, each stripe's oldest
-    /// first. A job left queued has its own writer coming.
-    pub async fn lock_queued(&self, stream_id: &str, limit: usize) -> (LockedStripes<C>, Vec<J>) {
+    /// With `own`, the writer lock of `stream_id`'s stripe, held: also
+    /// becomes the writer of every other stripe with jobs queued whose
+    /// writer is free, and takes up to `limit` jobs from them, each
+    /// stripe's oldest first. A job left queued has its own writer coming.
+    pub fn take_queued(
+        &self,
+        stream_id: &str,
+        own: OwnedMutexGuard<C>,
+        limit: usize,
+    ) -> (LockedStripes<C>, Vec<J>) {
         let first = index_of(&self.hasher, stream_id);
         let mut locked = LockedStripes {
             hasher: self.hasher.clone(),
-            held: HashMap::new(),
+            held: HashMap::from([(first, own)]),
         };
-        locked
-            .held
-            .insert(first, self.stripes[first].write_lock().await);
         let mut jobs = self.stripes[first].take(limit);
         // From the next stripe on, so that no stripe is always last.
         let others = (first + 1..STRIPES).chain(0..first);
@@ -80,10 +82,10 @@ impl<J, C> StreamStripes<J, C> {
                 break;
             }
             let stripe = &self.stripes[index];
-            if stripe.is_idle() {
+            if !stripe.has_queued() {
                 continue;
             }
-            let Ok(guard) = Arc::clone(&stripe.writer).try_lock_owned() else {
+            let Some(guard) = stripe.try_write_lock() else {
                 continue;
             };
             let taken = stripe.take(limit - jobs.len());
@@ -102,14 +104,19 @@ impl<J, C> Stripe<J, C> {
         Arc::clone(&self.writer).lock_owned().await
     }
 
+    /// The stripe's writer lock, if no one holds it.
+    pub fn try_write_lock(&self) -> Option<OwnedMutexGuard<C>> {
+        Arc::clone(&self.writer).try_lock_owned().ok()
+    }
+
     /// Queues `job` for the stripe's next writer.
     pub fn enqueue(&self, job: J) {
         self.queue().push(job);
     }
 
-    /// Whether no job is queued (a writer took them all).
-    pub fn is_idle(&self) -> bool {
-        self.queue().is_empty()
+    /// Whether any job waits in the queue (writers take them).
+    pub fn has_queued(&self) -> bool {
+        !self.queue().is_empty()
     }
 
     /// Takes up to `limit` queued jobs, oldest first.
