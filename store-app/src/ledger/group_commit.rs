@@ -1,12 +1,12 @@
 //! Local changes by group commit.
 //!
-//! A change joins the queue of its SKU's stripe, and a task per change
-//! waits for a turn to commit (at most [`COMMITTERS`] groups at once) and
-//! to be the stripe's writer. The writer takes everything queued on its
-//! stripe and on every other stripe whose writer is free, and commits it
-//! as a group; changes that arrive while every turn is taken wait for the
-//! next group, so under load many changes share a statement whatever
-//! their SKUs:
+//! A change joins the queue of its SKU's stripe; the first change queued
+//! starts the stripe's writer, a task that waits for a turn to commit (at
+//! most [`COMMITTERS`] groups at once) and for the stripe's lock, takes
+//! everything queued on its stripe and on every other stripe whose writer
+//! is free, commits it as a group, and goes on while changes wait there.
+//! Changes that arrive while every turn is taken wait for the next group,
+//! so under load many changes share a statement whatever their SKUs:
 //!
 //! 1. one read without locks ([`BatchRead`]): the streams, what is already
 //!    recorded under the operation ids, the live holds on the SKUs sold;
@@ -58,44 +58,47 @@ impl Ledger {
     pub async fn change(&self, request: &ChangeRequest) -> Answer {
         let (answer, answered) = oneshot::channel();
         let stripe = self.stripes.of(request.sku.as_str());
-        stripe.enqueue(Job {
+        let job = Job {
             request: request.clone(),
             answer,
-        });
-        let (pool, stripes, committers) = (
-            self.pool.clone(),
-            Arc::clone(&self.stripes),
-            Arc::clone(&self.committers),
-        );
-        let sku = request.sku.clone();
-        tokio::spawn(async move {
-            let Some((_turn, own)) = writer_turn(&committers, &stripe).await else {
-                // Another writer took the change and answers it.
-                return;
-            };
-            let (mut kept, group) = stripes.take_queued(sku.as_str(), own, MAX_GROUP);
-            if !group.is_empty() {
-                commit_group(&pool, group, &mut kept).await;
-            }
-        });
+        };
+        if stripe.enqueue(job) {
+            tokio::spawn(self.clone().write_stripe(request.sku.clone(), stripe));
+        }
         // Only a panic in the group's task drops the answer unsent.
         answered
             .await
             .unwrap_or(Err(sqlx::Error::WorkerCrashed.into()))
     }
+
+    /// The writer of `sku`'s stripe: commits groups while changes wait
+    /// there, then ends.
+    async fn write_stripe(self, sku: Sku, stripe: Arc<Stripe<Job, StreamCache>>) {
+        while let Some((turn, own)) = writer_turn(&self.committers, &stripe).await {
+            let (mut kept, group) = self.stripes.take_queued(sku.as_str(), own, MAX_GROUP);
+            if group.is_empty() {
+                continue;
+            }
+            // In a task of its own: a panic fails this group's callers, not
+            // the stripe's writer.
+            let pool = self.pool.clone();
+            let group = tokio::spawn(async move { commit_group(&pool, group, &mut kept).await });
+            drop(group.await);
+            drop(turn);
+        }
+    }
 }
 
-/// A turn to commit and the writer lock of `stripe`; `None` once another
-/// writer took everything queued there. A turn is never held while waiting
-/// for a stripe: a stripe busy with a group or a count holds up only its
-/// own changes.
+/// A turn to commit and the writer lock of `stripe`, for the stripe's own
+/// writer; `None` once nothing is queued there (other writers took it). A
+/// turn is never held while waiting for a stripe: a stripe busy with a
+/// count holds up only its own changes.
 async fn writer_turn<'a>(
     committers: &'a Semaphore,
     stripe: &Stripe<Job, StreamCache>,
 ) -> Option<(SemaphorePermit<'a>, OwnedMutexGuard<StreamCache>)> {
-    // The semaphore is never closed.
-    let turn = committers.acquire().await.ok()?;
-    if !stripe.has_queued() {
+    let turn = take_turn(committers).await;
+    if stripe.writer_done_if_idle() {
         return None;
     }
     if let Some(own) = stripe.try_write_lock() {
@@ -103,8 +106,15 @@ async fn writer_turn<'a>(
     }
     drop(turn);
     let own = stripe.write_lock().await;
-    let turn = committers.acquire().await.ok()?;
-    stripe.has_queued().then_some((turn, own))
+    let turn = take_turn(committers).await;
+    (!stripe.writer_done_if_idle()).then_some((turn, own))
+}
+
+async fn take_turn(committers: &Semaphore) -> SemaphorePermit<'_> {
+    committers
+        .acquire()
+        .await
+        .expect("the committers' semaphore is never closed")
 }
 
 /// Commits a group. A failure other than a write conflict that may be one

@@ -27,8 +27,17 @@ pub struct StreamStripes<J, C> {
 /// The queue and the writer lock of the streams that hash alike; the lock
 /// guards what the writer keeps.
 pub struct Stripe<J, C> {
-    queue: Mutex<Vec<J>>,
+    queue: Mutex<Queue<J>>,
     writer: Arc<AsyncMutex<C>>,
+}
+
+/// Jobs waiting, and whether a writer of the stripe's own is on its way to
+/// them (at most one is: jobs that arrive meanwhile wait for its next
+/// group, or are taken by another stripe's writer).
+#[derive(Default)]
+struct Queue<J> {
+    jobs: Vec<J>,
+    writer_due: bool,
 }
 
 /// The stripes one writer holds, and what each keeps.
@@ -44,7 +53,10 @@ impl<J, C: Default> Default for StreamStripes<J, C> {
             stripes: (0..STRIPES)
                 .map(|_| {
                     Arc::new(Stripe {
-                        queue: Mutex::new(Vec::new()),
+                        queue: Mutex::new(Queue {
+                            jobs: Vec::new(),
+                            writer_due: false,
+                        }),
                         writer: Arc::default(),
                     })
                 })
@@ -109,25 +121,39 @@ impl<J, C> Stripe<J, C> {
         Arc::clone(&self.writer).try_lock_owned().ok()
     }
 
-    /// Queues `job` for the stripe's next writer.
-    pub fn enqueue(&self, job: J) {
-        self.queue().push(job);
+    /// Queues `job`; true when the stripe has no writer due, and the
+    /// caller must start one.
+    pub fn enqueue(&self, job: J) -> bool {
+        let mut queue = self.queue();
+        queue.jobs.push(job);
+        !std::mem::replace(&mut queue.writer_due, true)
     }
 
     /// Whether any job waits in the queue (writers take them).
     pub fn has_queued(&self) -> bool {
-        !self.queue().is_empty()
+        !self.queue().jobs.is_empty()
+    }
+
+    /// For the stripe's own writer, between groups: true when nothing is
+    /// queued, and the writer is then no longer due (the next job starts
+    /// another).
+    pub fn writer_done_if_idle(&self) -> bool {
+        let mut queue = self.queue();
+        if queue.jobs.is_empty() {
+            queue.writer_due = false;
+        }
+        !queue.writer_due
     }
 
     /// Takes up to `limit` queued jobs, oldest first.
     fn take(&self, limit: usize) -> Vec<J> {
         let mut queue = self.queue();
-        let taken = queue.len().min(limit);
-        queue.drain(..taken).collect()
+        let taken = queue.jobs.len().min(limit);
+        queue.jobs.drain(..taken).collect()
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<J>> {
-        // A panic while pushing or draining leaves the Vec whole.
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue<J>> {
+        // A panic while pushing or draining leaves the queue whole.
         self.queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
