@@ -65,7 +65,8 @@ impl Ledger {
         if stripe.enqueue(job) {
             tokio::spawn(self.clone().write_stripe(request.sku.clone(), stripe));
         }
-        // Only a panic in the group's task drops the answer unsent.
+        // Only a panic in the group's task, or its stripe's writer failing,
+        // drops the answer unsent.
         answered
             .await
             .unwrap_or(Err(sqlx::Error::WorkerCrashed.into()))
@@ -74,6 +75,10 @@ impl Ledger {
     /// The writer of `sku`'s stripe: commits groups while changes wait
     /// there, then ends.
     async fn write_stripe(self, sku: Sku, stripe: Arc<Stripe<Job, StreamCache>>) {
+        let mut due = WriterDue {
+            stripe: Arc::clone(&stripe),
+            found_idle: false,
+        };
         while let Some((turn, own)) = writer_turn(&self.committers, &stripe).await {
             let (mut kept, group) = self.stripes.take_queued(sku.as_str(), own, MAX_GROUP);
             if group.is_empty() {
@@ -86,35 +91,54 @@ impl Ledger {
             drop(group.await);
             drop(turn);
         }
+        due.found_idle = true;
+    }
+}
+
+/// Held by a stripe's writer while it runs: if the writer ends any other
+/// way than by finding its queue empty (a panic, the runtime shutting
+/// down), the stripe is left with no writer due and its queued changes
+/// fail, rather than waiting for a writer that will not come.
+struct WriterDue {
+    stripe: Arc<Stripe<Job, StreamCache>>,
+    found_idle: bool,
+}
+
+impl Drop for WriterDue {
+    fn drop(&mut self) {
+        if !self.found_idle {
+            self.stripe.abandon();
+        }
     }
 }
 
 /// A turn to commit and the writer lock of `stripe`, for the stripe's own
 /// writer; `None` once nothing is queued there (other writers took it). A
-/// turn is never held while waiting for a stripe: a stripe busy with a
-/// count holds up only its own changes.
+/// writer never holds a turn while it waits for a stripe, nor a stripe
+/// while it waits for a turn: a stripe busy with a count holds up only its
+/// own changes, and a writer waiting for a turn leaves its stripe to the
+/// others' groups, to counts and to sync outcomes.
 async fn writer_turn<'a>(
     committers: &'a Semaphore,
     stripe: &Stripe<Job, StreamCache>,
 ) -> Option<(SemaphorePermit<'a>, OwnedMutexGuard<StreamCache>)> {
-    let turn = take_turn(committers).await;
-    if stripe.writer_done_if_idle() {
-        return None;
+    loop {
+        let turn = committers
+            .acquire()
+            .await
+            .expect("the committers' semaphore is never closed");
+        if stripe.writer_done_if_idle() {
+            return None;
+        }
+        if let Some(own) = stripe.try_write_lock() {
+            return Some((turn, own));
+        }
+        drop(turn);
+        let own = stripe.write_lock().await;
+        if let Ok(turn) = committers.try_acquire() {
+            return (!stripe.writer_done_if_idle()).then_some((turn, own));
+        }
     }
-    if let Some(own) = stripe.try_write_lock() {
-        return Some((turn, own));
-    }
-    drop(turn);
-    let own = stripe.write_lock().await;
-    let turn = take_turn(committers).await;
-    (!stripe.writer_done_if_idle()).then_some((turn, own))
-}
-
-async fn take_turn(committers: &Semaphore) -> SemaphorePermit<'_> {
-    committers
-        .acquire()
-        .await
-        .expect("the committers' semaphore is never closed")
 }
 
 /// Commits a group. A failure other than a write conflict that may be one

@@ -1,6 +1,7 @@
-//! The streams a stripe's writer last read or wrote, kept between groups
-//! (behind the stripe's lock, so only that writer touches them; a group's
-//! writer holds the stripes of all its SKUs). A group
+//! The streams last read or written through a stripe, kept between groups
+//! behind the stripe's lock: whoever touches them holds it (a group's
+//! writer holds the stripes of all its SKUs; a count or a sync outcome
+//! holds its SKU's). A group
 //! whose SKUs are all here and that refuses nothing skips the read: it is
 //! decided on these states and written with the usual sequence guard, plus
 //! the checks the read would have made (no operation id taken by a count,
@@ -26,8 +27,14 @@ pub struct StreamCache {
 }
 
 impl StreamCache {
-    /// Keeps `stream` as `sku`'s state now in the database.
+    /// Keeps `stream` as `sku`'s state now in the database, unless a later
+    /// one is kept (written after `stream`, before its writer got here).
     pub fn keep(&mut self, sku: Sku, stream: LockedStream<StockItem>) {
+        if let Some(kept) = self.streams.get(&sku)
+            && kept.sequence > stream.sequence
+        {
+            return;
+        }
         if self.streams.len() >= CAPACITY && !self.streams.contains_key(&sku) {
             self.streams.clear();
         }

@@ -9,7 +9,7 @@
 //! together (group commit, `group_commit.rs`); another process's writers
 //! are caught by the write's sequence check.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
@@ -31,12 +31,12 @@ pub struct Stripe<J, C> {
     writer: Arc<AsyncMutex<C>>,
 }
 
-/// Jobs waiting, and whether a writer of the stripe's own is on its way to
-/// them (at most one is: jobs that arrive meanwhile wait for its next
-/// group, or are taken by another stripe's writer).
-#[derive(Default)]
+/// Jobs waiting, and whether a writer of the stripe's own is due to look
+/// at them (at most one is; one that found the queue empty may still be
+/// letting go of the lock). Jobs that arrive meanwhile wait for its next
+/// group, or are taken by another stripe's writer.
 struct Queue<J> {
-    jobs: Vec<J>,
+    jobs: VecDeque<J>,
     writer_due: bool,
 }
 
@@ -54,7 +54,7 @@ impl<J, C: Default> Default for StreamStripes<J, C> {
                 .map(|_| {
                     Arc::new(Stripe {
                         queue: Mutex::new(Queue {
-                            jobs: Vec::new(),
+                            jobs: VecDeque::new(),
                             writer_due: false,
                         }),
                         writer: Arc::default(),
@@ -125,7 +125,7 @@ impl<J, C> Stripe<J, C> {
     /// caller must start one.
     pub fn enqueue(&self, job: J) -> bool {
         let mut queue = self.queue();
-        queue.jobs.push(job);
+        queue.jobs.push_back(job);
         !std::mem::replace(&mut queue.writer_due, true)
     }
 
@@ -143,6 +143,15 @@ impl<J, C> Stripe<J, C> {
             queue.writer_due = false;
         }
         !queue.writer_due
+    }
+
+    /// For the stripe's own writer when it fails: no writer is due any
+    /// more (the next job starts another) and the jobs queued are dropped
+    /// unanswered (their callers see the failure).
+    pub fn abandon(&self) {
+        let mut queue = self.queue();
+        queue.jobs.clear();
+        queue.writer_due = false;
     }
 
     /// Takes up to `limit` queued jobs, oldest first.
@@ -177,4 +186,74 @@ impl<C> LockedStripes<C> {
 
 fn index_of(hasher: &RandomState, stream_id: &str) -> usize {
     hasher.hash_one(stream_id) as usize % STRIPES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stripes() -> StreamStripes<u32, ()> {
+        StreamStripes::default()
+    }
+
+    #[test]
+    fn only_the_first_job_queued_starts_a_writer() {
+        let stripes = stripes();
+        let stripe = stripes.of("SKU-1");
+        assert!(stripe.enqueue(1), "no writer due: start one");
+        assert!(!stripe.enqueue(2), "a writer is due");
+        assert!(
+            !stripe.writer_done_if_idle(),
+            "jobs wait: the writer goes on"
+        );
+        assert_eq!(stripe.take(10), vec![1, 2]);
+        assert!(
+            stripe.writer_done_if_idle(),
+            "nothing queued: the writer ends"
+        );
+        assert!(stripe.enqueue(3), "the next job starts another");
+    }
+
+    #[test]
+    fn an_abandoned_stripe_drops_its_jobs_and_takes_a_new_writer() {
+        let stripes = stripes();
+        let stripe = stripes.of("SKU-1");
+        assert!(stripe.enqueue(1));
+        stripe.abandon();
+        assert!(!stripe.has_queued());
+        assert!(stripe.enqueue(2), "a new writer is started");
+    }
+
+    #[tokio::test]
+    async fn a_writer_takes_the_jobs_of_free_stripes_but_not_of_held_ones() {
+        let stripes = stripes();
+        let ids: Vec<String> = (0..64).map(|n| format!("SKU-{n}")).collect();
+        for (n, id) in ids.iter().enumerate() {
+            stripes.of(id).enqueue(n as u32);
+        }
+        let first = &ids[0];
+        let busy = ids
+            .iter()
+            .find(|id| !Arc::ptr_eq(&stripes.of(id), &stripes.of(first)))
+            .expect("another stripe");
+        let held = stripes.of(busy).try_write_lock().expect("free");
+        let own = stripes.of(first).try_write_lock().expect("free");
+        let (mut locked, mut taken) = stripes.take_queued(first, own, 1_000);
+        taken.sort_unstable();
+        let left: Vec<u32> = (0..64).filter(|n| !taken.contains(n)).collect::<Vec<_>>();
+        let busy_jobs: Vec<u32> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| Arc::ptr_eq(&stripes.of(id), &stripes.of(busy)))
+            .map(|(n, _)| n as u32)
+            .collect();
+        assert_eq!(left, busy_jobs, "only the held stripe's jobs are left");
+        for id in ids
+            .iter()
+            .filter(|id| !Arc::ptr_eq(&stripes.of(id), &stripes.of(busy)))
+        {
+            locked.of(id); // held: no panic
+        }
+        drop(held);
+    }
 }
