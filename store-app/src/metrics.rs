@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use prometheus::{Gauge, IntCounterVec, IntGauge};
+use prometheus::{Gauge, Histogram, IntCounterVec, IntGauge};
 use service_infra::metrics::ServiceMetrics;
 use sqlx::PgPool;
 
@@ -28,6 +28,8 @@ pub struct StoreMetrics {
     pub pending: IntGauge,
     /// Age of the oldest pending change: how far central lags this store.
     pub oldest_pending_age: Gauge,
+    /// Local changes per group commit (one statement and one commit each).
+    pub group_commit_changes: Histogram,
 }
 
 impl StoreMetrics {
@@ -60,6 +62,11 @@ impl StoreMetrics {
             oldest_pending_age: metrics.gauge(
                 "store_oldest_pending_age_seconds",
                 "Age of the oldest change waiting for central (sync lag)",
+            )?,
+            group_commit_changes: metrics.histogram(
+                "store_group_commit_changes",
+                "Local changes written per group commit (one statement and one commit)",
+                &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0],
             )?,
             service,
         })

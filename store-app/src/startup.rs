@@ -40,7 +40,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Server> {
     }
     let state = AppState {
         store_id: config.store_id.clone(),
-        ledger: Ledger::new(pool),
+        ledger: Ledger::new(pool).counting_groups(metrics.group_commit_changes.clone()),
         local_verifier: issuer.verifier(),
         tokens: TokenService::new(clients, issuer, metrics.service.tokens.clone()),
         local_auth: config.local_auth,

@@ -84,6 +84,9 @@ impl Ledger {
             if group.is_empty() {
                 continue;
             }
+            if let Some(sizes) = &self.group_sizes {
+                sizes.observe(group.len() as f64);
+            }
             // In a task of its own: a panic fails this group's callers, not
             // the stripe's writer.
             let pool = self.pool.clone();

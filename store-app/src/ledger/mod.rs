@@ -129,6 +129,8 @@ pub struct Ledger {
     /// Turns to commit a group of local changes: changes arriving while
     /// every turn is taken queue up and go together in the next group.
     committers: Arc<Semaphore>,
+    /// Observes the size of every group committed, when set.
+    group_sizes: Option<prometheus::Histogram>,
 }
 
 impl Ledger {
@@ -138,6 +140,16 @@ impl Ledger {
             pool,
             stripes: Arc::default(),
             committers: Arc::new(Semaphore::new(group_commit::COMMITTERS)),
+            group_sizes: None,
+        }
+    }
+
+    /// The same ledger, observing the number of changes in each group
+    /// commit on `group_sizes`.
+    pub fn counting_groups(self, group_sizes: prometheus::Histogram) -> Self {
+        Self {
+            group_sizes: Some(group_sizes),
+            ..self
         }
     }
 

@@ -171,7 +171,13 @@ async fn changes_on_every_sku_at_once_each_get_their_own_figures() {
     // Groups take changes queued on any stripe; a refusal in a group decided
     // on kept states sends the whole group back to a read.
     let db = crate::helpers::TestDatabase::create().await;
-    let ledger = store_app::ledger::Ledger::new(db.pool.clone());
+    let group_sizes = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new(
+        "group_sizes",
+        "changes per group",
+    ))
+    .expect("histogram");
+    let ledger =
+        store_app::ledger::Ledger::new(db.pool.clone()).counting_groups(group_sizes.clone());
     let catalogue = domain::catalogue::sample();
     for item in &catalogue {
         // One change each first, so every stream is kept.
@@ -212,6 +218,16 @@ async fn changes_on_every_sku_at_once_each_get_their_own_figures() {
         }
     }
     assert_eq!(refused, catalogue.len(), "each oversized sale refused");
+    let changes = catalogue.len() * 22;
+    assert_eq!(
+        group_sizes.get_sample_sum() as usize,
+        changes,
+        "each change taken by exactly one group"
+    );
+    assert!(
+        (group_sizes.get_sample_count() as usize) < changes,
+        "changes queued together share a group"
+    );
     for item in &catalogue {
         let mut got = versions.remove(item.sku.as_str()).expect("versions");
         got.sort_unstable();

@@ -81,6 +81,15 @@ async fn metrics_count_changes_by_result() {
     );
     assert!(text.contains("http_requests_total"));
     assert!(text.contains("store_pending_changes"));
+    // The accepted update was written by one group commit of one change.
+    assert!(
+        text.contains("store_group_commit_changes_count 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("store_group_commit_changes_bucket{le=\"1\"} 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
