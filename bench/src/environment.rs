@@ -219,6 +219,24 @@ impl BenchEnv {
         bench::token::fetch(&http, &self.base_url(), TILL_ID, &self.till_secret()).await
     }
 
+    /// The store's group commits so far, from its `/metrics`.
+    pub async fn group_commits(&self) -> anyhow::Result<crate::report::GroupCommits> {
+        let text = reqwest::get(format!("{}/metrics", self.base_url()))
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Ok(crate::report::GroupCommits {
+            changes: value("store_group_commit_changes_sum "),
+            groups: value("store_group_commit_changes_count "),
+        })
+    }
+
     /// The server's version string.
     pub async fn server_version(&self) -> anyhow::Result<String> {
         database::server_version(self.db_url()).await

@@ -135,7 +135,9 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
         let (min, min_cpu) = run_pgbench(cli, env, pgbench, &min_script, connections).await?;
         let store_backlog = env.backlog(skus).await?;
         eprintln!("[store] {connections} connections for {} s", cli.duration);
+        let groups_before = env.group_commits().await?;
         let http = load::fixed_duration(&env.target(), skus, connections, warmup, duration).await?;
+        let group_commits = env.group_commits().await?.since(groups_before);
         eprintln!(
             "[store] {connections} connections: {:.0} updates/s, pgbench {:.0} tps; load {}",
             http.throughput(),
@@ -151,6 +153,7 @@ async fn measure(cli: &Cli, env: &BenchEnv, pgbench: &Pgbench) -> anyhow::Result
             min_cpu,
             store_backlog,
             pg_backlog,
+            group_commits,
         });
     }
     report::throughput_tables(&rows);

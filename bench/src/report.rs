@@ -28,6 +28,35 @@ pub struct Level {
     pub store_backlog: Backlog,
     /// The same when the pgbench run began.
     pub pg_backlog: Backlog,
+    /// The store's group commits over its run (warm-up included).
+    pub group_commits: GroupCommits,
+}
+
+/// Changes and group commits, from the store's
+/// `store_group_commit_changes` histogram.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupCommits {
+    pub changes: f64,
+    pub groups: f64,
+}
+
+impl GroupCommits {
+    /// What happened between `before` and `self`.
+    pub fn since(self, before: Self) -> Self {
+        Self {
+            changes: self.changes - before.changes,
+            groups: self.groups - before.groups,
+        }
+    }
+
+    /// Mean changes per group commit ("-" when none).
+    pub fn mean(self) -> String {
+        if self.groups > 0.0 {
+            format!("{:.1}", self.changes / self.groups)
+        } else {
+            "-".to_owned()
+        }
+    }
 }
 
 /// CPU seconds by command name over a window of a run.
@@ -145,6 +174,7 @@ pub fn throughput_tables(rows: &[Level]) {
         "max",
         "errors",
         "pending per SKU at start",
+        "changes per group commit (mean)",
     ]);
     let mut pg = Table::new(&[
         "clients",
@@ -181,6 +211,7 @@ pub fn throughput_tables(rows: &[Level]) {
             fmt_ms(http.summary.max),
             errors,
             level.store_backlog.to_string(),
+            level.group_commits.mean(),
         ]);
         pg.row(vec![
             connections.to_string(),
