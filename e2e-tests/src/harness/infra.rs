@@ -85,11 +85,23 @@ pub fn log_dir(stack_id: &str) -> PathBuf {
     dir
 }
 
-/// `127.0.0.1:PORT` with a port nothing listens on right now.
+/// `127.0.0.1:PORT` with a port nothing listens on right now, and that no
+/// earlier call of this test process handed out: the listener is closed
+/// before the service binds the port, so the kernel may offer the same port
+/// again to the next caller (two stores of one stack got one port once).
 pub fn free_address() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    let port = listener.local_addr().expect("local address").port();
-    format!("127.0.0.1:{port}")
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let port = listener.local_addr().expect("local address").port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return format!("127.0.0.1:{port}");
+        }
+    }
 }
 
 /// Creates the databases `names`, failing with a hint when PostgreSQL is
