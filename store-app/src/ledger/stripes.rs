@@ -240,7 +240,7 @@ mod tests {
         let own = stripes.of(first).try_write_lock().expect("free");
         let (mut locked, mut taken) = stripes.take_queued(first, own, 1_000);
         taken.sort_unstable();
-        let left: Vec<u32> = (0..64).filter(|n| !taken.contains(n)).collect::<Vec<_>>();
+        let left: Vec<u32> = (0..64).filter(|n| !taken.contains(n)).collect();
         let busy_jobs: Vec<u32> = ids
             .iter()
             .enumerate()
